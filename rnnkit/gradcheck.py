@@ -1,0 +1,162 @@
+r"""Numerical gradient checking with central differences.
+
+The central difference
+
+.. math::
+
+    \frac{\partial f}{\partial x_i} \approx \frac{f(x + \varepsilon e_i) - f(x - \varepsilon e_i)}{2\varepsilon}
+
+has truncation error :math:`O(\varepsilon^2)`; with float64 and
+:math:`\varepsilon = 10^{-6}` the total error (truncation plus rounding) on the
+smooth functions of this package is around :math:`10^{-9}` relative, which is
+why the tests use relative tolerances of ``1e-6`` or tighter.
+
+See chapter 5, :doc:`/book/05-bptt`.
+"""
+from __future__ import annotations
+
+from typing import Callable, Mapping, NamedTuple, Sequence
+
+import numpy as np
+
+__all__ = ["numerical_gradient", "rel_error", "GradReport", "check_layer_gradients"]
+
+
+def numerical_gradient(f: Callable[[], float], x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+    """Central-difference gradient of the scalar ``f()`` with respect to the array ``x``.
+
+    ``f`` takes no arguments and reads ``x`` (which is perturbed in place, one
+    entry at a time, and always restored — also when ``f`` raises).
+
+    Parameters
+    ----------
+    f : callable
+        Returns a scalar; called ``2 * x.size`` times.
+    x : ndarray of float
+        Modified in place during the call, unchanged afterwards.
+    eps : float
+        Step size.
+
+    Returns
+    -------
+    grad : ndarray, same shape as ``x``, float64
+    """
+    if not isinstance(x, np.ndarray) or x.dtype.kind != "f":
+        raise ValueError(f"numerical_gradient: argument 'x' must be a float ndarray, got {type(x).__name__}"
+                         + (f" of dtype {x.dtype}" if isinstance(x, np.ndarray) else ""))
+    grad = np.zeros(x.shape, dtype=np.float64)
+    flat = x.reshape(-1)  # a view: x is modified through it
+    if flat.size and not np.shares_memory(flat, x):
+        raise ValueError("numerical_gradient: argument 'x' must be contiguous so it can be perturbed in place")
+    gflat = grad.reshape(-1)
+    for i in range(flat.size):
+        old = flat[i]
+        try:
+            flat[i] = old + eps
+            f_plus = float(f())
+            flat[i] = old - eps
+            f_minus = float(f())
+        finally:
+            flat[i] = old
+        gflat[i] = (f_plus - f_minus) / (2.0 * eps)
+    return grad
+
+
+def rel_error(a, b, floor: float = 1e-8) -> np.ndarray:
+    r"""Elementwise relative error :math:`|a - b| / \max(|a| + |b|, \text{floor})`.
+
+    The floor makes it safe where both values are zero (the error is then the
+    absolute difference scaled by ``1/floor``, so tiny absolute differences
+    remain tiny). NaN or infinity in either input gives ``inf``, so a NaN can
+    never pass a ``rel_error(...) < tol`` test.
+    """
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        err = np.abs(a - b) / np.maximum(np.abs(a) + np.abs(b), floor)
+    return np.where(np.isfinite(a) & np.isfinite(b), err, np.inf)
+
+
+class GradReport(NamedTuple):
+    """Result of :func:`check_layer_gradients`."""
+    ok: bool                      #: every parameter within tolerance
+    worst_error: float            #: the largest relative error over all checked arrays
+    worst_name: str               #: which array holds it
+    worst_index: tuple            #: its index in that array
+    worst_step: int | None        #: its time step t (1-based, as in the book), for arrays with a time axis
+    errors: dict                  #: name -> max relative error
+
+    def __str__(self) -> str:
+        where = f"{self.worst_name}{list(self.worst_index)}"
+        if self.worst_step is not None:
+            where += f" (time step t={self.worst_step})"
+        status = "OK" if self.ok else "FAILED"
+        per = ", ".join(f"{k}: {v:.2e}" for k, v in self.errors.items())
+        return f"gradient check {status}: worst relative error {self.worst_error:.2e} at {where}; {per}"
+
+
+def check_layer_gradients(forward: Callable, backward: Callable, inputs: Mapping[str, np.ndarray],
+                          grad_names: Sequence[str | None], *, rng: np.random.Generator,
+                          eps: float = 1e-5, tol: float = 1e-6,
+                          time_axes: Mapping[str, int] | None = None) -> GradReport:
+    """Check a forward/backward pair against central differences.
+
+    The scalar checked is :math:`L = \\sum_j \\text{out}_j \\, g_j` for a random
+    upstream gradient ``g`` (drawn from ``rng``), so every output entry matters.
+
+    Parameters
+    ----------
+    forward : callable
+        ``forward(**inputs) -> (out, cache)``; ``out`` may be a tuple of arrays
+        (e.g. the LSTM step's ``(h, c)``), followed by the cache as last element.
+    backward : callable
+        ``backward(*douts, cache) -> grads`` in the order of ``grad_names``.
+    inputs : mapping of name -> float64 ndarray
+        Arguments of ``forward``. Arrays named in ``grad_names`` are perturbed.
+    grad_names : sequence of str or None
+        The name of the input each returned gradient belongs to (``None`` to skip one).
+    rng : numpy.random.Generator
+    eps, tol : float
+        Finite-difference step and relative tolerance on the worst entry. Relative
+        errors use the floor ``1e-4 * max|numerical gradient|``, so entries four
+        orders of magnitude below the array's largest are judged on that scale.
+    time_axes : mapping of name -> int, optional
+        For arrays with a time axis, which axis it is, so the report can name the step.
+
+    Returns
+    -------
+    GradReport
+    """
+    inputs = {k: np.array(v, dtype=np.float64) for k, v in inputs.items()}
+    result = forward(**inputs)
+    outs, cache = result[:-1], result[-1]
+    douts = [rng.standard_normal(np.shape(o)) for o in outs]
+
+    def loss() -> float:
+        res = forward(**inputs)
+        return float(sum(np.sum(o * g) for o, g in zip(res[:-1], douts)))
+
+    grads = backward(*douts, cache)
+    if len(grads) != len(grad_names):
+        raise ValueError(f"check_layer_gradients: backward returned {len(grads)} gradients, "
+                         f"grad_names lists {len(grad_names)}")
+    time_axes = dict(time_axes or {})
+    errors: dict[str, float] = {}
+    worst = (-1.0, "", (), None)
+    for name, g in zip(grad_names, grads):
+        if name is None:
+            continue
+        num = numerical_gradient(loss, inputs[name], eps)
+        g = np.asarray(g, dtype=np.float64)
+        if g.shape != num.shape:
+            err = np.full(num.shape, np.inf)
+        else:
+            # Entries far below the array's scale are compared on that scale: their
+            # elementwise relative error is dominated by finite-difference noise (~1e-10 absolute).
+            err = rel_error(g, num, floor=max(1e-4 * float(np.abs(num).max(initial=0.0)), 1e-12))
+        idx = np.unravel_index(int(np.argmax(err)), err.shape) if err.size else ()
+        errors[name] = float(err.max()) if err.size else 0.0
+        if errors[name] > worst[0]:
+            step = int(idx[time_axes[name]]) + 1 if name in time_axes and err.size else None
+            worst = (errors[name], name, tuple(int(i) for i in idx), step)
+    return GradReport(worst[0] <= tol, worst[0], worst[1], worst[2], worst[3], errors)
