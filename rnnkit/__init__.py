@@ -1,11 +1,31 @@
 """rnnkit: recurrent networks in numpy, as forward/backward pairs.
 
-Dimension legend used throughout: T time, B batch, D input, H hidden, K output.
-Sequences are time-major ``(T, B, D)``; weights are ``(out, in)``.
+The library behind the course *Recurrent Neural Networks, from the unrolled
+graph to the LSTM*. Dimension legend used throughout: T time, B batch,
+D input, H hidden, K output. Sequences are time-major ``(T, B, D)``; weights
+are ``(out, in)``. Notation: ``Wx`` (Goodfellow's U), ``Ws`` (W), ``Wy`` (V),
+biases ``b`` and ``c`` — see :mod:`rnnkit.notation`.
 """
 from .layers import *  # noqa: F401,F403
-from .layers import __all__ as _layers_all
-from .gradcheck import GradReport, check_layer_gradients, numerical_gradient, rel_error
+from .layers import __all__ as _layers
+from .gradcheck import GradReport, check_layer_gradients, gradient_error, numerical_gradient, rel_error
+from .models import HiddenToHiddenRNN, OutputToHiddenRNN, SequenceToOneRNN, init_params
+from .tbptt import tbptt_loss_and_grads
+from .optim import SGD, Adagrad, Adam, clip_by_global_norm, clip_by_value, global_norm
+from .data import (ReberGrammar, Vocab, adding_problem, copy_task, delayed_recall, lm_batches, load_text,
+                   one_hot)
+from .sampling import generate_text, sample_from_logits
+from .notation import (NAME_TABLE, goodfellow_to_rnnkit, gru_from_torch, gru_to_torch, lstm_from_torch,
+                       lstm_to_torch, rnn_from_torch, rnn_to_torch, rnnkit_to_goodfellow)
 
 __version__ = "0.1.0"
-__all__ = list(_layers_all) + ["GradReport", "check_layer_gradients", "numerical_gradient", "rel_error"]
+__all__ = list(_layers) + [
+    "GradReport", "check_layer_gradients", "gradient_error", "numerical_gradient", "rel_error",
+    "HiddenToHiddenRNN", "OutputToHiddenRNN", "SequenceToOneRNN", "init_params",
+    "tbptt_loss_and_grads",
+    "SGD", "Adagrad", "Adam", "clip_by_global_norm", "clip_by_value", "global_norm",
+    "ReberGrammar", "Vocab", "adding_problem", "copy_task", "delayed_recall", "lm_batches", "load_text", "one_hot",
+    "generate_text", "sample_from_logits",
+    "NAME_TABLE", "goodfellow_to_rnnkit", "rnnkit_to_goodfellow", "rnn_to_torch", "rnn_from_torch",
+    "lstm_to_torch", "lstm_from_torch", "gru_to_torch", "gru_from_torch",
+]

@@ -242,12 +242,16 @@ def rnn_backward(dHs, cache: RNNCache):
     dHs = _check_grad("rnn_backward", "dHs", dHs, Hs.shape, "T B H")
     T, B, D = X.shape
     H = Hs.shape[2]
-    dA = 1.0 - Hs * Hs          # tanh'(a) for every step at once; overwritten by δ below
-    dh = np.zeros_like(h0, dtype=dA.dtype)
+    # tanh'(a) = 1 - h² for every step at once; each slice is then overwritten by δ.
+    dA = np.multiply(Hs, Hs, dtype=np.result_type(Hs, dHs))
+    np.subtract(1.0, dA, out=dA)
+    dh = np.zeros((B, H), dA.dtype)
+    total = np.empty((B, H), dA.dtype)
     for t in range(T - 1, -1, -1):
         delta = dA[t]
-        delta *= dHs[t] + dh
-        dh = delta @ Ws
+        np.add(dHs[t], dh, out=total)   # the loss's own term plus what flows back from t+1
+        delta *= total
+        np.matmul(delta, Ws, out=dh)
     dA2 = dA.reshape(T * B, H)
     dWs = dA[0].T @ h0
     if T > 1:

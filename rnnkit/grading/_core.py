@@ -1,0 +1,398 @@
+"""Shared machinery of the checkers: verdicts, safe calls, array conversion, judging.
+
+Nothing here prints: a grading cell that writes to stderr scores zero in nbgrader,
+so warnings are silenced and the learner's own output is captured while their
+code runs inside a check.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import warnings
+from dataclasses import dataclass
+from typing import Callable, Iterable, Mapping, Sequence
+
+import numpy as np
+
+# Bound once, at import: a learner who later rebinds ``np.allclose`` or ``np.abs``
+# in their notebook changes what *their* code sees, not what the checks use.
+_array = np.array
+_ndarray = np.ndarray
+_abs = np.abs
+_maximum = np.maximum
+_isfinite = np.isfinite
+_argmax = np.argmax
+_unravel_index = np.unravel_index
+_zeros = np.zeros
+_float64 = np.float64
+_errstate = np.errstate
+_default_rng = np.random.default_rng
+_integer_types = (int, np.integer)
+_real_scalar_types = (int, float, np.integer, np.floating)
+
+#: Relative tolerance for an analytic gradient against central differences.
+#: Central differences with eps=1e-6 in float64 agree with a correct gradient to
+#: about 1e-8 (truncation ~eps², rounding ~1e-16/eps); the classic bugs are off by
+#: 1e-2 or far more. 1e-5 leaves a thousandfold margin on both sides.
+GRAD_TOL = 1e-5
+#: Relative tolerance for forward values against the reference on the same inputs:
+#: both are float64 with the same operations up to summation order (~1e-15).
+VALUE_TOL = 1e-7
+#: How close a gradient must be to a deliberately buggy variant to be named after it.
+BUG_MATCH_TOL = 1e-6
+#: Step of the central differences.
+FD_EPS = 1e-6
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Outcome of one check: ``passed`` and a message a learner can act on."""
+    passed: bool
+    message: str
+
+    def __str__(self) -> str:
+        return ("PASSED: " if self.passed else "FAILED: ") + self.message
+
+
+class _Failure(Exception):
+    """Internal: stop a check early with a learner-facing message."""
+
+
+def fresh_rng(rng: np.random.Generator | None = None) -> tuple[np.random.Generator, int]:
+    """The generator used for one check, and its seed (reported so a failure can be reproduced).
+
+    ``rng=None`` draws a seed from the operating system, so the inputs of a hidden
+    test are never stored in a notebook.
+    """
+    if rng is None:
+        seed = int.from_bytes(os.urandom(4), "little")
+    else:
+        seed = int(rng.integers(0, 2**32))
+    return _default_rng(seed), seed
+
+
+def distinct_sizes(rng: np.random.Generator, names: str, low: int = 2, high: int = 7) -> dict[str, int]:
+    """Draw pairwise different sizes for the dimension letters in ``names`` (e.g. ``"T B D H"``).
+
+    Different sizes make a transposed or misplaced axis visible as a shape error.
+    """
+    letters = names.split()
+    pool = list(range(low, high + 1))
+    if len(pool) < len(letters):
+        raise ValueError("distinct_sizes: range too small")
+    picked = rng.permutation(pool)[:len(letters)]
+    return {letter: int(n) for letter, n in zip(letters, picked)}
+
+
+@contextlib.contextmanager
+def _quiet():
+    """Silence warnings and capture the learner's prints while their code runs in a check."""
+    sink = io.StringIO()
+    with warnings.catch_warnings(), _errstate(all="ignore"), \
+            contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+        warnings.simplefilter("ignore")
+        yield
+
+
+def _fresh(value):
+    """A copy of arrays (also inside tuples and lists), so a learner who writes into an
+    argument cannot change the checker's data."""
+    if isinstance(value, _ndarray):
+        return value.copy()
+    if isinstance(value, tuple):
+        return tuple(_fresh(v) for v in value)
+    if isinstance(value, list):
+        return [_fresh(v) for v in value]
+    return value
+
+
+def _copy_args(args):
+    return tuple(_fresh(a) for a in args)
+
+
+def call_learner(fn, func: str, *args):
+    """Call the learner's ``fn(*args)`` on copies of the arguments; exceptions become a failure."""
+    if not callable(fn):
+        raise _Failure(f"{func} is not a function (got {type(fn).__name__}); run the cell that defines it.")
+    try:
+        with _quiet():
+            return fn(*_copy_args(args))
+    except NotImplementedError:
+        raise _Failure(f"{func} is not implemented yet (it raised NotImplementedError).") from None
+    except Exception as exc:  # any learner error is a failed check, never a crash of the grader
+        text = str(exc)
+        if len(text) > 300:
+            text = text[:300] + "..."
+        raise _Failure(f"{func} raised {type(exc).__name__}: {text}") from None
+
+
+def _unwrap_chain(fn, limit: int = 20):
+    """fn, fn.__wrapped__, partial.func ... (decorators and partials around a function)."""
+    seen = []
+    for _ in range(limit):
+        if fn is None or any(fn is s for s in seen):
+            break
+        seen.append(fn)
+        nxt = getattr(fn, "__wrapped__", None)
+        if nxt is None:
+            nxt = getattr(fn, "func", None) if type(fn).__name__ == "partial" else None
+        fn = nxt
+    return seen
+
+
+def reject_reference(fn, func: str, references: Mapping[str, Callable], probe: Callable[[], tuple] | None = None):
+    """Fail if ``fn`` is, wraps, or calls one of rnnkit's reference implementations.
+
+    Two tests, neither of which looks at the learner's globals:
+
+    1. identity: ``fn`` (or anything it wraps) is a reference function or shares its code object;
+    2. behaviour: ``probe()`` returns arguments with a NaN in one batch row of an
+       argument that every reference validates. rnnkit's public functions reject
+       NaN with ``ValueError("<name>: argument ...")``; a numpy implementation just
+       propagates the NaN. A call that fails with a reference's own validation
+       message therefore went through that reference, however it was reached.
+    """
+    codes = {id(getattr(r, "__code__", None)): name for name, r in references.items()}
+    for layer in _unwrap_chain(fn):
+        for name, ref in references.items():
+            if layer is ref or (getattr(layer, "__code__", None) is not None
+                                and id(layer.__code__) in codes and codes[id(layer.__code__)] == name):
+                raise _Failure(f"{func} is rnnkit.{name}, the library's reference implementation. "
+                               f"Write it yourself with numpy; calling the reference earns no points.")
+    if probe is None:
+        return
+    try:
+        with _quiet():
+            fn(*_copy_args(probe()))
+    except ValueError as exc:
+        text = str(exc)
+        for name in references:
+            if text.startswith(f"{name}: argument"):
+                raise _Failure(f"{func} calls rnnkit.{name}, the library's reference implementation "
+                               f"(its input check fired: {text!r}). Write it yourself with numpy; "
+                               f"calling the reference earns no points.") from None
+    except Exception:  # a learner's own error on NaN input is not evidence of anything
+        pass
+
+
+def as_float_array(value, func: str, name: str) -> np.ndarray:
+    """A fresh, plain float64 copy of a learner's output, or a failure saying what is wrong with it.
+
+    Only real numbers are accepted: an ndarray (of any subclass, which is stripped)
+    of integer or float dtype, or a Python/numpy real scalar. Lists, objects that
+    pretend to compare equal, complex numbers, NaN and infinity get nothing.
+    """
+    if isinstance(value, bool) or isinstance(value, np.bool_):
+        raise _Failure(f"{func}: {name} must be a float array; got a bool.")
+    if isinstance(value, _ndarray):
+        if value.dtype.kind not in "fiu":
+            raise _Failure(f"{func}: {name} must be a float array; got dtype {value.dtype}.")
+        arr = _array(value, dtype=_float64, copy=True, subok=False)
+    elif isinstance(value, _real_scalar_types):
+        arr = _array(float(value), dtype=_float64)
+    else:
+        raise _Failure(f"{func}: {name} must be a numpy array; got {type(value).__name__}.")
+    if type(arr) is not _ndarray:  # pragma: no cover - subok=False guarantees it
+        raise _Failure(f"{func}: {name} could not be read as a plain array.")
+    with _errstate(all="ignore"):
+        finite = bool(_isfinite(arr).all())
+    if not finite:
+        raise _Failure(f"{func}: {name} contains NaN or infinity.")
+    return arr
+
+
+def unpack(out, func: str, names: Sequence[str]):
+    """Split a learner's return value into the ``len(names)`` outputs the docstring promises."""
+    n = len(names)
+    if n == 1:
+        return (out,)
+    if not isinstance(out, (tuple, list)):
+        raise _Failure(f"{func} must return {n} values ({', '.join(names)}); got a single {type(out).__name__}.")
+    if len(out) != n:
+        raise _Failure(f"{func} must return {n} values ({', '.join(names)}); got {len(out)}.")
+    return tuple(out)
+
+
+def shape_text(shape: tuple, dims: str | None, sizes: Mapping[str, int]) -> str:
+    """``(H, D) = (5, 4)`` style description."""
+    if not dims:
+        return str(tuple(shape))
+    letters = dims.split()
+    return "(" + ", ".join(letters) + ("," if len(letters) == 1 else "") + f") = {tuple(shape)}"
+
+
+def scaled_rel_error(got: np.ndarray, expected: np.ndarray) -> np.ndarray:
+    """Elementwise |got - expected| / max(|got| + |expected|, 1e-4 max|expected|, 1e-12).
+
+    The floor judges entries far below the array's scale on that scale, where
+    finite-difference noise would otherwise dominate a purely elementwise ratio.
+    """
+    with _errstate(all="ignore"):
+        scale = float(_abs(expected).max(initial=0.0))
+        floor = max(1e-4 * scale, 1e-12)
+        err = _abs(got - expected) / _maximum(_abs(got) + _abs(expected), floor)
+    return err
+
+
+def _max_error(got, expected) -> float:
+    if got.shape != expected.shape:
+        return float("inf")
+    if got.size == 0:
+        return 0.0
+    return float(scaled_rel_error(got, expected).max())
+
+
+def _steps_text(err: np.ndarray, tol: float, time_axis: int, direction: str) -> str:
+    """Which time steps (1-based, as in the book) are wrong, and the first one in ``direction``."""
+    T = err.shape[time_axis]
+    per_step = [float(np.take(err, t, axis=time_axis).max()) for t in range(T)]
+    wrong = [t + 1 for t in range(T) if per_step[t] > tol]
+    right = [t + 1 for t in range(T) if per_step[t] <= tol]
+    if not wrong:
+        return ""
+    if direction == "backward":
+        first = max(wrong)
+        lead = f"Going backwards from t=T={T} (the order of BPTT), the first wrong step is t={first}"
+    else:
+        first = min(wrong)
+        lead = f"Going forwards from t=1, the first wrong step is t={first}"
+    right_text = f"; correct at t={_ranges(right)}" if right else "; no step is correct"
+    return f" {lead}; wrong at t={_ranges(wrong)}{right_text}."
+
+
+def _ranges(steps: list[int]) -> str:
+    """[1,2,3,5] -> '1..3, 5'"""
+    parts, start = [], None
+    for i, s in enumerate(steps):
+        if start is None:
+            start = s
+        if i + 1 == len(steps) or steps[i + 1] != s + 1:
+            parts.append(f"{start}" if start == s else f"{start}..{s}")
+            start = None
+    return ", ".join(parts)
+
+
+def judge(func: str, names: Sequence[str], got: Sequence, expected: Mapping[str, np.ndarray], *,
+          tol: float, kind: str, compared_with: str,
+          dims: Mapping[str, str] | None = None, sizes: Mapping[str, int] | None = None,
+          variants: Iterable[tuple[str, Mapping[str, np.ndarray]]] = (),
+          time_axes: Mapping[str, int] | None = None, direction: str = "backward",
+          hints: Mapping[str, str] | None = None, select: Sequence[str] | None = None,
+          context: str = "") -> Verdict:
+    """Compare a learner's outputs with the expected arrays and explain every mismatch.
+
+    Parameters
+    ----------
+    func : str
+        Name of the learner's function (for messages).
+    names : sequence of str
+        Names of the outputs, in the order ``got`` holds them.
+    got : sequence
+        The learner's outputs, unconverted.
+    expected : mapping name -> float64 ndarray
+        Ground truth (reference values or central differences).
+    tol : float
+        Largest allowed scaled relative error (see :func:`scaled_rel_error`).
+    kind, compared_with : str
+        Words for the message, e.g. ``"gradient"``, ``"central differences"``.
+    dims, sizes : mappings
+        Dimension letters per output (``"T B D"``) and their sizes, for shape messages.
+    variants : iterable of (diagnosis, outputs)
+        Outputs of deliberately buggy implementations on the same inputs; a wrong
+        output that matches one is reported with its diagnosis.
+    time_axes : mapping name -> axis
+        Outputs with a time axis get a per-step report.
+    direction : {"backward", "forward"}
+        Which end of the sequence "first wrong step" counts from.
+    hints : mapping name -> str
+        Generic advice when no variant matches.
+    select : sequence of str, optional
+        Judge only these outputs (a test cell may grade part of a function's outputs).
+    context : str
+        Description of the inputs (sizes, seed), appended to a failure.
+    """
+    dims = dims or {}
+    sizes = sizes or {}
+    time_axes = time_axes or {}
+    hints = hints or {}
+    variants = list(variants)
+    problems = []
+    for name, value in zip(names, got):
+        if select is not None and name not in select:
+            continue
+        exp = expected[name]
+        try:
+            arr = as_float_array(value, func, name)
+        except _Failure as f:
+            problems.append(str(f))
+            continue
+        if arr.shape != exp.shape:
+            msg = (f"{func}: {name} has shape {arr.shape}; expected {shape_text(exp.shape, dims.get(name), sizes)}.")
+            diagnosis = _match_variant(name, arr, exp, variants)
+            if diagnosis:
+                msg += f" Likely cause: {diagnosis}"
+            elif arr.ndim == 2 and arr.shape == exp.shape[::-1]:
+                msg += (" It looks transposed: a weight of shape (out, in) has a gradient of the same shape, "
+                        "computed as δᵀ @ (input), not (input)ᵀ @ δ.")
+            problems.append(msg)
+            continue
+        err = scaled_rel_error(arr, exp)
+        worst = float(err.max()) if err.size else 0.0
+        if worst <= tol:
+            continue
+        idx = tuple(int(i) for i in _unravel_index(int(_argmax(err)), err.shape)) if err.ndim else ()
+        msg = (f"{func}: {name} is wrong: largest relative error {worst:.1e} at index {list(idx)} "
+               f"(tolerance {tol:.0e}, {kind} compared with {compared_with}).")
+        if name in time_axes:
+            msg += _steps_text(err, tol, time_axes[name], direction)
+        diagnosis = _match_variant(name, arr, exp, variants)
+        if diagnosis:
+            msg += f" Likely cause: {diagnosis}"
+        elif name in hints:
+            msg += f" Hint: {hints[name]}"
+        problems.append(msg)
+    if problems:
+        text = "\n".join(problems)
+        if context:
+            text += f"\n(Checked on fresh inputs: {context}.)"
+        return Verdict(False, text)
+    checked = [n for n in names if select is None or n in select]
+    return Verdict(True, f"{func}: {', '.join(checked)} correct ({context}).")
+
+
+def _match_variant(name: str, arr: np.ndarray, exp: np.ndarray, variants) -> str | None:
+    for diagnosis, outs in variants:
+        if name not in outs:
+            continue
+        v = outs[name]
+        if v.shape != arr.shape:
+            continue
+        if v.shape == exp.shape and _max_error(v, exp) <= BUG_MATCH_TOL:
+            continue  # this bug does not change this output
+        if _max_error(arr, v) <= BUG_MATCH_TOL:
+            return diagnosis
+    return None
+
+
+def run_check(body: Callable[[], Verdict]) -> Verdict:
+    """Run a check body, turning an early stop into a failed verdict."""
+    try:
+        with _errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return body()
+    except _Failure as f:
+        return Verdict(False, str(f))
+
+
+def require(verdict: Verdict) -> Verdict:
+    """Raise ``AssertionError(message)`` unless the verdict passed; return it otherwise."""
+    if verdict.passed is not True:
+        raise AssertionError(verdict.message)
+    return verdict
+
+
+def numerical_gradients(loss: Callable[[], float], arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Central differences of ``loss()`` with respect to each array (perturbed in place, restored)."""
+    from ..gradcheck import numerical_gradient
+    return {name: numerical_gradient(loss, a, FD_EPS) for name, a in arrays.items()}
