@@ -54,13 +54,14 @@ def check_array(func: str, name: str, value, dims: str, sizes: dict[str, int] | 
         raise ValueError(
             f"{func}: argument '{name}' must have {len(letters)} dimension(s), shape "
             f"{_describe(dims, sizes)}; got {arr.ndim} dimension(s), shape {arr.shape}")
+    known = dict(sizes)  # describe the shape with what was fixed by earlier arguments only
     for axis, (letter, n) in enumerate(zip(letters, arr.shape)):
         expected = _expected_size(letter, sizes)
         if expected is None:
             _bind(func, name, letter, n, sizes)
         elif expected != n:
             raise ValueError(
-                f"{func}: argument '{name}' must have shape {_describe(dims, sizes)}; "
+                f"{func}: argument '{name}' must have shape {_describe(dims, known)}; "
                 f"got shape {arr.shape} (axis {axis}, '{letter}', is {n}, expected {expected})")
     if finite and not np.all(np.isfinite(arr)):
         raise ValueError(f"{func}: argument '{name}' contains NaN or infinity (shape {arr.shape})")
