@@ -195,11 +195,13 @@ def rnn_forward(X, h0, Wx, Ws, b):
     # The input projection does not depend on the state: one big GEMM for all steps.
     Hs = (X.reshape(T * B, D) @ Wx.T).reshape(T, B, H)
     Hs += b
-    WsT = Ws.T
+    WsT = np.ascontiguousarray(Ws.T)   # a contiguous copy: faster GEMMs in the loop
+    recurrent = np.empty((B, H), Hs.dtype)
     h = h0
     for t in range(T):
         a = Hs[t]
-        a += h @ WsT
+        np.matmul(h, WsT, out=recurrent)
+        a += recurrent
         np.tanh(a, out=a)
         h = a
     return Hs, RNNCache(X, h0, Hs, Wx, Ws)
@@ -242,15 +244,16 @@ def rnn_backward(dHs, cache: RNNCache):
     dHs = _check_grad("rnn_backward", "dHs", dHs, Hs.shape, "T B H")
     T, B, D = X.shape
     H = Hs.shape[2]
-    # tanh'(a) = 1 - h² for every step at once; each slice is then overwritten by δ.
-    dA = np.multiply(Hs, Hs, dtype=np.result_type(Hs, dHs))
-    np.subtract(1.0, dA, out=dA)
-    dh = np.zeros((B, H), dA.dtype)
-    total = np.empty((B, H), dA.dtype)
+    dtype = np.result_type(Hs, dHs)
+    dA = np.empty((T, B, H), dtype)     # δ for every step, kept for the parameter GEMMs below
+    dh = np.zeros((B, H), dtype)
+    tanh_grad = np.empty((B, H), dtype)
     for t in range(T - 1, -1, -1):
         delta = dA[t]
-        np.add(dHs[t], dh, out=total)   # the loss's own term plus what flows back from t+1
-        delta *= total
+        np.add(dHs[t], dh, out=delta)   # the loss's own term plus what flows back from t+1
+        np.multiply(Hs[t], Hs[t], out=tanh_grad)
+        np.subtract(1.0, tanh_grad, out=tanh_grad)
+        delta *= tanh_grad
         np.matmul(delta, Ws, out=dh)
     dA2 = dA.reshape(T * B, H)
     dWs = dA[0].T @ h0
