@@ -71,6 +71,8 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7, help="timed runs per case (median is reported)")
     parser.add_argument("--quick", action="store_true", help="only the first two shapes")
+    parser.add_argument("--cells", nargs="+", default=["rnn", "lstm"], choices=["rnn", "lstm"])
+    parser.add_argument("--dtypes", nargs="+", default=["float64", "float32"], choices=["float64", "float32"])
     args = parser.parse_args(argv)
     try:
         import torch
@@ -82,8 +84,8 @@ def main(argv=None) -> None:
     print(f"rnnkit forward+backward vs {'torch ' + torch.__version__ if torch else 'no torch (not installed)'}"
           f"; median of >= {args.repeats} runs")
     print(f"{'cell':5} {'dtype':8} {'T':>4} {'B':>4} {'D':>4} {'H':>4} {'rnnkit ms':>10} {'torch ms':>10} {'ratio':>6}")
-    for cell in ("rnn", "lstm"):
-        for dtype in (np.float64, np.float32):
+    for cell in args.cells:
+        for dtype in (np.dtype(d).type for d in args.dtypes):
             for T, B, D, H in shapes:
                 ours = _median_time(_numpy_case(cell, T, B, D, H, dtype, rng), args.repeats)
                 line = (f"{cell:5} {np.dtype(dtype).name:8} {T:4d} {B:4d} {D:4d} {H:4d} {ours * 1e3:10.2f}")

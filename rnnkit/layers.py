@@ -301,14 +301,27 @@ def _check_lstm_params(func, x_name, x, x_dims, h0, c0, W, b):
     return x, h0, c0, W, b
 
 
-def _lstm_cell(a: np.ndarray, c_prev: np.ndarray, H: int):
-    """Gate activations and state update from the pre-activation ``a`` (B, 4H); ``a`` is overwritten."""
-    a[:, :3 * H] = sigmoid(a[:, :3 * H])
+def _lstm_cell(a: np.ndarray, c_prev: np.ndarray, H: int, c: np.ndarray, tanh_c: np.ndarray,
+               h: np.ndarray, scratch: np.ndarray) -> None:
+    """One LSTM update from the pre-activation ``a`` (B, 4H), in place.
+
+    ``a`` is overwritten by the activated gates [i, f, o, g]; the new cell state,
+    its tanh and the new hidden state are written into ``c``, ``tanh_c`` and ``h``
+    (each (B, H)); ``scratch`` is a (B, H) work buffer. Writing into preallocated
+    buffers keeps the time loop free of large temporaries.
+    """
+    s = a[:, :3 * H]                 # sigmoid(a) = (1 + tanh(a/2)) / 2, overflow-free
+    s *= 0.5
+    np.tanh(s, out=s)
+    s += 1.0
+    s *= 0.5
     np.tanh(a[:, 3 * H:], out=a[:, 3 * H:])
     i, f, o, g = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
-    c = f * c_prev + i * g
-    tanh_c = np.tanh(c)
-    return a, c, tanh_c, o * tanh_c
+    np.multiply(f, c_prev, out=c)
+    np.multiply(i, g, out=scratch)
+    c += scratch
+    np.tanh(c, out=tanh_c)
+    np.multiply(o, tanh_c, out=h)
 
 
 def lstm_step_forward(x, h_prev, c_prev, W, b):
@@ -343,22 +356,47 @@ def lstm_step_forward(x, h_prev, c_prev, W, b):
     See chapter 8, :doc:`/book/08-lstm`.
     """
     x, h_prev, c_prev, W, b = _check_lstm_params("lstm_step_forward", "x", x, "B D", h_prev, c_prev, W, b)
-    H = h_prev.shape[1]
+    B, H = h_prev.shape
     z = np.concatenate([h_prev, x], axis=1)
-    gates, c, tanh_c, h = _lstm_cell(z @ W.T + b, c_prev, H)
+    gates = z @ W.T + b
+    c, tanh_c, h, scratch = (np.empty((B, H), gates.dtype) for _ in range(4))
+    _lstm_cell(gates, c_prev, H, c, tanh_c, h, scratch)
     return h, c, LSTMStepCache(z, c_prev, gates, tanh_c, W)
 
 
-def _lstm_gate_grads(dh, dc, gates, tanh_c, c_prev, H):
-    """Gradient w.r.t. the gate pre-activations (B, 4H) and the carried cell gradient."""
-    i, f, o, g = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:3 * H], gates[:, 3 * H:]
-    dc = dc + dh * o * (1.0 - tanh_c * tanh_c)
-    da = np.empty_like(gates, dtype=np.result_type(gates, dc))
-    da[:, :H] = dc * g * i * (1.0 - i)
-    da[:, H:2 * H] = dc * c_prev * f * (1.0 - f)
-    da[:, 2 * H:3 * H] = dh * tanh_c * o * (1.0 - o)
-    da[:, 3 * H:] = dc * i * (1.0 - g * g)
-    return da, dc * f
+class _LSTMLocalGrads(NamedTuple):
+    """Local derivatives of one or more LSTM steps, each (..., H), computed before the time loop.
+
+    With ``dh`` the gradient at h_t and ``dc`` the total gradient at c_t:
+    δi = dc·k_i, δf = dc·k_f, δo = dh·k_o, δg = dc·k_g (gradients of the gate
+    pre-activations), and h_t passes dh·k_c on to c_t.
+    """
+    k_c: np.ndarray   #: o ⊙ (1 − tanh² c_t)
+    k_i: np.ndarray   #: g ⊙ σ′  (σ′ = i(1 − i))
+    k_f: np.ndarray   #: c_{t−1} ⊙ f(1 − f)
+    k_o: np.ndarray   #: tanh c_t ⊙ o(1 − o)
+    k_g: np.ndarray   #: i ⊙ (1 − g²)
+
+
+def _lstm_local_grads(gates, tanh_c, c_prev, H) -> _LSTMLocalGrads:
+    i, f, o, g = (gates[..., k * H:(k + 1) * H] for k in range(4))
+    return _LSTMLocalGrads(o * (1.0 - tanh_c * tanh_c), g * i * (1.0 - i), c_prev * f * (1.0 - f),
+                           tanh_c * o * (1.0 - o), i * (1.0 - g * g))
+
+
+def _lstm_step_back(dh, dc, k: _LSTMLocalGrads, f, da, H, scratch) -> None:
+    """One step of the LSTM backward recurrence, in place.
+
+    ``dc`` enters as the gradient carried from step t+1 and leaves as the gradient
+    carried to step t−1; ``da`` (B, 4H) receives the gate pre-activation gradients.
+    """
+    np.multiply(dh, k.k_c, out=scratch)
+    dc += scratch                      # both paths into c_t: from c_{t+1} and from h_t
+    np.multiply(dc, k.k_i, out=da[:, :H])
+    np.multiply(dc, k.k_f, out=da[:, H:2 * H])
+    np.multiply(dh, k.k_o, out=da[:, 2 * H:3 * H])
+    np.multiply(dc, k.k_g, out=da[:, 3 * H:])
+    dc *= f                            # the additive cell path: only the forget gate in between
 
 
 def lstm_step_backward(dh, dc, cache: LSTMStepCache):
@@ -397,8 +435,12 @@ def lstm_step_backward(dh, dc, cache: LSTMStepCache):
     z, c_prev, gates, tanh_c, W = cache
     dh = _check_grad("lstm_step_backward", "dh", dh, tanh_c.shape, "B H")
     dc = _check_grad("lstm_step_backward", "dc", dc, tanh_c.shape, "B H")
-    H = tanh_c.shape[1]
-    da, dc_prev = _lstm_gate_grads(dh, dc, gates, tanh_c, c_prev, H)
+    B, H = tanh_c.shape
+    dtype = np.result_type(gates, dh, dc)
+    da = np.empty((B, 4 * H), dtype)
+    dc_prev = np.array(dc, dtype=dtype)          # a copy: updated in place below
+    local = _lstm_local_grads(gates, tanh_c, c_prev, H)
+    _lstm_step_back(dh, dc_prev, local, gates[:, H:2 * H], da, H, np.empty((B, H), dtype))
     dz = da @ W
     return dz[:, H:], dz[:, :H], dc_prev, da.T @ z, da.sum(axis=0)
 
@@ -426,20 +468,20 @@ def lstm_forward(X, h0, c0, W, b):
     X, h0, c0, W, b = _check_lstm_params("lstm_forward", "X", X, "T B D", h0, c0, W, b)
     T, B, D = X.shape
     H = h0.shape[1]
-    Wh_T = W[:, :H].T
+    Wh_T = np.ascontiguousarray(W[:, :H].T)   # (H, 4H), contiguous for the GEMM in the loop
     gates = (X.reshape(T * B, D) @ W[:, H:].T).reshape(T, B, 4 * H)
     gates += b
     dtype = gates.dtype
-    Hs = np.empty((T, B, H), dtype)
-    Cs = np.empty((T, B, H), dtype)
-    tanh_c = np.empty((T, B, H), dtype)
+    Hs, Cs, tanh_c = (np.empty((T, B, H), dtype) for _ in range(3))
+    recurrent = np.empty((B, 4 * H), dtype)
+    scratch = np.empty((B, H), dtype)
     h, c = h0, c0
     for t in range(T):
         a = gates[t]
-        a += h @ Wh_T
-        _, c, tanh_c[t], Hs[t] = _lstm_cell(a, c, H)
-        Cs[t] = c
-        h = Hs[t]
+        np.matmul(h, Wh_T, out=recurrent)
+        a += recurrent
+        _lstm_cell(a, c, H, Cs[t], tanh_c[t], Hs[t], scratch)
+        h, c = Hs[t], Cs[t]
     return Hs, LSTMCache(X, h0, c0, Hs, Cs, gates, tanh_c, W)
 
 
@@ -469,14 +511,21 @@ def lstm_backward(dHs, cache: LSTMCache):
     dHs = _check_grad("lstm_backward", "dHs", dHs, Hs.shape, "T B H")
     T, B, D = X.shape
     H = h0.shape[1]
-    Wh = W[:, :H]
-    dA = np.empty((T, B, 4 * H), np.result_type(gates, dHs))
-    dh = np.zeros((B, H), dA.dtype)
-    dc = np.zeros((B, H), dA.dtype)
+    Wh = np.ascontiguousarray(W[:, :H])
+    dtype = np.result_type(gates, dHs)
+    C_prev = np.concatenate([c0[None], Cs[:-1]])
+    # Everything that does not depend on the carried gradients, for all steps at once.
+    local = _lstm_local_grads(gates, tanh_c, C_prev, H)
+    dA = np.empty((T, B, 4 * H), dtype)
+    dh = np.zeros((B, H), dtype)
+    dc = np.zeros((B, H), dtype)
+    dh_total = np.empty((B, H), dtype)
+    scratch = np.empty((B, H), dtype)
     for t in range(T - 1, -1, -1):
-        c_prev = Cs[t - 1] if t > 0 else c0
-        dA[t], dc = _lstm_gate_grads(dHs[t] + dh, dc, gates[t], tanh_c[t], c_prev, H)
-        dh = dA[t] @ Wh
+        np.add(dHs[t], dh, out=dh_total)
+        _lstm_step_back(dh_total, dc, _LSTMLocalGrads(*(k[t] for k in local)), gates[t, :, H:2 * H],
+                        dA[t], H, scratch)
+        np.matmul(dA[t], Wh, out=dh)
     dA2 = dA.reshape(T * B, 4 * H)
     dW = np.empty(W.shape, dA.dtype)
     dW[:, :H] = dA[0].T @ h0
