@@ -1,12 +1,12 @@
 r"""The three recurrent families of Goodfellow et al. (2016, §10.2) as small trainable models.
 
-=========================  ==========================================  ===============================
-class                      recurrence                                  outputs
-=========================  ==========================================  ===============================
+==========================  ===========================================  =======================
+class                       recurrence                                   outputs
+==========================  ===========================================  =======================
 :class:`HiddenToHiddenRNN`  state → state (``Ws``; or an LSTM/GRU cell)  one per step, (T, B, K)
 :class:`OutputToHiddenRNN`  previous output → state (``Wo``), no ``Ws``  one per step, (T, B, K)
-:class:`SequenceToOneRNN`   state → state (``Ws``)                      one at the end, (B, K)
-=========================  ==========================================  ===============================
+:class:`SequenceToOneRNN`   state → state (``Ws``)                       one at the end, (B, K)
+==========================  ===========================================  =======================
 
 Each model keeps its parameters in ``model.params`` (a dict of arrays that an
 optimizer from :mod:`rnnkit.optim` updates in place) and offers

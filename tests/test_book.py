@@ -1,0 +1,187 @@
+"""The book builds with warnings as errors, every cell executed, and loads nothing from the network.
+
+The full build (about half a minute with every notebook executed) runs once per session
+(module-scoped fixture) and its output is shared by the checks below. Execution is FORCED
+through a temporary copy of ``_config.yml``: the real configuration keeps
+``execute_notebooks: cache``, and jupyter-cache would not notice a change inside rnnkit.
+"""
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+JUPYTER_BOOK = Path(sys.executable).with_name("jupyter-book")
+BUILD_FLAGS = ["--warningiserror", "--nitpick", "--keep-going"]   # as in the Makefile's `make book`
+BUILD_TIMEOUT_S = 1200   # generous: the forced build takes ~30 s on a laptop; a hang must still end
+# Sphinx and docutils report problems as "<where>: WARNING: ..." / "<where>: ERROR: ...".
+SPHINX_PROBLEM = re.compile(r": (WARNING|ERROR|CRITICAL|SEVERE): ")
+
+# The fixed page list and order of the course (see the API contract, "Book file names").
+EXPECTED_PAGES = [
+    "book/intro", "book/notation",
+    "book/01-feedforward-to-recurrent", "book/02-unfolding", "book/03-three-families",
+    "book/04-forward-and-loss", "book/05-bptt", "book/06-vanishing-exploding", "book/07-teacher-forcing",
+    "book/08-lstm", "book/09-char-lm", "book/10-where-next",
+    "book/exercises", "book/instructor-guide", "book/api",
+]
+
+
+def toc_files() -> list[str]:
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    files = [toc["root"]]
+    for part in toc.get("parts", []):
+        files += [chapter["file"] for chapter in part.get("chapters", [])]
+    files += [chapter["file"] for chapter in toc.get("chapters", [])]
+    return files
+
+
+def forced_config(tmp_dir: Path) -> Path:
+    """A copy of _config.yml that executes every notebook, whatever the cache holds."""
+    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+    config.setdefault("execute", {})["execute_notebooks"] = "force"
+    path = tmp_dir / "_config.yml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def run_build(source: Path, output: Path, config: Path) -> subprocess.CompletedProcess:
+    cmd = [str(JUPYTER_BOOK), "build", str(source), "--path-output", str(output), "--config", str(config),
+           *BUILD_FLAGS]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S, cwd=source)
+
+
+def sphinx_problems(proc: subprocess.CompletedProcess) -> list[str]:
+    return [line for line in (proc.stdout + proc.stderr).splitlines() if SPHINX_PROBLEM.search(line)]
+
+
+@pytest.fixture(scope="module")
+def built_book(tmp_path_factory) -> Path:
+    tmp = tmp_path_factory.mktemp("book")
+    proc = run_build(ROOT, tmp / "out", forced_config(tmp))
+    problems = sphinx_problems(proc)
+    assert proc.returncode == 0 and not problems, (
+        f"book build failed (exit code {proc.returncode}) with {len(problems)} warnings/errors:\n"
+        + "\n".join(problems[:30]) + "\n--- last lines of the log ---\n"
+        + "\n".join((proc.stdout + proc.stderr).splitlines()[-40:]))
+    html = tmp / "out" / "_build" / "html"
+    assert html.is_dir(), f"no HTML output in {html}"
+    return html
+
+
+def test_toc_lists_every_page_in_the_fixed_order():
+    assert toc_files() == EXPECTED_PAGES
+    missing = [page for page in EXPECTED_PAGES if not (ROOT / f"{page}.md").is_file()]
+    assert not missing, f"pages listed in _toc.yml without a source file: {missing}"
+
+
+def test_real_config_keeps_the_execution_cache():
+    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+    assert config["execute"]["execute_notebooks"] == "cache"
+    assert config["execute"]["raise_on_error"] is True
+    assert config["execute"].get("allow_errors", False) is False
+
+
+def test_book_builds_and_every_page_exists(built_book):
+    assert (built_book / "index.html").is_file()
+    missing = [page for page in toc_files() if not (built_book / f"{page}.html").is_file()]
+    assert not missing, f"pages missing from the built book: {missing}"
+
+
+def test_api_reference_documents_the_library(built_book):
+    page = (built_book / "book" / "api.html").read_text(encoding="utf-8")
+    for name in ("rnnkit.layers.rnn_forward", "rnnkit.layers.rnn_backward", "rnnkit.gradcheck.numerical_gradient",
+                 "rnnkit.diagrams.draw_unrolled"):
+        assert f'id="{name}"' in page, f"{name} is not documented on the API page"
+
+
+class _AssetCollector(HTMLParser):
+    """Collects the URLs a page loads: <script src>, <link href>, <img src>, <iframe src>."""
+
+    def __init__(self):
+        super().__init__()
+        self.assets: list[str] = []
+        self.inline_scripts: list[str] = []
+        self._in_script = False
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "script":
+            self._in_script = "src" not in attrs
+            if attrs.get("src"):
+                self.assets.append(attrs["src"])
+        elif tag == "link" and attrs.get("href"):
+            self.assets.append(attrs["href"])
+        elif tag in ("img", "iframe") and attrs.get("src"):
+            self.assets.append(attrs["src"])
+
+    def handle_endtag(self, tag):
+        if tag == "script":
+            self._in_script = False
+
+    def handle_data(self, data):
+        if self._in_script:
+            self.inline_scripts.append(data)
+
+
+def _pages(html_root: Path) -> list[Path]:
+    return sorted(p for p in html_root.rglob("*.html") if "_static" not in p.parts)
+
+
+def test_no_page_loads_anything_from_the_network(built_book):
+    offenders = []
+    for page in _pages(built_book):
+        parser = _AssetCollector()
+        parser.feed(page.read_text(encoding="utf-8"))
+        for url in parser.assets:
+            parts = urlsplit(url)
+            if parts.scheme in ("http", "https") or url.startswith("//"):
+                offenders.append(f"{page.relative_to(built_book)}: {url}")
+            elif not parts.scheme and parts.path:
+                target = (page.parent / parts.path).resolve()
+                if not target.exists():
+                    offenders.append(f"{page.relative_to(built_book)}: {url} (local file missing)")
+            elif parts.scheme not in ("", "data"):
+                offenders.append(f"{page.relative_to(built_book)}: {url} (unexpected scheme)")
+        for script in parser.inline_scripts:
+            for host in ("cdn.jsdelivr.net", "unpkg.com", "cdnjs.cloudflare.com", "googleapis.com"):
+                if host in script:
+                    offenders.append(f"{page.relative_to(built_book)}: inline script mentions {host}")
+    assert not offenders, "pages reference non-local assets:\n" + "\n".join(offenders)
+
+
+def test_math_is_rendered_by_a_local_mathjax(built_book):
+    for chapter in ("book/04-forward-and-loss", "book/05-bptt", "book/api"):
+        parser = _AssetCollector()
+        parser.feed((built_book / f"{chapter}.html").read_text(encoding="utf-8"))
+        mathjax = [url for url in parser.assets if "mathjax" in url.lower()]
+        assert mathjax, f"{chapter}: no MathJax script on a page with equations"
+        for url in mathjax:
+            assert "_static/mathjax/" in url and not urlsplit(url).scheme, f"{chapter}: MathJax from {url}"
+    # MathJax loads its fonts relative to its own script: they must have been copied too.
+    assert any((built_book / "_static" / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2").glob("*.woff")), \
+        "MathJax fonts are missing from _static/mathjax"
+
+
+def test_a_failing_cell_fails_the_build(tmp_path):
+    """The execution settings of _config.yml turn an exception in a cell into a failed build."""
+    source = tmp_path / "src"
+    (source / "book").mkdir(parents=True)
+    shutil.copy(ROOT / "references.bib", source / "references.bib")
+    (source / "_toc.yml").write_text("format: jb-book\nroot: book/intro\n", encoding="utf-8")
+    (source / "book" / "intro.md").write_text(
+        "---\njupytext:\n  text_representation:\n    extension: .md\n    format_name: myst\n"
+        "kernelspec:\n  name: python3\n  display_name: Python 3\n---\n\n# A page\n\n"
+        "```{code-cell} ipython3\nraise RuntimeError('this cell must fail the build')\n```\n",
+        encoding="utf-8")
+    proc = run_build(source, tmp_path / "out", forced_config(tmp_path))
+    assert proc.returncode != 0, "a notebook cell raised, but the build reported success"
+    assert "this cell must fail the build" in proc.stdout + proc.stderr
