@@ -294,11 +294,9 @@ class OutputToHiddenRNN:
         loss, dO = softmax_cross_entropy(O, Y)
         dHs, dWy, dc = affine_backward(dO, aff_cache)
         dA = (dHs * (1.0 - Hs * Hs)).reshape(T * B, self.H)
-        fb = feedback.reshape(-1)
-        dWo = np.zeros_like(p["Wo"])
-        keep = fb >= 0
-        # dWo[:, k] sums the δ of every step whose fed-back token was k.
-        np.add.at(dWo.T, fb[keep], dA[keep])
+        # dWo = Σ_t δ_t onehot(y_{t-1})ᵀ; the extra last column collects the "none" token and is dropped.
+        fed = np.eye(self.K + 1, dtype=dA.dtype)[np.where(feedback < 0, self.K, feedback).reshape(-1)]
+        dWo = (dA.T @ fed)[:, :self.K]
         grads = {"Wx": dA.T @ X.reshape(T * B, D), "Wo": dWo, "b": dA.sum(axis=0), "Wy": dWy, "c": dc}
         return loss, grads
 

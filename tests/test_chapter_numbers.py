@@ -1,0 +1,99 @@
+"""Facts that chapters 6-9 state and build on, checked quickly outside the book build.
+
+The chapters assert the same facts at build time; these tests catch a library change that
+would break a chapter without waiting for a full (slow) book build. The training-based
+results of the chapters (RNN vs LSTM on the copy task, exposure bias) are deliberately not
+repeated here: they take tens of seconds and are asserted in the chapters themselves.
+"""
+import numpy as np
+import pytest
+
+import rnnkit as rk
+
+
+def _flat(grads):
+    return np.concatenate([grads[k].ravel() for k in sorted(grads)])
+
+
+def test_tbptt_with_k_equal_T_is_full_bptt_bit_for_bit(rng):
+    # Chapter 6 asserts array_equal, not allclose: with one chunk the computation is identical.
+    X, Y = rk.delayed_recall(rng, 4, 12, lag=3)
+    model = rk.HiddenToHiddenRNN(X.shape[2], 6, 5, rng=rng)
+    loss, grads = model.loss_and_grads(X, Y)
+    loss_k, grads_k = rk.tbptt_loss_and_grads(model, X, Y, k=12)
+    assert loss_k == loss
+    for name in grads:
+        assert np.array_equal(grads_k[name], grads[name]), f"k = T differs from full BPTT in d{name}"
+
+
+def test_tbptt_with_short_chunks_changes_the_gradient_but_not_the_loss(rng):
+    X, Y = rk.delayed_recall(rng, 4, 12, lag=3)
+    model = rk.HiddenToHiddenRNN(X.shape[2], 6, 5, rng=rng)
+    loss, grads = model.loss_and_grads(X, Y)
+    loss_k, grads_k = rk.tbptt_loss_and_grads(model, X, Y, k=2)
+    assert np.isclose(loss_k, loss, rtol=1e-12), "truncation must not change the forward pass"
+    # The Ws gradient loses every path longer than the chunk; a change of 1e-6 relative would
+    # already be far above rounding (1e-15), so this cannot pass by accident.
+    assert np.linalg.norm(grads_k["Ws"] - grads["Ws"]) > 1e-6 * np.linalg.norm(grads["Ws"])
+
+
+def test_norm_clipping_keeps_direction_value_clipping_turns_it(rng):
+    grads = {"a": rng.standard_normal((5, 5)) * 10.0, "b": rng.standard_normal(5)}
+    true = _flat(grads)
+    by_norm = _flat(rk.clip_by_global_norm(grads, 1.0)[0])
+    by_value = _flat(rk.clip_by_value(grads, 0.5))
+    cosine = lambda u, v: u @ v / (np.linalg.norm(u) * np.linalg.norm(v))  # noqa: E731
+    assert abs(cosine(by_norm, true) - 1.0) < 1e-12
+    assert cosine(by_value, true) < 0.99
+
+
+def test_teacher_forced_steps_are_independent(rng):
+    # Chapter 7: shuffling the time steps (with their fed-back tokens) leaves loss and gradients unchanged.
+    T, B, D, H, K = 9, 3, 2, 5, 4
+    model = rk.OutputToHiddenRNN(D, H, K, rng=rng)
+    X = rng.standard_normal((T, B, D))
+    Y = rng.integers(0, K, size=(T, B))
+    feedback = model.teacher_feedback(Y)
+    order = rng.permutation(T)
+    loss, grads = model.loss_and_grads(X, Y, feedback=feedback)
+    loss_p, grads_p = model.loss_and_grads(X[order], Y[order], feedback=feedback[order])
+    assert np.isclose(loss, loss_p, rtol=1e-12)
+    for name in grads:
+        np.testing.assert_allclose(grads_p[name], grads[name], rtol=1e-10, atol=1e-14)
+
+
+def test_lstm_forget_bias_starts_at_one(rng):
+    # Chapter 8 relies on this initialisation (Gers et al., 2000).
+    H = 7
+    model = rk.HiddenToHiddenRNN(3, H, 2, rng=rng, cell="lstm")
+    b = model.params["b"]
+    assert np.all(b[H:2 * H] == 1.0) and np.all(b[:H] == 0.0) and np.all(b[2 * H:] == 0.0)
+
+
+@pytest.mark.parametrize("cell, expected", [("rnn", lambda H, D: H * (H + D) + H),
+                                            ("lstm", lambda H, D: 4 * H * (H + D) + 4 * H),
+                                            ("gru", lambda H, D: 3 * H * (H + D) + 6 * H)])
+def test_recurrent_parameter_counts_of_chapter_8(rng, cell, expected):
+    D, H = 6, 32
+    model = rk.HiddenToHiddenRNN(D, H, 5, rng=rng, cell=cell)
+    count = sum(v.size for k, v in model.params.items() if k not in ("Wy", "c"))
+    assert count == expected(H, D)
+
+
+def test_reber_entropy_rate_matches_long_run_oracle_loss():
+    # Chapter 9 compares the model with both numbers. Each symbol costs 0 or log 2 nats, so over
+    # ~50,000 symbols the mean is within 0.01 of its expectation with a wide margin.
+    grammar = rk.ReberGrammar(embedded=True)
+    stream = grammar.stream(np.random.default_rng(2), 4000)
+    assert abs(grammar.oracle_nll(stream) - grammar.entropy_rate()) < 0.01
+    assert 0.35 < grammar.entropy_rate() < 0.45
+
+
+def test_temperature_raises_entropy_monotonically(rng):
+    logits = rng.standard_normal((1, 20)) * 3.0
+    entropies = []
+    for tau in (0.25, 0.5, 1.0, 2.0, 4.0):
+        p = rk.softmax(logits / tau)[0]
+        entropies.append(-np.sum(p * np.log(p)))
+    assert np.all(np.diff(entropies) > 0)
+    assert entropies[-1] < np.log(20)
