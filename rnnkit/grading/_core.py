@@ -111,13 +111,17 @@ def _copy_args(args):
     return tuple(_fresh(a) for a in args)
 
 
-def call_learner(fn, func: str, *args):
-    """Call the learner's ``fn(*args)`` on copies of the arguments; exceptions become a failure."""
+def call_learner(fn, func: str, *args, copy_args: bool = True):
+    """Call the learner's ``fn(*args)``; exceptions become a failure, warnings and prints are swallowed.
+
+    The arguments are copied first unless ``copy_args=False`` (used to detect a function that
+    modifies its input in place).
+    """
     if not callable(fn):
         raise _Failure(f"{func} is not a function (got {type(fn).__name__}); run the cell that defines it.")
     try:
         with _quiet():
-            return fn(*_copy_args(args))
+            return fn(*(_copy_args(args) if copy_args else args))
     except NotImplementedError:
         raise _Failure(f"{func} is not implemented yet (it raised NotImplementedError).") from None
     except Exception as exc:  # any learner error is a failed check, never a crash of the grader
@@ -147,11 +151,14 @@ def reject_reference(fn, func: str, references: Mapping[str, Callable], probe: C
     Two tests, neither of which looks at the learner's globals:
 
     1. identity: ``fn`` (or anything it wraps) is a reference function or shares its code object;
-    2. behaviour: ``probe()`` returns arguments with a NaN in one batch row of an
-       argument that every reference validates. rnnkit's public functions reject
-       NaN with ``ValueError("<name>: argument ...")``; a numpy implementation just
+    2. behaviour: ``probe()`` returns arguments with a NaN (or a wrong dtype) in an
+       argument that the references validate. rnnkit's public functions reject such
+       input with ``ValueError("<name>: ...")``; a numpy implementation just
        propagates the NaN. A call that fails with a reference's own validation
        message therefore went through that reference, however it was reached.
+
+    ``references`` maps names to functions; a name may map to ``None`` (a class such as
+    ``HiddenToHiddenRNN`` whose methods validate under that name) to be caught by the probe only.
     """
     codes = {id(getattr(r, "__code__", None)): name for name, r in references.items()}
     for layer in _unwrap_chain(fn):
@@ -168,7 +175,7 @@ def reject_reference(fn, func: str, references: Mapping[str, Callable], probe: C
     except ValueError as exc:
         text = str(exc)
         for name in references:
-            if text.startswith(f"{name}: argument"):
+            if text.startswith(f"{name}: ") or text.startswith(f"{name}."):
                 raise _Failure(f"{func} calls rnnkit.{name}, the library's reference implementation "
                                f"(its input check fired: {text!r}). Write it yourself with numpy; "
                                f"calling the reference earns no points.") from None
@@ -317,7 +324,20 @@ def judge(func: str, names: Sequence[str], got: Sequence, expected: Mapping[str,
     time_axes = time_axes or {}
     hints = hints or {}
     variants = list(variants)
+    # How many of the learner's outputs each buggy variant explains: when two bugs
+    # produce the same value for one output, name the one that explains the most.
+    support = [0] * len(variants)
+    for name, value in zip(names, got):
+        if isinstance(value, _ndarray) and value.dtype.kind in "fiu":
+            with _errstate(all="ignore"):
+                arr = _array(value, dtype=_float64, copy=True, subok=False)
+            for i, (_, outs) in enumerate(variants):
+                if name in outs and outs[name].shape == arr.shape and _max_error(arr, outs[name]) <= BUG_MATCH_TOL:
+                    support[i] += 1
+    order = sorted(range(len(variants)), key=lambda i: -support[i])
+    variants = [variants[i] for i in order]
     problems = []
+    named: set[str] = set()  # diagnoses already spelled out in this message
     for name, value in zip(names, got):
         if select is not None and name not in select:
             continue
@@ -347,8 +367,11 @@ def judge(func: str, names: Sequence[str], got: Sequence, expected: Mapping[str,
         if name in time_axes:
             msg += _steps_text(err, tol, time_axes[name], direction)
         diagnosis = _match_variant(name, arr, exp, variants)
-        if diagnosis:
+        if diagnosis and diagnosis in named:
+            msg += " Likely cause: the same as above."
+        elif diagnosis:
             msg += f" Likely cause: {diagnosis}"
+            named.add(diagnosis)
         elif name in hints:
             msg += f" Hint: {hints[name]}"
         problems.append(msg)

@@ -1,0 +1,266 @@
+"""End to end through the real nbgrader command line, in a temporary copy of the course.
+
+generate_assignment -> submissions (correct, untouched, buggy, raising, looping, kernel-killing,
+tampering, cheating) -> autograde -> generate_feedback; then exact scores per cell from the
+gradebook, and the diagnoses in the feedback HTML. Nothing is written to the repository.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("nbgrader")
+from nbgrader.api import Gradebook, MissingEntry  # noqa: E402
+
+from rnnkit.release import nbgrader_env  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+ASSIGNMENT = "a3-bptt"
+#: Short per-cell timeout for the test run (the course config uses 60 s): every
+#: correct cell here runs in well under a second, the looping one costs 2 x TIMEOUT.
+TIMEOUT = 8
+
+POINTS = {"test_rnn_step_forward": 2, "test_rnn_step_backward": 3, "test_rnn_forward": 2,
+          "test_rnn_backward_parameters": 3, "test_rnn_backward_inputs": 2, "test_output_backward": 2}
+
+NO_CARRY_BPTT = '''
+def rnn_backward(dHs, cache):
+    X, h0, Hs, Wx, Ws = cache
+    T = X.shape[0]
+    dX = np.zeros_like(X)
+    dWx, dWs, db = np.zeros_like(Wx), np.zeros_like(Ws), np.zeros(Ws.shape[0])
+    dh_next = np.zeros_like(h0)
+    for t in reversed(range(T)):
+        h_prev = Hs[t - 1] if t > 0 else h0
+        dX[t], dh_next, a, b_, c = rnn_step_backward(dHs[t], (X[t], h_prev, Hs[t], Wx, Ws))
+        dWx += a
+        dWs += b_
+        db += c
+    return dX, dh_next, dWx, dWs, db
+'''
+
+NO_TANH_PRIME_STEP = '''
+def rnn_step_backward(dh, cache):
+    x, h_prev, h, Wx, Ws = cache
+    delta = dh
+    return delta @ Wx, delta @ Ws, delta.T @ x, delta.T @ h_prev, delta.sum(axis=0)
+'''
+
+NOT_CARRIED_FORWARD = '''
+def rnn_forward(X, h0, Wx, Ws, b):
+    Hs = np.stack([rnn_step_forward(x, h0, Wx, Ws, b)[0] for x in X])
+    return Hs, (X, h0, Hs, Wx, Ws)
+'''
+
+RAISING_STEP = '''
+def rnn_step_forward(x, h_prev, Wx, Ws, b):
+    raise ValueError("I gave up on this one")
+'''
+
+LOOPING_OUTPUT = '''
+def output_backward(dO, Hs, Wy):
+    while True:
+        pass
+'''
+
+DYING_OUTPUT = '''
+def output_backward(dO, Hs, Wy):
+    import os
+    os._exit(1)
+'''
+
+CHEATING_FORWARD = '''
+import rnnkit
+np.allclose = lambda *args, **kwargs: True   # the checks must not care
+np.isclose = lambda *args, **kwargs: True
+np.abs = lambda x: 0 * x
+
+def rnn_forward(X, h0, Wx, Ws, b):
+    return rnnkit.rnn_forward(X, h0, Wx, Ws, b)
+'''
+
+CHEATING_BACKWARD = '''
+from rnnkit import rnn_backward as _library_backward
+
+def rnn_backward(dHs, cache):
+    return _library_backward(dHs, rnnkit.RNNCache(*cache))
+'''
+
+# student -> (solution overrides, cell edits, expected scores per graded cell)
+STUDENTS = {
+    "correct": ({}, {}, POINTS),
+    "untouched": (None, {}, {k: 0 for k in POINTS}),
+    "no_carry": ({"rnn_backward": NO_CARRY_BPTT}, {},
+                 POINTS | {"test_rnn_backward_parameters": 0, "test_rnn_backward_inputs": 0}),
+    "mixed_bugs": ({"rnn_step_backward": NO_TANH_PRIME_STEP, "rnn_forward": NOT_CARRIED_FORWARD}, {},
+                   POINTS | {"test_rnn_step_backward": 0, "test_rnn_forward": 0,
+                             "test_rnn_backward_parameters": 0, "test_rnn_backward_inputs": 0}),
+    "raises": ({"rnn_step_forward": RAISING_STEP}, {},
+               POINTS | {"test_rnn_step_forward": 0, "test_rnn_forward": 0}),
+    "loops": ({"output_backward": LOOPING_OUTPUT}, {}, POINTS | {"test_output_backward": 0}),
+    "dies": ({"output_backward": DYING_OUTPUT}, {}, {k: 0 for k in POINTS}),
+    "tampers": ({"rnn_backward": NO_CARRY_BPTT},
+                {"test_rnn_backward_parameters": "delete", "test_rnn_backward_inputs": "# nothing to see\n"},
+                POINTS | {"test_rnn_backward_parameters": 0, "test_rnn_backward_inputs": 0}),
+    "cheats": ({"rnn_forward": CHEATING_FORWARD, "rnn_backward": CHEATING_BACKWARD}, {},
+               POINTS | {"test_rnn_forward": 0, "test_rnn_backward_parameters": 0, "test_rnn_backward_inputs": 0}),
+}
+
+# student -> text the feedback HTML must show
+FEEDBACK = {
+    "no_carry": "only the last step is right",
+    "mixed_bugs": "factor is missing",
+    "raises": "raised ValueError: I gave up on this one",
+    "untouched": "is not implemented yet",
+    "tampers": "only the last step is right",
+    "cheats": "reference implementation",
+    "loops": "CellTimeoutError",
+}
+
+
+def _nbgrader(course: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "nbgrader", *args]
+    proc = subprocess.run(cmd, cwd=course, capture_output=True, text=True, env=nbgrader_env(), timeout=900)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr[-4000:]}")
+    return proc
+
+
+def _submission(release: dict, source: dict, overrides: dict | None, edits: dict) -> dict:
+    nb = json.loads(json.dumps(release))
+    solutions = {c["metadata"]["nbgrader"]["grade_id"]: "".join(c["source"])
+                 for c in source["cells"] if c["metadata"]["nbgrader"]["solution"]}
+    cells = []
+    for cell in nb["cells"]:
+        gid = cell["metadata"].get("nbgrader", {}).get("grade_id")
+        if overrides is not None and gid in solutions:
+            cell["source"] = overrides.get(gid, solutions[gid])
+        if gid in edits:
+            if edits[gid] == "delete":
+                continue
+            cell["source"] = edits[gid]
+        cells.append(cell)
+    nb["cells"] = cells
+    return nb
+
+
+@pytest.fixture(scope="module")
+def graded_course(tmp_path_factory):
+    course = tmp_path_factory.mktemp("course")
+    shutil.copy2(ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
+    shutil.copytree(ROOT / "solutions" / ASSIGNMENT, course / "solutions" / ASSIGNMENT)
+    _nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")
+    release = json.loads((course / "exercises" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text())
+    source = json.loads((course / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text())
+    for student, (overrides, edits, _) in STUDENTS.items():
+        target = course / "submitted" / student / ASSIGNMENT
+        target.mkdir(parents=True)
+        nb = _submission(release, source, overrides, edits)
+        (target / f"{ASSIGNMENT}.ipynb").write_text(json.dumps(nb, indent=1))
+    start = time.perf_counter()
+    autograde = _nbgrader(course, "autograde", ASSIGNMENT, "--force", f"--Execute.timeout={TIMEOUT}", check=False)
+    elapsed = time.perf_counter() - start
+    feedback = _nbgrader(course, "generate_feedback", ASSIGNMENT, "--force", check=False)
+    return course, autograde, feedback, elapsed
+
+
+def _score(gb: Gradebook, student: str, cell: str):
+    try:
+        return gb.find_grade(cell, ASSIGNMENT, ASSIGNMENT, student).score
+    except MissingEntry:
+        return None
+
+
+@pytest.mark.parametrize("student", list(STUDENTS))
+def test_scores_per_cell(graded_course, student):
+    course = graded_course[0]
+    expected = STUDENTS[student][2]
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        got = {cell: _score(gb, student, cell) for cell in POINTS}
+    got = {k: (0 if v is None else v) for k, v in got.items()}
+    assert got == expected, f"{student}: scores {got}, expected {expected}"
+
+
+def test_batch_finishes_and_gradebook_is_sound(graded_course):
+    course, autograde, feedback, elapsed = graded_course
+    # Only the kernel-killing submission may be reported as a failure.
+    errors = [line for line in autograde.stderr.splitlines() if "There was an error processing assignment '" in line]
+    assert all("'dies'" in line for line in errors), errors
+    for student in STUDENTS:
+        if student != "dies":
+            assert (course / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").is_file(), student
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        assignment = gb.find_assignment(ASSIGNMENT)
+        assert assignment.max_score == sum(POINTS.values())
+        for student in STUDENTS:
+            sub = gb.find_submission(ASSIGNMENT, student)
+            assert sub.score == sum(STUDENTS[student][2].values()), (student, sub.score)
+    assert elapsed < 300, f"autograding {len(STUDENTS)} submissions took {elapsed:.0f} s"
+
+
+@pytest.mark.parametrize("student", list(FEEDBACK))
+def test_feedback_carries_the_diagnosis(graded_course, student):
+    course = graded_course[0]
+    html = course / "feedback" / student / ASSIGNMENT / f"{ASSIGNMENT}.html"
+    assert html.is_file(), f"no feedback for {student}"
+    assert FEEDBACK[student] in html.read_text(encoding="utf-8"), f"{student}: {FEEDBACK[student]!r} not in feedback"
+
+
+def test_repository_left_clean(graded_course):
+    for name in ("gradebook.db", "autograded", "submitted", "feedback"):
+        assert not (ROOT / name).exists(), f"{name} appeared in the repository"
+
+
+# ---------------------------------------------------------------------------
+# Every assignment through the real CLI: a correct submission scores full points in every
+# graded cell, the untouched release scores zero in every one.
+# ---------------------------------------------------------------------------
+
+from rnnkit.release import available_assignments  # noqa: E402
+
+ALL = available_assignments(ROOT)
+
+
+@pytest.fixture(scope="module")
+def all_assignments_graded(tmp_path_factory):
+    course = tmp_path_factory.mktemp("course_all")
+    shutil.copy2(ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
+    for name in ALL:
+        shutil.copytree(ROOT / "solutions" / name, course / "solutions" / name)
+    _nbgrader(course, "generate_assignment", "*", "--force")
+    for name in ALL:
+        release = json.loads((course / "exercises" / name / f"{name}.ipynb").read_text())
+        source = json.loads((course / "solutions" / name / f"{name}.ipynb").read_text())
+        for student, overrides in (("correct", {}), ("untouched", None)):
+            target = course / "submitted" / student / name
+            target.mkdir(parents=True)
+            nb = _submission(release, source, overrides, {})
+            (target / f"{name}.ipynb").write_text(json.dumps(nb, indent=1))
+    start = time.perf_counter()
+    _nbgrader(course, "autograde", "*", "--force")
+    elapsed = time.perf_counter() - start
+    _nbgrader(course, "generate_feedback", "*", "--force")
+    return course, elapsed
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_every_assignment_scores_full_and_zero(all_assignments_graded, name):
+    course, elapsed = all_assignments_graded
+    source = json.loads((ROOT / "solutions" / name / f"{name}.ipynb").read_text())
+    points = {c["metadata"]["nbgrader"]["grade_id"]: c["metadata"]["nbgrader"]["points"]
+              for c in source["cells"] if c["metadata"]["nbgrader"]["grade"] and c["metadata"]["nbgrader"]["points"]}
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        for cell, pts in points.items():
+            assert gb.find_grade(cell, name, name, "correct").score == pts, (name, cell)
+            assert gb.find_grade(cell, name, name, "untouched").score == 0, (name, cell)
+        assert gb.find_submission(name, "correct").score == sum(points.values())
+    for student in ("correct", "untouched"):
+        assert (course / "feedback" / student / name / f"{name}.html").is_file()
+    # every submission of every assignment in one batch: a few seconds per notebook
+    assert elapsed < 20 * 2 * len(ALL), f"autograding {2 * len(ALL)} notebooks took {elapsed:.0f} s"
