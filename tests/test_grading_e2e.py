@@ -14,11 +14,9 @@ import time
 from pathlib import Path
 
 import pytest
+from nbgrader.api import Gradebook, MissingEntry
 
-pytest.importorskip("nbgrader")
-from nbgrader.api import Gradebook, MissingEntry  # noqa: E402
-
-from rnnkit.release import nbgrader_env  # noqa: E402
+from rnnkit.release import available_assignments, nbgrader_env
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "a3-bptt"
@@ -221,8 +219,6 @@ def test_repository_left_clean(graded_course):
 # Every assignment through the real CLI: a correct submission scores full points in every
 # graded cell, the untouched release scores zero in every one.
 # ---------------------------------------------------------------------------
-
-from rnnkit.release import available_assignments  # noqa: E402
 
 ALL = available_assignments(ROOT)
 

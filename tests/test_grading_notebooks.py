@@ -15,13 +15,12 @@ import json
 import re
 from pathlib import Path
 
+import nbclient
 import nbformat
 import pytest
+from nbgrader import utils as nbgrader_utils
 
-nbclient = pytest.importorskip("nbclient")
-from nbgrader import utils as nbgrader_utils  # noqa: E402
-
-from rnnkit.release import available_assignments, generate_release  # noqa: E402
+from rnnkit.release import available_assignments, generate_release
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = available_assignments(ROOT)
@@ -165,3 +164,14 @@ def test_instructor_guide_lists_the_points():
             assert f"`{meta['grade_id']}` ({meta['points']:g})" in row, (
                 f"{name}: {meta['grade_id']} missing from the guide")
         assert row.rstrip().endswith(f"**{sum(m['points'] for m in cells):g}** |"), f"{name}: total in the guide"
+
+
+def test_nbgrader_config():
+    """The settings the grading pipeline relies on (the e2e test shortens the timeout on the command line)."""
+    from traitlets.config.loader import PyFileConfigLoader
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
+    assert config.CourseDirectory.source_directory == "solutions"
+    assert config.CourseDirectory.release_directory == "exercises"
+    assert config.Execute.timeout == 60 and config.Execute.interrupt_on_timeout is True
+    assert config.OverwriteCells.add_missing_cells is True
+    assert config.ClearSolutions.code_stub == {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}

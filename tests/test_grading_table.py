@@ -56,3 +56,39 @@ def test_jacobian_reference_matches_central_differences(seed):
         num = numerical_jacobian(X, h0 if t == 0 else Hs[t - 1], Wx, Ws, b, t)
         # central differences with eps=1e-6 on O(1) states: absolute error ~1e-9
         assert np.max(np.abs(_jacobian(Hs, Ws, t) - num)) < 1e-7, t
+
+
+def test_judging_runs_in_a_clean_process(tmp_path):
+    """The judge_* functions need only arrays: run the learner's code here, judge in a fresh interpreter."""
+    import subprocess
+    import sys
+
+    from grading_bugs import bptt_no_carry, lstm_b_no_cell_carry
+    from rnnkit.grading import lstm_case, lstm_step_caches, rnn_case, seq_cache
+
+    rng = np.random.default_rng(7)
+    case = rnn_case(rng)
+    grads = bptt_no_carry(case["dHs"], seq_cache(case))
+    lcase = lstm_case(rng)
+    lgrads = lstm_b_no_cell_carry(lcase["dHs"], lstm_step_caches(lcase)[1])
+    for path, c, out in ((tmp_path / "rnn.npz", case, grads), (tmp_path / "lstm.npz", lcase, lgrads)):
+        np.savez(path, **{k: v for k, v in c.items() if k != "sizes"}, sizes=np.array(list(c["sizes"].values())),
+                 letters=np.array(list(c["sizes"])), **{f"out{i}": g for i, g in enumerate(out)})
+    script = """
+import sys, numpy as np
+from rnnkit.grading import judge_rnn_backward, judge_lstm_backward
+def load(path):
+    data = np.load(path)
+    case = {k: data[k] for k in data.files if k not in ("sizes", "letters") and not k.startswith("out")}
+    case["sizes"] = {str(k): int(v) for k, v in zip(data["letters"], data["sizes"])}
+    return case, tuple(data[f"out{i}"] for i in range(5))
+case, grads = load(sys.argv[1])
+print(judge_rnn_backward(case, grads, "parameters").message)
+case, grads = load(sys.argv[2])
+print(judge_lstm_backward(case, grads, "inputs").message)
+"""
+    proc = subprocess.run([sys.executable, "-c", script, str(tmp_path / "rnn.npz"), str(tmp_path / "lstm.npz")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "only the last step is right" in proc.stdout
+    assert "cell-state carry is missing" in proc.stdout

@@ -19,7 +19,7 @@ from ._core import (GRAD_TOL, VALUE_TOL, Verdict, call_learner, distinct_sizes, 
                     numerical_gradients, reject_reference, require, run_check, unpack)
 
 __all__ = [
-    "rnn_case", "judge_rnn_step_forward", "judge_rnn_step_backward", "judge_rnn_forward", "judge_rnn_backward",
+    "rnn_case", "step_cache", "seq_cache", "judge_rnn_step_forward", "judge_rnn_step_backward", "judge_rnn_forward", "judge_rnn_backward",
     "judge_output_backward",
     "grade_rnn_step_forward", "grade_rnn_step_backward", "grade_rnn_forward", "grade_rnn_backward",
     "grade_output_backward",
