@@ -194,13 +194,13 @@ def rnn_forward(X, h0, Wx, Ws, b):
     H = Wx.shape[0]
     # The input projection does not depend on the state: one big GEMM for all steps.
     Hs = (X.reshape(T * B, D) @ Wx.T).reshape(T, B, H)
-    Hs += b
     WsT = np.ascontiguousarray(Ws.T)   # a contiguous copy: faster GEMMs in the loop
     recurrent = np.empty((B, H), Hs.dtype)
     h = h0
     for t in range(T):
         a = Hs[t]
         np.matmul(h, WsT, out=recurrent)
+        recurrent += b                  # on the small, cache-hot buffer: no extra pass over Hs
         a += recurrent
         np.tanh(a, out=a)
         h = a
