@@ -16,10 +16,9 @@ from .. import data as _data
 from .. import layers as _layers
 from .. import sampling as _sampling
 from ._core import (VALUE_TOL, Verdict, _Failure, as_float_array, call_learner, distinct_sizes, fresh_rng, judge,
-                    reject_reference, require, run_check, unpack)
+                    reject_reference, run_check, unpack)
 
-__all__ = ["grade_make_batches", "grade_sample_with_temperature", "grade_train_step",
-           "check_make_batches", "check_sample_with_temperature", "check_train_step"]
+__all__ = ["grade_make_batches", "grade_sample_with_temperature", "grade_train_step"]
 
 
 def _ctx(sizes, seed, extra=""):
@@ -208,16 +207,4 @@ def grade_train_step(fn, *, rng=None) -> Verdict:
     return run_check(body)
 
 
-def check_make_batches(fn, **kw) -> Verdict:
-    """:func:`grade_make_batches`, raising ``AssertionError`` on failure."""
-    return require(grade_make_batches(fn, **kw))
 
-
-def check_sample_with_temperature(fn, **kw) -> Verdict:
-    """:func:`grade_sample_with_temperature`, raising ``AssertionError`` on failure."""
-    return require(grade_sample_with_temperature(fn, **kw))
-
-
-def check_train_step(fn, **kw) -> Verdict:
-    """:func:`grade_train_step`, raising ``AssertionError`` on failure."""
-    return require(grade_train_step(fn, **kw))

@@ -15,12 +15,11 @@ import numpy as np
 
 from .. import layers as _ref
 from ._core import (VALUE_TOL, Verdict, _Failure, call_learner, distinct_sizes, fresh_rng, judge, reject_reference,
-                    require, run_check)
+                    run_check)
 from .rnn import NO_BIAS, NO_TANH, NOT_CARRIED, WS_NOT_T, _with_nan
 
 __all__ = ["grade_softmax", "grade_sequence_nll", "grade_hidden_to_hidden_forward", "grade_output_to_hidden_forward",
-           "grade_sequence_to_one_forward", "check_softmax", "check_sequence_nll", "check_hidden_to_hidden_forward",
-           "check_output_to_hidden_forward", "check_sequence_to_one_forward"]
+           "grade_sequence_to_one_forward"]
 
 _DIMS = {"P": "T B K", "L": "", "O": "T B K", "o": "B K"}
 _MODELS = ("HiddenToHiddenRNN", "OutputToHiddenRNN", "SequenceToOneRNN")
@@ -233,26 +232,6 @@ def grade_sequence_to_one_forward(fn, *, rng=None) -> Verdict:
     return run_check(body)
 
 
-def check_softmax(fn, **kw) -> Verdict:
-    """:func:`grade_softmax`, raising ``AssertionError`` on failure."""
-    return require(grade_softmax(fn, **kw))
 
 
-def check_sequence_nll(fn, **kw) -> Verdict:
-    """:func:`grade_sequence_nll`, raising ``AssertionError`` on failure."""
-    return require(grade_sequence_nll(fn, **kw))
 
-
-def check_hidden_to_hidden_forward(fn, **kw) -> Verdict:
-    """:func:`grade_hidden_to_hidden_forward`, raising ``AssertionError`` on failure."""
-    return require(grade_hidden_to_hidden_forward(fn, **kw))
-
-
-def check_output_to_hidden_forward(fn, **kw) -> Verdict:
-    """:func:`grade_output_to_hidden_forward`, raising ``AssertionError`` on failure."""
-    return require(grade_output_to_hidden_forward(fn, **kw))
-
-
-def check_sequence_to_one_forward(fn, **kw) -> Verdict:
-    """:func:`grade_sequence_to_one_forward`, raising ``AssertionError`` on failure."""
-    return require(grade_sequence_to_one_forward(fn, **kw))

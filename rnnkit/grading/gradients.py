@@ -17,12 +17,11 @@ import numpy as np
 from .. import layers as _ref
 from .. import optim as _optim
 from ._core import (GRAD_TOL, VALUE_TOL, Verdict, _Failure, call_learner, distinct_sizes, fresh_rng, judge,
-                    numerical_gradients, reject_reference, require, run_check, unpack)
+                    numerical_gradients, reject_reference, run_check, unpack)
 from .rnn import _with_nan, rnn_backward_variant
 
 __all__ = ["numerical_jacobian",
-           "grade_jacobian_to_last", "grade_clip_by_value", "grade_clip_by_global_norm", "grade_tbptt_backward",
-           "check_jacobian_to_last", "check_clip_by_value", "check_clip_by_global_norm", "check_tbptt_backward"]
+           "grade_jacobian_to_last", "grade_clip_by_value", "grade_clip_by_global_norm", "grade_tbptt_backward"]
 
 
 def _ctx(sizes, seed, extra=""):
@@ -281,21 +280,5 @@ def grade_tbptt_backward(fn, *, rng=None) -> Verdict:
     return run_check(body)
 
 
-def check_jacobian_to_last(fn, **kw) -> Verdict:
-    """:func:`grade_jacobian_to_last`, raising ``AssertionError`` on failure."""
-    return require(grade_jacobian_to_last(fn, **kw))
 
 
-def check_clip_by_value(fn, **kw) -> Verdict:
-    """:func:`grade_clip_by_value`, raising ``AssertionError`` on failure."""
-    return require(grade_clip_by_value(fn, **kw))
-
-
-def check_clip_by_global_norm(fn, **kw) -> Verdict:
-    """:func:`grade_clip_by_global_norm`, raising ``AssertionError`` on failure."""
-    return require(grade_clip_by_global_norm(fn, **kw))
-
-
-def check_tbptt_backward(fn, **kw) -> Verdict:
-    """:func:`grade_tbptt_backward`, raising ``AssertionError`` on failure."""
-    return require(grade_tbptt_backward(fn, **kw))

@@ -15,14 +15,13 @@ import numpy as np
 
 from .. import layers as _ref
 from ._core import (GRAD_TOL, VALUE_TOL, Verdict, call_learner, distinct_sizes, fresh_rng, judge,
-                    numerical_gradients, reject_reference, require, run_check, unpack)
+                    numerical_gradients, reject_reference, run_check, unpack)
 from .rnn import _with_nan
 
 __all__ = [
     "lstm_case", "lstm_step_caches",
     "judge_lstm_step_forward", "judge_lstm_step_backward", "judge_lstm_forward", "judge_lstm_backward",
     "grade_lstm_step_forward", "grade_lstm_step_backward", "grade_lstm_forward", "grade_lstm_backward",
-    "check_lstm_step_forward", "check_lstm_step_backward", "check_lstm_forward", "check_lstm_backward",
 ]
 
 _DIMS = {"h": "B H", "c": "B H", "Hs": "T B H", "dx": "B D", "dh_prev": "B H", "dc_prev": "B H",
@@ -302,21 +301,5 @@ def grade_lstm_backward(fn, *, part: str = "all", rng=None) -> Verdict:
     return run_check(body)
 
 
-def check_lstm_step_forward(fn, **kw) -> Verdict:
-    """:func:`grade_lstm_step_forward`, raising ``AssertionError(message)`` on failure."""
-    return require(grade_lstm_step_forward(fn, **kw))
 
 
-def check_lstm_step_backward(fn, **kw) -> Verdict:
-    """:func:`grade_lstm_step_backward`, raising ``AssertionError(message)`` on failure."""
-    return require(grade_lstm_step_backward(fn, **kw))
-
-
-def check_lstm_forward(fn, **kw) -> Verdict:
-    """:func:`grade_lstm_forward`, raising ``AssertionError(message)`` on failure."""
-    return require(grade_lstm_forward(fn, **kw))
-
-
-def check_lstm_backward(fn, **kw) -> Verdict:
-    """:func:`grade_lstm_backward`, raising ``AssertionError(message)`` on failure."""
-    return require(grade_lstm_backward(fn, **kw))

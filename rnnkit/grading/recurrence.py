@@ -12,11 +12,11 @@ import numpy as np
 
 from .. import layers as _ref
 from ._core import (VALUE_TOL, Verdict, _Failure, call_learner, distinct_sizes, fresh_rng, judge, reject_reference,
-                    require, run_check)
+                    run_check)
 from .rnn import NO_BIAS, NO_TANH, WS_NOT_T, _with_nan, rnn_case
 
 __all__ = ["grade_recurrence_step", "grade_unroll", "grade_rnn_parameter_count", "judge_unroll",
-           "judge_rnn_parameter_count", "check_recurrence_step", "check_unroll", "check_rnn_parameter_count"]
+           "judge_rnn_parameter_count"]
 
 _DIMS = {"s": "B H", "S": "T B H"}
 
@@ -165,16 +165,4 @@ def grade_rnn_parameter_count(fn, *, rng=None) -> Verdict:
     return run_check(body)
 
 
-def check_recurrence_step(fn, **kw) -> Verdict:
-    """:func:`grade_recurrence_step`, raising ``AssertionError`` on failure."""
-    return require(grade_recurrence_step(fn, **kw))
 
-
-def check_unroll(fn, **kw) -> Verdict:
-    """:func:`grade_unroll`, raising ``AssertionError`` on failure."""
-    return require(grade_unroll(fn, **kw))
-
-
-def check_rnn_parameter_count(fn, **kw) -> Verdict:
-    """:func:`grade_rnn_parameter_count`, raising ``AssertionError`` on failure."""
-    return require(grade_rnn_parameter_count(fn, **kw))

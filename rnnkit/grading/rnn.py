@@ -16,15 +16,13 @@ import numpy as np
 
 from .. import layers as _ref
 from ._core import (GRAD_TOL, VALUE_TOL, Verdict, call_learner, distinct_sizes, fresh_rng, judge,
-                    numerical_gradients, reject_reference, require, run_check, unpack)
+                    numerical_gradients, reject_reference, run_check, unpack)
 
 __all__ = [
     "rnn_case", "step_cache", "seq_cache", "judge_rnn_step_forward", "judge_rnn_step_backward", "judge_rnn_forward", "judge_rnn_backward",
     "judge_output_backward",
     "grade_rnn_step_forward", "grade_rnn_step_backward", "grade_rnn_forward", "grade_rnn_backward",
     "grade_output_backward",
-    "check_rnn_step_forward", "check_rnn_step_backward", "check_rnn_forward", "check_rnn_backward",
-    "check_output_backward",
 ]
 
 _DIMS = {"X": "T B D", "x": "B D", "h0": "B H", "h_prev": "B H", "Hs": "T B H", "h": "B H",
@@ -409,26 +407,6 @@ def grade_output_backward(fn, *, rng: np.random.Generator | None = None) -> Verd
     return run_check(body)
 
 
-def check_rnn_step_forward(fn, **kw) -> Verdict:
-    """:func:`grade_rnn_step_forward`, raising ``AssertionError(message)`` on failure."""
-    return require(grade_rnn_step_forward(fn, **kw))
 
 
-def check_rnn_step_backward(fn, **kw) -> Verdict:
-    """:func:`grade_rnn_step_backward`, raising ``AssertionError(message)`` on failure."""
-    return require(grade_rnn_step_backward(fn, **kw))
 
-
-def check_rnn_forward(fn, **kw) -> Verdict:
-    """:func:`grade_rnn_forward`, raising ``AssertionError(message)`` on failure."""
-    return require(grade_rnn_forward(fn, **kw))
-
-
-def check_rnn_backward(fn, **kw) -> Verdict:
-    """:func:`grade_rnn_backward`, raising ``AssertionError(message)`` on failure."""
-    return require(grade_rnn_backward(fn, **kw))
-
-
-def check_output_backward(fn, **kw) -> Verdict:
-    """:func:`grade_output_backward`, raising ``AssertionError(message)`` on failure."""
-    return require(grade_output_backward(fn, **kw))

@@ -20,12 +20,10 @@ import numpy as np
 
 from .rnn import _with_nan
 from ._core import (GRAD_TOL, VALUE_TOL, Verdict, _Failure, call_learner, distinct_sizes, fresh_rng,
-                    judge, numerical_gradients, reject_reference, require, run_check, unpack)
+                    judge, numerical_gradients, reject_reference, run_check, unpack)
 
 __all__ = ["grade_teacher_forcing_inputs", "grade_output_rnn_forward", "grade_output_rnn_backward",
-           "grade_generate_closed_loop", "grade_scheduled_feedback", "output_rnn_reference",
-           "check_teacher_forcing_inputs", "check_output_rnn_forward", "check_output_rnn_backward",
-           "check_generate_closed_loop", "check_scheduled_feedback"]
+           "grade_generate_closed_loop", "grade_scheduled_feedback", "output_rnn_reference"]
 
 _MODEL = {"OutputToHiddenRNN": None}
 
@@ -258,26 +256,6 @@ def grade_scheduled_feedback(fn, *, rng=None) -> Verdict:
     return run_check(body)
 
 
-def check_teacher_forcing_inputs(fn, **kw) -> Verdict:
-    """:func:`grade_teacher_forcing_inputs`, raising ``AssertionError`` on failure."""
-    return require(grade_teacher_forcing_inputs(fn, **kw))
 
 
-def check_output_rnn_forward(fn, **kw) -> Verdict:
-    """:func:`grade_output_rnn_forward`, raising ``AssertionError`` on failure."""
-    return require(grade_output_rnn_forward(fn, **kw))
 
-
-def check_output_rnn_backward(fn, **kw) -> Verdict:
-    """:func:`grade_output_rnn_backward`, raising ``AssertionError`` on failure."""
-    return require(grade_output_rnn_backward(fn, **kw))
-
-
-def check_generate_closed_loop(fn, **kw) -> Verdict:
-    """:func:`grade_generate_closed_loop`, raising ``AssertionError`` on failure."""
-    return require(grade_generate_closed_loop(fn, **kw))
-
-
-def check_scheduled_feedback(fn, **kw) -> Verdict:
-    """:func:`grade_scheduled_feedback`, raising ``AssertionError`` on failure."""
-    return require(grade_scheduled_feedback(fn, **kw))
