@@ -46,7 +46,7 @@ def test_table_size():
 def test_jacobian_reference_matches_central_differences(seed):
     """The product the Jacobian check uses as ground truth agrees with central differences."""
     import rnnkit
-    from rnnkit.grading.gradients import _jacobian, numerical_jacobian
+    from rnnkit.grading.a4_gradients_over_time import _jacobian, numerical_jacobian
     rng = np.random.default_rng(seed)
     T, B, D, H = 5, 3, 2, 4
     X, h0 = rng.standard_normal((T, B, D)), rng.standard_normal((B, H))

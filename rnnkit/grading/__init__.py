@@ -24,23 +24,23 @@ Design (see :doc:`/book/instructor-guide`):
 * the ``judge_*`` functions need only the inputs and the learner's arrays, so the
   judging can also run in a clean process.
 """
-from ._core import BUG_MATCH_TOL, GRAD_TOL, VALUE_TOL, Verdict, judge, require
-from .rnn import *  # noqa: F401,F403
-from .rnn import __all__ as _rnn_all
-from .lstm import *  # noqa: F401,F403
-from .lstm import __all__ as _lstm_all
-from .recurrence import *  # noqa: F401,F403
-from .recurrence import __all__ as _recurrence_all
-from .forward import *  # noqa: F401,F403
-from .forward import __all__ as _forward_all
-from .gradients import *  # noqa: F401,F403
-from .gradients import __all__ as _gradients_all
-from .teacher import *  # noqa: F401,F403
-from .teacher import __all__ as _teacher_all
-from .charlm import *  # noqa: F401,F403
-from .charlm import __all__ as _charlm_all
+from ._core import BUG_MATCH_TOL, GRAD_TOL, VALUE_TOL, Check, Verdict, judge, require
+from .a3_bptt import *  # noqa: F401,F403
+from .a3_bptt import __all__ as _rnn_all
+from .a6_lstm import *  # noqa: F401,F403
+from .a6_lstm import __all__ as _lstm_all
+from .a1_recurrence import *  # noqa: F401,F403
+from .a1_recurrence import __all__ as _recurrence_all
+from .a2_forward_loss import *  # noqa: F401,F403
+from .a2_forward_loss import __all__ as _forward_all
+from .a4_gradients_over_time import *  # noqa: F401,F403
+from .a4_gradients_over_time import __all__ as _gradients_all
+from .a5_teacher_forcing import *  # noqa: F401,F403
+from .a5_teacher_forcing import __all__ as _teacher_all
+from .a7_char_lm import *  # noqa: F401,F403
+from .a7_char_lm import __all__ as _charlm_all
 
-__all__ = (["Verdict", "GRAD_TOL", "VALUE_TOL", "BUG_MATCH_TOL", "judge", "require"]
+__all__ = (["Check", "Verdict", "GRAD_TOL", "VALUE_TOL", "BUG_MATCH_TOL", "judge", "require"]
            + list(_rnn_all) + list(_lstm_all) + list(_recurrence_all)
            + list(_forward_all) + list(_gradients_all)
            + list(_teacher_all) + list(_charlm_all))

@@ -419,3 +419,76 @@ def numerical_gradients(loss: Callable[[], float], arrays: Mapping[str, np.ndarr
     """Central differences of ``loss()`` with respect to each array (perturbed in place, restored)."""
     from ..gradcheck import numerical_gradient
     return {name: numerical_gradient(loss, a, FD_EPS) for name, a in arrays.items()}
+
+
+# ---------------------------------------------------------------------------
+# checks as data: a case builder (trusted), the calls the kernel makes, a judge (trusted)
+# ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Check:
+    """One hidden test cell: what to ask the learner's function, and how to judge the answers.
+
+    ``build(rng) -> (calls, context)`` draws the inputs in the grading process: ``calls`` is a
+    list of positional-argument tuples (plain arrays, numbers, tuples, or objects described
+    with :func:`rnnkit.casefile.special`), ``context`` whatever the judge needs besides.
+    ``judge(context, records) -> Verdict`` sees only what the kernel recorded for each call
+    (:func:`rnnkit.casefile.run_calls`): plain values rebuilt from arrays, an error text,
+    the arguments it modified.
+    """
+    grade_id: str
+    function: str
+    build: Callable
+    judge: Callable
+
+    def cases(self, rng: np.random.Generator | None = None) -> tuple[bytes, object, int]:
+        """``(encoded calls, context, seed)`` for one grading run (a fresh seed unless ``rng`` is given)."""
+        r, seed = fresh_rng(rng)
+        calls, context = self.build(r)
+        from ..casefile import encode_calls
+        return encode_calls(calls), context, seed
+
+    def judge_payload(self, context, data: bytes, seed: int | None = None) -> Verdict:
+        """Judge the bytes a hidden cell displayed (never trusted beyond plain arrays)."""
+        from ..casefile import decode_results
+        try:
+            grade_id, records = decode_results(data)
+        except Exception as exc:  # a forged or truncated payload is a failed check, not a crash
+            return Verdict(False, f"{self.function}: the outputs recorded for grading could not be read ({exc}).")
+        if grade_id != self.grade_id:
+            return Verdict(False, f"{self.function}: the recorded outputs belong to another check ({grade_id!r}).")
+        verdict = run_check(lambda: self.judge(context, records))
+        if not verdict.passed and seed is not None:
+            verdict = Verdict(False, f"{verdict.message}\n(Grading seed {seed}.)")
+        return verdict
+
+    def grade(self, fn, *, rng: np.random.Generator | None = None) -> Verdict:
+        """Run this check in this process (tests, trusted code): the same encoding as in the sandbox."""
+        from ..casefile import decode_calls, encode_results, run_calls
+        data, context, seed = self.cases(rng)
+        records = run_calls(fn, decode_calls(data)) if callable(fn) else [
+            {"value": None, "error": f"not a function (got {type(fn).__name__})", "modified": [], "aliased": [],
+             "objects": {}}]
+        return self.judge_payload(context, encode_results(self.grade_id, records), seed)
+
+
+def returned(records, index: int, func: str, names: Sequence[str]):
+    """The outputs of call ``index`` split into ``names``, or a failure (exception, wrong count)."""
+    if index >= len(records):
+        raise _Failure(f"{func}: no result was recorded for call {index + 1} (the kernel stopped early).")
+    rec = records[index]
+    if rec["error"] is not None:
+        if rec["error"].startswith("NotImplementedError"):
+            raise _Failure(f"{func} is not implemented yet (it raised NotImplementedError).")
+        raise _Failure(f"{func} raised {rec['error']}")
+    return unpack(rec["value"], func, names)
+
+
+def modified_warning(records, func: str, arg_names: Sequence[str]) -> str:
+    """Text naming the arguments a call modified in place ('' if none)."""
+    names = sorted({arg_names[i] if i < len(arg_names) else f"argument {i + 1}"
+                    for rec in records for i in rec["modified"]})
+    if not names:
+        return ""
+    return (f"{func} modified its argument(s) {', '.join(names)} in place; a function must not change "
+            f"the arrays it is given (work on a copy).")

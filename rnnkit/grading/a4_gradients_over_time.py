@@ -18,7 +18,7 @@ from .. import layers as _ref
 from .. import optim as _optim
 from ._core import (GRAD_TOL, VALUE_TOL, Verdict, _Failure, call_learner, distinct_sizes, fresh_rng, judge,
                     numerical_gradients, reject_reference, run_check, unpack)
-from .rnn import _with_nan, rnn_backward_variant
+from .a3_bptt import _with_nan, rnn_backward_variant
 
 __all__ = ["numerical_jacobian",
            "grade_jacobian_to_last", "grade_clip_by_value", "grade_clip_by_global_norm", "grade_tbptt_backward"]

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .rnn import _with_nan
+from .a3_bptt import _with_nan
 from ._core import (GRAD_TOL, VALUE_TOL, Verdict, _Failure, call_learner, distinct_sizes, fresh_rng,
                     judge, numerical_gradients, reject_reference, run_check, unpack)
 

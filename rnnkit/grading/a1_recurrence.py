@@ -13,7 +13,7 @@ import numpy as np
 from .. import layers as _ref
 from ._core import (VALUE_TOL, Verdict, _Failure, call_learner, distinct_sizes, fresh_rng, judge, reject_reference,
                     run_check)
-from .rnn import NO_BIAS, NO_TANH, WS_NOT_T, _with_nan, rnn_case
+from .a3_bptt import NO_BIAS, NO_TANH, WS_NOT_T, _with_nan, rnn_case
 
 __all__ = ["grade_recurrence_step", "grade_unroll", "grade_rnn_parameter_count", "judge_unroll",
            "judge_rnn_parameter_count"]

@@ -16,7 +16,7 @@ import numpy as np
 from .. import layers as _ref
 from ._core import (VALUE_TOL, Verdict, _Failure, call_learner, distinct_sizes, fresh_rng, judge, reject_reference,
                     run_check)
-from .rnn import NO_BIAS, NO_TANH, NOT_CARRIED, WS_NOT_T, _with_nan
+from .a3_bptt import NO_BIAS, NO_TANH, NOT_CARRIED, WS_NOT_T, _with_nan
 
 __all__ = ["grade_softmax", "grade_sequence_nll", "grade_hidden_to_hidden_forward", "grade_output_to_hidden_forward",
            "grade_sequence_to_one_forward"]

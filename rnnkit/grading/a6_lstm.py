@@ -16,7 +16,7 @@ import numpy as np
 from .. import layers as _ref
 from ._core import (GRAD_TOL, VALUE_TOL, Verdict, call_learner, distinct_sizes, fresh_rng, judge,
                     numerical_gradients, reject_reference, run_check, unpack)
-from .rnn import _with_nan
+from .a3_bptt import _with_nan
 
 __all__ = [
     "lstm_case", "lstm_step_caches",

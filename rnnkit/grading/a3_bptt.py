@@ -1,9 +1,9 @@
-r"""Checks for the vanilla RNN exercises (assignment a3-bptt, chapter 5).
+r"""Checks of assignment a3-bptt (chapter 5): the vanilla RNN step, sequence and BPTT.
 
-Every ``grade_*`` function takes the learner's callable, draws fresh sizes and
-values, runs it, and returns a :class:`~rnnkit.grading.Verdict`. The judging part
-is separate (``judge_*``): it needs only the inputs and the learner's output
-arrays, so it can also run in a clean process that never executed learner code.
+Each hidden test cell is a :class:`~rnnkit.grading.Check` in :data:`CHECKS`: a case builder
+that draws fresh sizes and values in the grading process, and a judge that sees only
+the arrays the learner's function returned on them (``judge_*``). ``grade_*`` run a
+check in this process, for tests and trusted code.
 
 Ground truth: forward values from rnnkit's reference on the same inputs;
 gradients from central differences of the reference forward pass with the loss
@@ -15,15 +15,19 @@ from __future__ import annotations
 import numpy as np
 
 from .. import layers as _ref
-from ._core import (GRAD_TOL, VALUE_TOL, Verdict, call_learner, distinct_sizes, fresh_rng, judge,
-                    numerical_gradients, reject_reference, run_check, unpack)
+from ._core import (GRAD_TOL, VALUE_TOL, Check, Verdict, _Failure, distinct_sizes, judge, modified_warning,
+                    numerical_gradients, returned)
 
 __all__ = [
-    "rnn_case", "step_cache", "seq_cache", "judge_rnn_step_forward", "judge_rnn_step_backward", "judge_rnn_forward", "judge_rnn_backward",
-    "judge_output_backward",
+    "CHECKS", "SANDBOX_EXPORTS",
+    "rnn_case", "step_cache", "seq_cache", "judge_rnn_step_forward", "judge_rnn_step_backward", "judge_rnn_forward",
+    "judge_rnn_backward", "judge_output_backward",
     "grade_rnn_step_forward", "grade_rnn_step_backward", "grade_rnn_forward", "grade_rnn_backward",
     "grade_output_backward",
 ]
+
+#: What the notebook may import from rnnkit inside the grading sandbox (nothing that computes a graded function).
+SANDBOX_EXPORTS = ("numerical_gradient",)
 
 _DIMS = {"X": "T B D", "x": "B D", "h0": "B H", "h_prev": "B H", "Hs": "T B H", "h": "B H",
          "dX": "T B D", "dx": "B D", "dh0": "B H", "dh_prev": "B H", "dWx": "H D", "dWs": "H H", "db": "H",
@@ -120,21 +124,6 @@ def judge_rnn_step_forward(case: dict, h, seed: int | None = None) -> Verdict:
                  context=_context(case, seed))
 
 
-def grade_rnn_step_forward(fn, *, rng: np.random.Generator | None = None) -> Verdict:
-    """Check the learner's ``rnn_step_forward(x, h_prev, Wx, Ws, b) -> (h, cache)``."""
-    def body():
-        r, seed = fresh_rng(rng)
-        case = rnn_case(r)
-        args = (case["X"][0], case["h0"], case["Wx"], case["Ws"], case["b"])
-        reject_reference(fn, "rnn_step_forward", {"rnn_step_forward": _ref.rnn_step_forward,
-                                                  "rnn_forward": _ref.rnn_forward},
-                         probe=lambda: _with_nan(args, 0))
-        out = call_learner(fn, "rnn_step_forward", *args)
-        h, _cache = unpack(out, "rnn_step_forward", ["h", "cache"])
-        return judge_rnn_step_forward(case, h, seed)
-    return run_check(body)
-
-
 def _with_nan(args: tuple, which: int, index=None) -> tuple:
     """Copy of ``args`` with a NaN in the last batch row of argument ``which``."""
     args = list(args)
@@ -185,25 +174,6 @@ def judge_rnn_step_backward(case: dict, grads, seed: int | None = None) -> Verdi
                  variants=_step_backward_variants(dh, x, h_prev, h, Wx, Ws), context=_context(case, seed))
 
 
-def grade_rnn_step_backward(fn, *, rng: np.random.Generator | None = None) -> Verdict:
-    """Check the learner's ``rnn_step_backward(dh, cache) -> (dx, dh_prev, dWx, dWs, db)``.
-
-    The cache is built by the checker in the format the notebook prescribes,
-    ``(x, h_prev, h, Wx, Ws)``, so this check does not depend on the learner's forward.
-    """
-    def body():
-        r, seed = fresh_rng(rng)
-        case = rnn_case(r)
-        args = (case["dHs"][0], step_cache(case))
-        reject_reference(fn, "rnn_step_backward", {"rnn_step_backward": _ref.rnn_step_backward,
-                                                   "rnn_backward": _ref.rnn_backward},
-                         probe=lambda: _with_nan(args, 0))
-        out = call_learner(fn, "rnn_step_backward", *args)
-        grads = unpack(out, "rnn_step_backward", ["dx", "dh_prev", "dWx", "dWs", "db"])
-        return judge_rnn_step_backward(case, grads, seed)
-    return run_check(body)
-
-
 # ---------------------------------------------------------------------------
 # sequence forward / backward
 # ---------------------------------------------------------------------------
@@ -237,21 +207,6 @@ def judge_rnn_forward(case: dict, Hs, seed: int | None = None) -> Verdict:
                  compared_with="the reference on the same inputs", dims=_DIMS, sizes=case["sizes"],
                  variants=_forward_variants(*args), time_axes={"Hs": 0}, direction="forward",
                  context=_context(case, seed))
-
-
-def grade_rnn_forward(fn, *, rng: np.random.Generator | None = None) -> Verdict:
-    """Check the learner's ``rnn_forward(X, h0, Wx, Ws, b) -> (Hs, cache)``."""
-    def body():
-        r, seed = fresh_rng(rng)
-        case = rnn_case(r)
-        args = (case["X"], case["h0"], case["Wx"], case["Ws"], case["b"])
-        reject_reference(fn, "rnn_forward", {"rnn_forward": _ref.rnn_forward,
-                                             "rnn_step_forward": _ref.rnn_step_forward},
-                         probe=lambda: _with_nan(args, 0))
-        out = call_learner(fn, "rnn_forward", *args)
-        Hs, _cache = unpack(out, "rnn_forward", ["Hs", "cache"])
-        return judge_rnn_forward(case, Hs, seed)
-    return run_check(body)
 
 
 def rnn_backward_variant(X, h0, Hs, Wx, Ws, dHs, bug: str | None = None):
@@ -337,29 +292,6 @@ def judge_rnn_backward(case: dict, grads, part: str = "all", seed: int | None = 
                  context=_context(case, seed))
 
 
-def grade_rnn_backward(fn, *, part: str = "all", rng: np.random.Generator | None = None) -> Verdict:
-    """Check the learner's ``rnn_backward(dHs, cache) -> (dX, dh0, dWx, dWs, db)``.
-
-    ``part`` selects the outputs judged: ``"parameters"`` (dWx, dWs, db),
-    ``"inputs"`` (dX, dh0) or ``"all"``. The cache is built by the checker in the
-    prescribed format ``(X, h0, Hs, Wx, Ws)``.
-    """
-    if part not in RNN_BACKWARD_PARTS:
-        raise ValueError(f"grade_rnn_backward: part must be one of {sorted(RNN_BACKWARD_PARTS)}, got {part!r}")
-
-    def body():
-        r, seed = fresh_rng(rng)
-        case = rnn_case(r)
-        args = (case["dHs"], seq_cache(case))
-        reject_reference(fn, "rnn_backward", {"rnn_backward": _ref.rnn_backward,
-                                              "rnn_step_backward": _ref.rnn_step_backward},
-                         probe=lambda: _with_nan(args, 0))
-        out = call_learner(fn, "rnn_backward", *args)
-        grads = unpack(out, "rnn_backward", list(RNN_BACKWARD_PARTS["all"]))
-        return judge_rnn_backward(case, grads, part, seed)
-    return run_check(body)
-
-
 # ---------------------------------------------------------------------------
 # output layer
 # ---------------------------------------------------------------------------
@@ -392,21 +324,116 @@ def judge_output_backward(case: dict, grads, seed: int | None = None) -> Verdict
                  context=_context(case, seed))
 
 
-def grade_output_backward(fn, *, rng: np.random.Generator | None = None) -> Verdict:
-    """Check the learner's ``output_backward(dO, Hs, Wy) -> (dHs, dWy, dc)``."""
-    def body():
-        r, seed = fresh_rng(rng)
-        case = rnn_case(r, with_output=True)
-        Hs, _ = _ref.rnn_forward(case["X"], case["h0"], case["Wx"], case["Ws"], case["b"])
-        args = (case["dO"], Hs, case["Wy"])
-        reject_reference(fn, "output_backward", {"affine_backward": _ref.affine_backward},
-                         probe=lambda: _with_nan(args, 0))
-        out = call_learner(fn, "output_backward", *args)
-        grads = unpack(out, "output_backward", ["dHs", "dWy", "dc"])
-        return judge_output_backward(case, grads, seed)
-    return run_check(body)
+# ---------------------------------------------------------------------------
+# the hidden test cells
+# ---------------------------------------------------------------------------
+
+def _edge_case() -> dict:
+    """A fixed case with one step and one sequence (T = B = 1): judged on every run, so a regrade
+    always covers the smallest sizes besides the random draw."""
+    rng = np.random.default_rng(20261201)
+    case = rnn_case(rng, with_output=True)
+    T, B, D, H, K = 1, 1, 3, 4, 2
+    case.update(sizes={"T": T, "B": B, "D": D, "H": H, "K": K},
+                X=case["X"][:T, :B, :D], h0=case["h0"][:B, :H], Wx=case["Wx"][:H, :D], Ws=case["Ws"][:H, :H],
+                b=case["b"][:H], dHs=case["dHs"][:T, :B, :H], Wy=case["Wy"][:K, :H], dO=case["dO"][:T, :B, :K])
+    return case
 
 
+def _cases(rng, with_output=False):
+    return [rnn_case(rng, with_output=with_output), _edge_case()]
 
 
+def _builder(args_of, with_output: bool = False):
+    """A case builder: the random case and the fixed edge case, and the learner's arguments for each."""
+    def build(rng):
+        cases = _cases(rng, with_output)
+        return [args_of(c) for c in cases], cases
+    return build
 
+
+def _first_failure(verdicts, records, func, arg_names):
+    for v in verdicts:
+        if not v.passed:
+            return v
+    warning = modified_warning(records, func, arg_names)
+    if warning:
+        return Verdict(False, warning)
+    return verdicts[0]
+
+
+def _judge_each(cases, records, func, names, arg_names, judge_one):
+    verdicts = []
+    for i, case in enumerate(cases):
+        verdicts.append(judge_one(case, returned(records, i, func, names)))
+    return _first_failure(verdicts, records, func, arg_names)
+
+
+STEP_FORWARD = Check(
+    "test_rnn_step_forward", "rnn_step_forward",
+    build=_builder(lambda c: (c["X"][0], c["h0"], c["Wx"], c["Ws"], c["b"])),
+    judge=lambda cs, rec: _judge_each(cs, rec, "rnn_step_forward", ["h", "cache"], ["x", "h_prev", "Wx", "Ws", "b"],
+                                      lambda c, out: judge_rnn_step_forward(c, out[0])))
+
+STEP_BACKWARD = Check(
+    "test_rnn_step_backward", "rnn_step_backward",
+    build=_builder(lambda c: (c["dHs"][0], step_cache(c))),
+    judge=lambda cs, rec: _judge_each(cs, rec, "rnn_step_backward", ["dx", "dh_prev", "dWx", "dWs", "db"],
+                                      ["dh", "cache"], judge_rnn_step_backward))
+
+FORWARD = Check(
+    "test_rnn_forward", "rnn_forward",
+    build=_builder(lambda c: (c["X"], c["h0"], c["Wx"], c["Ws"], c["b"])),
+    judge=lambda cs, rec: _judge_each(cs, rec, "rnn_forward", ["Hs", "cache"], ["X", "h0", "Wx", "Ws", "b"],
+                                      lambda c, out: judge_rnn_forward(c, out[0])))
+
+
+def _backward_check(part: str) -> Check:
+    return Check(
+        f"test_rnn_backward_{part}", "rnn_backward",
+        build=_builder(lambda c: (c["dHs"], seq_cache(c))),
+        judge=lambda cs, rec: _judge_each(cs, rec, "rnn_backward", list(RNN_BACKWARD_PARTS["all"]),
+                                          ["dHs", "cache"], lambda c, out: judge_rnn_backward(c, out, part)))
+
+
+def _output_args(c):
+    Hs, _ = _ref.rnn_forward(c["X"], c["h0"], c["Wx"], c["Ws"], c["b"])
+    return (c["dO"], Hs, c["Wy"])
+
+
+OUTPUT_BACKWARD = Check(
+    "test_output_backward", "output_backward",
+    build=_builder(_output_args, with_output=True),
+    judge=lambda cs, rec: _judge_each(cs, rec, "output_backward", ["dHs", "dWy", "dc"], ["dO", "Hs", "Wy"],
+                                      judge_output_backward))
+
+#: The hidden test cells of a3-bptt, by grade_id.
+CHECKS = {c.grade_id: c for c in (STEP_FORWARD, STEP_BACKWARD, FORWARD, _backward_check("parameters"),
+                                  _backward_check("inputs"), OUTPUT_BACKWARD)}
+
+
+def grade_rnn_step_forward(fn, *, rng=None) -> Verdict:
+    """Check ``rnn_step_forward(x, h_prev, Wx, Ws, b) -> (h, cache)`` in this process."""
+    return STEP_FORWARD.grade(fn, rng=rng)
+
+
+def grade_rnn_step_backward(fn, *, rng=None) -> Verdict:
+    """Check ``rnn_step_backward(dh, cache) -> (dx, dh_prev, dWx, dWs, db)``; the cache is ``(x, h_prev, h, Wx, Ws)``."""
+    return STEP_BACKWARD.grade(fn, rng=rng)
+
+
+def grade_rnn_forward(fn, *, rng=None) -> Verdict:
+    """Check ``rnn_forward(X, h0, Wx, Ws, b) -> (Hs, cache)`` in this process."""
+    return FORWARD.grade(fn, rng=rng)
+
+
+def grade_rnn_backward(fn, *, part: str = "all", rng=None) -> Verdict:
+    """Check ``rnn_backward(dHs, cache)``; ``part`` is ``"parameters"``, ``"inputs"`` or ``"all"``."""
+    if part not in RNN_BACKWARD_PARTS:
+        raise ValueError(f"grade_rnn_backward: part must be one of {sorted(RNN_BACKWARD_PARTS)}, got {part!r}")
+    return _backward_check(part).grade(fn, rng=rng)
+
+
+def grade_output_backward(fn, *, rng=None) -> Verdict:
+    """Check ``output_backward(dO, Hs, Wy) -> (dHs, dWy, dc)`` in this process."""
+    return OUTPUT_BACKWARD.grade(fn, rng=rng)
