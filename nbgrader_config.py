@@ -19,12 +19,35 @@ c.CourseDirectory.feedback_directory = "feedback"
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.enforce_metadata = True
 
-# Execution while autograding. A hidden test runs in about a second; 60 s per cell
-# bounds an infinite loop, after which the kernel is interrupted and the cell scores 0.
-c.Execute.timeout = 60
-c.Execute.interrupt_on_timeout = True
-# A kernel that dies (os._exit, segfault) fails that submission only; no retries,
-# a deterministic crash would crash again.
+# Trusted grading (book/instructor-guide.md, "Threat model"): the learner's kernel runs in a
+# bubblewrap sandbox and only records what the learner's functions return; verdicts are decided
+# here, in the grading process. The lists restate nbgrader 0.9's defaults around our steps.
+c.Autograde.sanitize_preprocessors = [
+    "rnnkit.grading.pipeline.RebuildFromTemplate",   # only the learner's answer cells survive
+    "nbgrader.preprocessors.ClearOutput",
+    "nbgrader.preprocessors.DeduplicateIds",
+    "nbgrader.preprocessors.OverwriteKernelspec",
+    "nbgrader.preprocessors.OverwriteCells",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+c.Autograde.autograde_preprocessors = [
+    "rnnkit.grading.pipeline.SandboxedExecute",      # the kernel in the sandbox, crash-resilient
+    "rnnkit.grading.pipeline.JudgeHiddenCells",      # verdicts from the recorded outputs
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+    "rnnkit.grading.pipeline.PostCheck",             # scores == verdicts, nothing alive, tree unchanged
+]
+
+# Time limits while autograding. A hidden test cell only calls the learner's functions on
+# small inputs (well under a second); 30 s per cell bounds an infinite loop, after which
+# the sandbox is killed, the cell scores 0 and grading resumes with a fresh kernel.
+# The whole notebook gets notebook_timeout seconds.
+c.Execute.timeout = 30
+c.SandboxedExecute.notebook_timeout = 300
 c.Execute.execute_retries = 0
 
 # Test cells deleted by a learner are put back (with their hidden tests) before grading;

@@ -38,6 +38,8 @@ CASES_ENV = "RNNKIT_CASES"
 MAX_PAYLOAD = 32 * 2**20
 #: Longest error text kept from a learner's exception.
 MAX_ERROR_TEXT = 400
+#: Longest string exchanged as a value (longer ones are described by their type only).
+MAX_STR = 200
 
 _PLAIN_KINDS = "biuf"  # bool, signed and unsigned integers, floats: the only array dtypes exchanged
 
@@ -56,6 +58,8 @@ def _encode(value: Any, arrays: dict[str, np.ndarray], depth: int = 0) -> dict:
         return {"t": "bool", "v": bool(value)}
     if isinstance(value, (int, np.integer)):
         return {"t": "int", "v": int(value), "np": isinstance(value, np.integer)}
+    if isinstance(value, str) and len(value) <= MAX_STR:  # e.g. a special argument's kind
+        return {"t": "str", "v": value}
     if isinstance(value, (float, np.floating)):
         key = f"a{len(arrays)}"
         arrays[key] = np.asarray(value, dtype=np.float64)
@@ -100,6 +104,9 @@ def _decode(desc: Any, arrays: dict[str, np.ndarray], depth: int = 0) -> Any:
         if not isinstance(v, int) or isinstance(v, bool):
             return Other("malformed int")
         return np.int64(v) if desc.get("np") and abs(v) < 2**63 else v
+    if t == "str":
+        v = desc.get("v")
+        return v if isinstance(v, str) and len(v) <= MAX_STR else Other("malformed str")
     if t in ("float", "array"):
         arr = arrays.get(desc.get("k"))
         if not isinstance(arr, np.ndarray) or arr.dtype.kind not in _PLAIN_KINDS:
@@ -227,7 +234,7 @@ def _record_special(obj) -> Any:
     return None
 
 
-def special(kind: str, **data) -> dict:
+def special(kind: str, /, **data) -> dict:
     """Describe an object argument for :func:`encode_calls` (used by the grader's case builders)."""
     return {"__special__": kind, "data": data}
 

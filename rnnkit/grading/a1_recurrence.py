@@ -5,69 +5,104 @@ same :math:`f` and :math:`\theta` at every step. The learner writes one step of 
 tanh recurrence, a generic ``unroll(f, X, s0)`` that applies any transition ``f``
 along a sequence, and the parameter count of the RNN with an output layer, which
 does not depend on the sequence length.
+
+Each hidden test cell is a :class:`~rnnkit.grading.Check` in :data:`CHECKS`: the inputs are
+drawn in the grading process (a random draw plus fixed edge cases), the learner's function
+runs on them in the sandbox, and the judge sees only what it returned (for ``unroll`` also
+how often it called the transition, a :class:`rnnkit.casefile.Transition`). ``grade_*`` run
+a check in this process, for tests and trusted code.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from .. import layers as _ref
-from ._core import (VALUE_TOL, Verdict, _Failure, call_learner, distinct_sizes, fresh_rng, judge, reject_reference,
-                    run_check)
-from .a3_bptt import NO_BIAS, NO_TANH, WS_NOT_T, _with_nan, rnn_case
+from ..casefile import Other, Transition, special
+from ._core import VALUE_TOL, Check, Verdict, _Failure, distinct_sizes, judge, modified_warning, returned
+from .a3_bptt import NO_BIAS, NO_TANH, WS_NOT_T, rnn_case
 
-__all__ = ["grade_recurrence_step", "grade_unroll", "grade_rnn_parameter_count", "judge_unroll",
-           "judge_rnn_parameter_count"]
+__all__ = ["CHECKS", "SANDBOX_EXPORTS", "SANDBOX_WITHHELD",
+           "grade_recurrence_step", "grade_unroll", "grade_rnn_parameter_count", "judge_recurrence_step",
+           "judge_unroll", "judge_rnn_parameter_count"]
+
+#: What the notebook may import from rnnkit inside the grading sandbox: nothing (it uses numpy only).
+SANDBOX_EXPORTS = ()
+#: rnnkit definitions that compute (or trivially give) a graded function of a1: the tanh step
+#: (also as the first step of a sequence), and the parameter count (the sizes of the parameters).
+SANDBOX_WITHHELD = ("rnn_step_forward", "rnn_forward", "init_params", "HiddenToHiddenRNN", "SequenceToOneRNN")
 
 _DIMS = {"s": "B H", "S": "T B H"}
 
 
-def _context(sizes, seed):
+def _context(sizes, seed=None):
     return ", ".join(f"{k}={v}" for k, v in sizes.items()) + (f", seed={seed}" if seed is not None else "")
+
+
+# ---------------------------------------------------------------------------
+# one step
+# ---------------------------------------------------------------------------
+
+def _step_case(rng) -> dict:
+    """Fresh inputs for one step: the first step of :func:`~rnnkit.grading.rnn_case`."""
+    case = rnn_case(rng)
+    return {"sizes": {k: case["sizes"][k] for k in "BDH"}, "s_prev": case["h0"], "x": case["X"][0],
+            "Wx": case["Wx"], "Ws": case["Ws"], "b": case["b"]}
+
+
+def _step_edge_case() -> dict:
+    """A fixed case with one sequence (B = 1), judged on every run besides the random draw."""
+    rng = np.random.default_rng(20261211)
+    B, D, H = 1, 3, 4
+    return {"sizes": {"B": B, "D": D, "H": H}, "s_prev": 0.5 * rng.standard_normal((B, H)),
+            "x": rng.standard_normal((B, D)), "Wx": rng.standard_normal((H, D)) / np.sqrt(D),
+            "Ws": 0.8 * rng.standard_normal((H, H)) / np.sqrt(H), "b": 0.2 * rng.standard_normal(H)}
+
+
+def judge_recurrence_step(case: dict, s, seed=None) -> Verdict:
+    """Judge ``s`` returned by ``recurrence_step`` on the inputs of ``case`` (keys s_prev, x, Wx, Ws, b)."""
+    s_prev, x, Wx, Ws, b = case["s_prev"], case["x"], case["Wx"], case["Ws"], case["b"]
+    ref, _ = _ref.rnn_step_forward(x, s_prev, Wx, Ws, b)
+    a = x @ Wx.T + s_prev @ Ws.T + b
+    variants = [(NO_TANH, {"s": a}),
+                (WS_NOT_T.replace("h_prev", "s_prev"), {"s": np.tanh(x @ Wx.T + s_prev @ Ws + b)}),
+                (NO_BIAS, {"s": np.tanh(a - b)})]
+    return judge("recurrence_step", ["s"], [s], {"s": ref}, tol=VALUE_TOL, kind="values",
+                 compared_with="the reference on the same inputs", dims=_DIMS, sizes=case["sizes"],
+                 variants=variants, context=_context(case["sizes"], seed))
+
+
+def _build_step(rng):
+    cases = [_step_case(rng), _step_edge_case()]
+    return [(c["s_prev"], c["x"], c["Wx"], c["Ws"], c["b"]) for c in cases], cases
+
+
+def _judge_step(cases, records) -> Verdict:
+    verdicts = [judge_recurrence_step(c, returned(records, i, "recurrence_step", ["s"])[0])
+                for i, c in enumerate(cases)]
+    return _first_failure(verdicts, records, "recurrence_step", ["s_prev", "x", "Wx", "Ws", "b"])
+
+
+def _first_failure(verdicts, records, func, arg_names) -> Verdict:
+    for v in verdicts:
+        if not v.passed:
+            return v
+    warning = modified_warning(records, func, arg_names)
+    if warning:
+        return Verdict(False, warning)
+    return verdicts[0]
+
+
+STEP = Check("test_recurrence_step", "recurrence_step", build=_build_step, judge=_judge_step)
 
 
 def grade_recurrence_step(fn, *, rng=None) -> Verdict:
     """Check ``recurrence_step(s_prev, x, Wx, Ws, b) -> s`` (B, H): s = tanh(b + Ws s_prev + Wx x)."""
-    def body():
-        r, seed = fresh_rng(rng)
-        case = rnn_case(r)
-        x, s_prev, Wx, Ws, b = case["X"][0], case["h0"], case["Wx"], case["Ws"], case["b"]
-        args = (s_prev, x, Wx, Ws, b)
-        reject_reference(fn, "recurrence_step", {"rnn_step_forward": _ref.rnn_step_forward,
-                                                 "rnn_forward": _ref.rnn_forward},
-                         probe=lambda: _with_nan(args, 1))
-        s = call_learner(fn, "recurrence_step", *args)
-        ref, _ = _ref.rnn_step_forward(x, s_prev, Wx, Ws, b)
-        a = x @ Wx.T + s_prev @ Ws.T + b
-        variants = [(NO_TANH, {"s": a}),
-                    (WS_NOT_T.replace("h_prev", "s_prev"), {"s": np.tanh(x @ Wx.T + s_prev @ Ws + b)}),
-                    (NO_BIAS, {"s": np.tanh(a - b)})]
-        return judge("recurrence_step", ["s"], [s], {"s": ref}, tol=VALUE_TOL, kind="values",
-                     compared_with="the reference on the same inputs", dims=_DIMS, sizes=case["sizes"],
-                     variants=variants, context=_context(case["sizes"], seed))
-    return run_check(body)
+    return STEP.grade(fn, rng=rng)
 
 
-class _CountingTransition:
-    """A transition f(s_prev, x) -> s that records how it was called (the checker's own object)."""
-
-    def __init__(self, kind: str, rng: np.random.Generator, D: int, H: int):
-        self.kind = kind
-        self.calls: list[tuple[tuple, tuple]] = []
-        self.A = rng.standard_normal((H, H)) / np.sqrt(H)
-        self.Bm = rng.standard_normal((H, D)) / np.sqrt(D)
-
-    def __call__(self, s_prev, x):
-        s_prev = np.asarray(s_prev, dtype=np.float64)
-        x = np.asarray(x, dtype=np.float64)
-        self.calls.append((s_prev.shape, x.shape))
-        if s_prev.shape[-1] != self.A.shape[0] or x.shape[-1] != self.Bm.shape[1]:
-            raise ValueError(f"f(s_prev, x): expected s_prev (..., {self.A.shape[0]}) and x (..., {self.Bm.shape[1]}), "
-                             f"got shapes {s_prev.shape} and {x.shape} — state first, then input")
-        if self.kind == "tanh":
-            return np.tanh(s_prev @ self.A.T + x @ self.Bm.T)
-        # a transition that is not an RNN layer: the unrolling must not assume one
-        return 0.6 * s_prev * np.cos(x @ self.Bm.T) + 0.3 * np.sin(s_prev @ self.A.T)
-
+# ---------------------------------------------------------------------------
+# unrolling
+# ---------------------------------------------------------------------------
 
 def _unroll_reference(f, X, s0, mode=None):
     s, out = s0, []
@@ -92,9 +127,9 @@ UNROLL_BUGS = {
 
 
 def judge_unroll(X, s0, S, f_kind: str, f_params: tuple, sizes: dict, seed=None) -> Verdict:
-    """Judge ``S`` returned by ``unroll`` for the transition of kind ``f_kind`` with parameters ``(A, Bm)``."""
-    f = _CountingTransition.__new__(_CountingTransition)
-    f.kind, f.calls, (f.A, f.Bm) = f_kind, [], f_params
+    """Judge ``S`` returned by ``unroll`` for the transition of kind ``f_kind`` with parameters ``(A, Bm)``
+    (a :class:`rnnkit.casefile.Transition`)."""
+    f = Transition(f_kind, *f_params)
     ref = _unroll_reference(f, X, s0)
     variants = [(text, {"S": _unroll_reference(f, X, s0, bug)}) for bug, text in UNROLL_BUGS.items()]
     return judge("unroll", ["S"], [S], {"S": ref}, tol=VALUE_TOL, kind="values",
@@ -102,28 +137,66 @@ def judge_unroll(X, s0, S, f_kind: str, f_params: tuple, sizes: dict, seed=None)
                  time_axes={"S": 0}, direction="forward", context=_context(sizes, seed))
 
 
+def _unroll_case(rng, kind: str, sizes: dict) -> dict:
+    T, B, D, H = sizes["T"], sizes["B"], sizes["D"], sizes["H"]
+    A = rng.standard_normal((H, H)) / np.sqrt(H)
+    Bm = rng.standard_normal((H, D)) / np.sqrt(D)
+    return {"kind": kind, "A": A, "Bm": Bm, "X": rng.standard_normal((T, B, D)),
+            "s0": rng.standard_normal((B, H)), "sizes": sizes}
+
+
+def _unroll_edge_case() -> dict:
+    """A fixed case with one step and one sequence (T = B = 1), judged on every run."""
+    return _unroll_case(np.random.default_rng(20261212), "other", {"T": 1, "B": 1, "D": 2, "H": 3})
+
+
+def _build_unroll(rng):
+    sizes = distinct_sizes(rng, "T B D H", 2, 7)
+    cases = [_unroll_case(rng, kind, sizes) for kind in ("tanh", "other")] + [_unroll_edge_case()]
+    calls = [(special("transition", kind=c["kind"], A=c["A"], Bm=c["Bm"]), c["X"], c["s0"]) for c in cases]
+    return calls, cases
+
+
+def _transition_calls(record) -> int:
+    """How often the learner's unroll called f (recorded by the kernel's Transition)."""
+    rec = record["objects"].get("0")
+    n = rec.get("calls") if isinstance(rec, dict) else None
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+        raise _Failure("unroll: the calls of f could not be read back (do not modify f).")
+    return int(n)
+
+
+def _judge_unroll(cases, records) -> Verdict:
+    for i, c in enumerate(cases):
+        (S,) = returned(records, i, "unroll", ["S"])
+        T, calls = c["sizes"]["T"], _transition_calls(records[i])
+        if calls != T:
+            raise _Failure(f"unroll called f {calls} times for a sequence of T={T} steps; "
+                           f"the same f is applied exactly once per step ({_context(c['sizes'])}).")
+        verdict = judge_unroll(c["X"], c["s0"], S, c["kind"], (c["A"], c["Bm"]), c["sizes"])
+        if not verdict.passed:
+            return verdict
+    warning = modified_warning(records, "unroll", ["f", "X", "s0"])
+    if warning:
+        return Verdict(False, warning)
+    return Verdict(True, f"unroll: correct for two transitions ({_context(cases[0]['sizes'])}) "
+                         f"and for T=B=1.")
+
+
+UNROLL = Check("test_unroll", "unroll", build=_build_unroll, judge=_judge_unroll)
+
+
 def grade_unroll(fn, *, rng=None) -> Verdict:
-    """Check ``unroll(f, X, s0) -> S`` (T, B, H) for two different transitions ``f``.
+    """Check ``unroll(f, X, s0) -> S`` (T, B, H) for different transitions ``f``.
 
     Also checks that ``f`` is called exactly once per step, with ``(s_prev, x)``.
     """
-    def body():
-        r, seed = fresh_rng(rng)
-        sizes = distinct_sizes(r, "T B D H", 2, 7)
-        T, B, D, H = sizes["T"], sizes["B"], sizes["D"], sizes["H"]
-        for kind in ("tanh", "other"):
-            f = _CountingTransition(kind, r, D, H)
-            X, s0 = r.standard_normal((T, B, D)), r.standard_normal((B, H))
-            S = call_learner(fn, "unroll", f, X, s0)
-            if len(f.calls) != T:
-                raise _Failure(f"unroll called f {len(f.calls)} times for a sequence of T={T} steps; "
-                               f"the same f is applied exactly once per step ({_context(sizes, seed)}).")
-            verdict = judge_unroll(X, s0, S, kind, (f.A, f.Bm), sizes, seed)
-            if not verdict.passed:
-                return verdict
-        return Verdict(True, f"unroll: correct for two transitions ({_context(sizes, seed)}).")
-    return run_check(body)
+    return UNROLL.grade(fn, rng=rng)
 
+
+# ---------------------------------------------------------------------------
+# parameter count
+# ---------------------------------------------------------------------------
 
 PARAM_BUGS = [
     (lambda D, H, K: H * D + H * H + K * H, "the biases are missing: b has H entries and c has K."),
@@ -141,7 +214,8 @@ def judge_rnn_parameter_count(triples, answers, seed=None) -> Verdict:
             if isinstance(got, (float, np.floating)) and float(got).is_integer():
                 got = int(got)
             else:
-                return Verdict(False, f"rnn_parameter_count must return an integer; got {type(got).__name__}.")
+                kind = got.type_name if isinstance(got, Other) else type(got).__name__
+                return Verdict(False, f"rnn_parameter_count must return an integer; got {kind}.")
         expected = H * D + H * H + H + K * H + K
         if int(got) != expected:
             msg = f"rnn_parameter_count({D}, {H}, {K}) returned {int(got)}; that is not the number of parameters."
@@ -155,14 +229,31 @@ def judge_rnn_parameter_count(triples, answers, seed=None) -> Verdict:
     return Verdict(True, f"rnn_parameter_count: correct for {len(triples)} sizes.")
 
 
+#: Fixed sizes judged on every run besides the random ones: a state of size 1, and sizes of a real model.
+COUNT_EDGE_CASES = ((4, 1, 3), (300, 512, 10000))
+
+
+def _build_count(rng):
+    triples = [tuple(int(v) for v in distinct_sizes(rng, "D H K", 2, 60).values()) for _ in range(4)]
+    triples += list(COUNT_EDGE_CASES)
+    return list(triples), triples
+
+
+def _judge_count(triples, records) -> Verdict:
+    answers = [returned(records, i, "rnn_parameter_count", ["count"])[0] for i in range(len(triples))]
+    verdict = judge_rnn_parameter_count(triples, answers)
+    warning = modified_warning(records, "rnn_parameter_count", ["D", "H", "K"])
+    if verdict.passed and warning:
+        return Verdict(False, warning)
+    return verdict
+
+
+COUNT = Check("test_rnn_parameter_count", "rnn_parameter_count", build=_build_count, judge=_judge_count)
+
+#: The hidden test cells of a1-recurrence, by grade_id.
+CHECKS = {c.grade_id: c for c in (STEP, UNROLL, COUNT)}
+
+
 def grade_rnn_parameter_count(fn, *, rng=None) -> Verdict:
-    """Check ``rnn_parameter_count(D, H, K) -> int`` on several random sizes."""
-    def body():
-        r, seed = fresh_rng(rng)
-        triples = [tuple(int(v) for v in distinct_sizes(r, "D H K", 2, 60).values()) for _ in range(4)]
-        answers = [call_learner(fn, "rnn_parameter_count", *t) for t in triples]
-        return judge_rnn_parameter_count(triples, answers, seed)
-    return run_check(body)
-
-
-
+    """Check ``rnn_parameter_count(D, H, K) -> int`` on several random sizes and two fixed ones."""
+    return COUNT.grade(fn, rng=rng)

@@ -1,4 +1,9 @@
-r"""Checks for assignment a4-gradients-over-time (chapter 6).
+r"""Checks of assignment a4-gradients-over-time (chapter 6).
+
+Each hidden test cell is a :class:`~rnnkit.grading.Check` in :data:`CHECKS`: a case builder
+that draws fresh sizes and values in the grading process (plus fixed edge cases judged on
+every run), and a judge that sees only what the learner's function returned on them.
+``grade_*`` run a check in this process, for tests and trusted code.
 
 * ``jacobian_to_last(Hs, Ws, t)``: :math:`\partial h^{(T)}/\partial h^{(t)}` for every sequence of
   the batch, the product of the per-step Jacobians
@@ -15,16 +20,24 @@ from __future__ import annotations
 import numpy as np
 
 from .. import layers as _ref
-from .. import optim as _optim
-from ._core import (GRAD_TOL, VALUE_TOL, Verdict, _Failure, call_learner, distinct_sizes, fresh_rng, judge,
-                    numerical_gradients, reject_reference, run_check, unpack)
-from .a3_bptt import _with_nan, rnn_backward_variant
+from ..casefile import Other
+from ._core import (GRAD_TOL, VALUE_TOL, Check, Verdict, _Failure, distinct_sizes, judge, modified_warning,
+                    numerical_gradients, returned)
+from .a3_bptt import rnn_backward_variant
 
-__all__ = ["numerical_jacobian",
+__all__ = ["CHECKS", "SANDBOX_EXPORTS", "SANDBOX_WITHHELD", "numerical_jacobian",
            "grade_jacobian_to_last", "grade_clip_by_value", "grade_clip_by_global_norm", "grade_tbptt_backward"]
 
+#: What the notebook may import from rnnkit inside the grading sandbox. Its setup cell does
+#: ``import rnnkit`` (for the visible tests only); no solution cell needs anything from it.
+SANDBOX_EXPORTS = ()
 
-def _ctx(sizes, seed, extra=""):
+#: rnnkit functions that compute (or trivially give) a graded function of this assignment.
+SANDBOX_WITHHELD = ("clip_by_value", "clip_by_global_norm", "global_norm", "tbptt_loss_and_grads",
+                    "rnn_step_forward", "rnn_forward", "rnn_step_backward", "rnn_backward")
+
+
+def _ctx(sizes, seed=None, extra=""):
     return ", ".join(f"{k}={v}" for k, v in sizes.items()) + extra + (f", seed={seed}" if seed is not None else "")
 
 
@@ -32,6 +45,17 @@ def _rnn_inputs(r, sizes):
     T, B, D, H = (sizes[k] for k in "TBDH")
     return (r.standard_normal((T, B, D)), 0.5 * r.standard_normal((B, H)), r.standard_normal((H, D)) / np.sqrt(D),
             1.2 * r.standard_normal((H, H)) / np.sqrt(H), 0.2 * r.standard_normal(H))
+
+
+def _first_failure(verdicts, records, func, arg_names, passed_text):
+    """The first failed verdict; else the in-place warning as a failure; else a pass."""
+    for v in verdicts:
+        if not v.passed:
+            return v
+    warning = modified_warning(records, func, arg_names)
+    if warning:
+        return Verdict(False, warning)
+    return Verdict(True, passed_text)
 
 
 # ---------------------------------------------------------------------------
@@ -83,29 +107,43 @@ def numerical_jacobian(X, h_t, Wx, Ws, b, t, eps=1e-6):
     return J
 
 
-def grade_jacobian_to_last(fn, *, rng=None) -> Verdict:
-    """Check ``jacobian_to_last(Hs, Ws, t) -> J`` (B, H, H) for t = 0 (the initial state), one t inside, and t = T."""
-    def body():
-        r, seed = fresh_rng(rng)
-        sizes = distinct_sizes(r, "T B D H", 2, 7)
-        X, h0, Wx, Ws, b = _rnn_inputs(r, sizes)
-        T = sizes["T"]
-        Hs, _ = _ref.rnn_forward(X, h0, Wx, Ws, b)
-        for t in sorted({0, int(r.integers(1, T)), T}):
-            J = call_learner(fn, "jacobian_to_last", Hs, Ws, t)
-            # Ground truth: the chain-rule product on the reference states. (Central differences agree
-            # with it to ~1e-9 absolute, which is not enough relative accuracy once the product has
-            # vanished to 1e-5 — exactly the regime this exercise is about; tests/test_grading_table.py
-            # checks the product against numerical_jacobian.)
-            expected = _jacobian(Hs, Ws, t)
-            variants = [(text, {"J": _jacobian(Hs, Ws, t, bug)}) for bug, text in JACOBIAN_BUGS.items()]
-            v = judge("jacobian_to_last", ["J"], [J], {"J": expected}, tol=VALUE_TOL, kind="derivatives",
-                      compared_with="the chain-rule product on the reference states", dims={"J": "B H H"},
-                      sizes=sizes, variants=variants, context=_ctx(sizes, seed, f", t={t}"))
-            if not v.passed:
-                return v
-        return Verdict(True, f"jacobian_to_last correct for several t ({_ctx(sizes, seed)}).")
-    return run_check(body)
+def _jacobian_case(r, sizes, ts=None):
+    X, h0, Wx, Ws, b = _rnn_inputs(r, sizes)
+    T = sizes["T"]
+    Hs, _ = _ref.rnn_forward(X, h0, Wx, Ws, b)
+    if ts is None:  # the initial state, one step inside, and t = T (the identity)
+        ts = sorted({0, int(r.integers(1, T)), T})
+    return [{"sizes": sizes, "Hs": Hs, "Ws": Ws, "t": int(t)} for t in ts]
+
+
+def _build_jacobian(rng):
+    cases = _jacobian_case(rng, distinct_sizes(rng, "T B D H", 2, 7))
+    # Fixed edge cases, judged on every run: one step and one sequence (T = B = 1), and a long
+    # sequence over which the product vanishes by orders of magnitude.
+    cases += _jacobian_case(np.random.default_rng(20261204), {"T": 1, "B": 1, "D": 2, "H": 3}, ts=(0, 1))
+    cases += _jacobian_case(np.random.default_rng(20261205), {"T": 12, "B": 2, "D": 3, "H": 4}, ts=(0, 6))
+    return [(c["Hs"], c["Ws"], c["t"]) for c in cases], cases
+
+
+def _judge_jacobian(cases, records):
+    verdicts = []
+    for i, c in enumerate(cases):
+        (J,) = returned(records, i, "jacobian_to_last", ["J"])
+        Hs, Ws, t = c["Hs"], c["Ws"], c["t"]
+        # Ground truth: the chain-rule product on the reference states. (Central differences agree
+        # with it to ~1e-9 absolute, which is not enough relative accuracy once the product has
+        # vanished to 1e-5 — exactly the regime this exercise is about; tests/test_grading_table.py
+        # checks the product against numerical_jacobian.)
+        expected = _jacobian(Hs, Ws, t)
+        variants = [(text, {"J": _jacobian(Hs, Ws, t, bug)}) for bug, text in JACOBIAN_BUGS.items()]
+        verdicts.append(judge("jacobian_to_last", ["J"], [J], {"J": expected}, tol=VALUE_TOL, kind="derivatives",
+                              compared_with="the chain-rule product on the reference states", dims={"J": "B H H"},
+                              sizes=c["sizes"], variants=variants, context=_ctx(c["sizes"], extra=f", t={t}")))
+    return _first_failure(verdicts, records, "jacobian_to_last", ["Hs", "Ws", "t"],
+                          f"jacobian_to_last correct for several t ({_ctx(cases[0]['sizes'])}, and fixed edge cases).")
+
+
+JACOBIAN_TO_LAST = Check("test_jacobian_to_last", "jacobian_to_last", build=_build_jacobian, judge=_judge_jacobian)
 
 
 # ---------------------------------------------------------------------------
@@ -119,87 +157,112 @@ def _grads(r, scale):
     return sizes, {k: scale * r.standard_normal(s) for k, s in shapes.items()}
 
 
-def _with_nan_entry(grads):
-    """A copy of the gradient dict with one NaN (rnnkit's clipping functions reject it)."""
-    out = {k: v.copy() for k, v in grads.items()}
-    out["b"][0] = np.nan
-    return out
+def _global_norm(grads) -> float:
+    return float(np.sqrt(sum(np.sum(g * g) for g in grads.values())))
+
+
+def _type_name(value) -> str:
+    return value.type_name if isinstance(value, Other) else type(value).__name__
 
 
 def _check_dict(out, grads, func):
     if not isinstance(out, dict):
-        raise _Failure(f"{func} must return a dict name -> array; got {type(out).__name__}.")
+        raise _Failure(f"{func} must return a dict name -> array; got {_type_name(out)}.")
     if set(out) != set(grads):
         raise _Failure(f"{func} must return the same keys as its input: expected {sorted(grads)}, got {sorted(out)}.")
 
 
-def _untouched(func, grads, original):
-    for k in grads:
-        if not np.array_equal(grads[k], original[k]):
-            raise _Failure(f"{func} modified its input gradient '{k}' in place; return new arrays instead "
-                           f"(the caller may still need the unclipped gradients).")
+UNCLIPPED_VALUE = ("the returned gradients are the input's, unclipped: every entry above limit must become limit "
+                   "and every entry below −limit become −limit (return the new, clipped arrays).")
+UNCLIPPED_NORM = ("the returned gradients are the input's, unscaled: when the global norm exceeds max_norm, every "
+                  "array must be multiplied by max_norm / norm (return the new, scaled arrays).")
 
 
-def grade_clip_by_value(fn, *, rng=None) -> Verdict:
-    """Check ``clip_by_value(grads, limit) -> dict``: every entry clipped into [−limit, limit]."""
-    def body():
-        r, seed = fresh_rng(rng)
-        sizes, grads = _grads(r, 3.0)
-        limit = float(r.uniform(0.5, 2.0))
-        original = {k: v.copy() for k, v in grads.items()}
-        reject_reference(fn, "clip_by_value", {"clip_by_value": _optim.clip_by_value},
-                         probe=lambda: (_with_nan_entry(grads), limit))
-        # called on the checker's own dict (not a copy) to see whether it is modified in place
-        out = call_learner(fn, "clip_by_value", grads, limit, copy_args=False)
-        _untouched("clip_by_value", grads, original)
+def _clip_value_edge_case() -> dict:
+    """Entries exactly at ±limit and a 3-d array: judged on every run."""
+    grads = {"W": np.array([[3.0, -0.5], [-4.0, 1.0]]), "b": np.array([0.2, -2.0, 0.0]),
+             "E": np.array([[[1.0, -1.0]], [[0.99, -1.01]], [[2.5, -0.25]]])}
+    return {"sizes": {"arrays": len(grads)}, "grads": grads, "limit": 1.0}
+
+
+def _build_clip_value(rng):
+    sizes, grads = _grads(rng, 3.0)
+    cases = [{"sizes": sizes, "grads": grads, "limit": float(rng.uniform(0.5, 2.0))}, _clip_value_edge_case()]
+    return [(c["grads"], c["limit"]) for c in cases], cases
+
+
+def _judge_clip_value(cases, records):
+    verdicts = []
+    for i, c in enumerate(cases):
+        (out,) = returned(records, i, "clip_by_value", ["clipped"])
+        grads, limit = c["grads"], c["limit"]
         _check_dict(out, grads, "clip_by_value")
         names = sorted(grads)
-        expected = {k: np.clip(original[k], -limit, limit) for k in names}
-        variants = [("only the positive side is clipped: clip into [−limit, limit].",
-                     {k: np.minimum(original[k], limit) for k in names}),
+        expected = {k: np.clip(grads[k], -limit, limit) for k in names}
+        variants = [(UNCLIPPED_VALUE, {k: grads[k] for k in names}),
+                    ("only the positive side is clipped: clip into [−limit, limit].",
+                     {k: np.minimum(grads[k], limit) for k in names}),
                     ("the entries are rescaled instead of clipped one by one: clipping by value sets every "
                      "entry above limit to limit and every entry below −limit to −limit.",
-                     {k: original[k] * min(1.0, limit / np.abs(original[k]).max()) for k in names})]
-        return judge("clip_by_value", names, [out[k] for k in names], expected, tol=VALUE_TOL, kind="values",
-                     compared_with="the reference", variants=variants,
-                     context=_ctx(sizes, seed, f", limit={limit:.3f}"))
-    return run_check(body)
+                     {k: grads[k] * min(1.0, limit / np.abs(grads[k]).max()) for k in names})]
+        verdicts.append(judge("clip_by_value", names, [out[k] for k in names], expected, tol=VALUE_TOL,
+                              kind="values", compared_with="the reference", variants=variants,
+                              context=_ctx(c["sizes"], extra=f", limit={limit:.3f}")))
+    return _first_failure(verdicts, records, "clip_by_value", ["grads", "limit"],
+                          f"clip_by_value correct ({_ctx(cases[0]['sizes'])}, and a fixed edge case).")
 
 
-def grade_clip_by_global_norm(fn, *, rng=None) -> Verdict:
-    """Check ``clip_by_global_norm(grads, max_norm) -> (dict, norm_before)``, above and below the threshold."""
-    def body():
-        r, seed = fresh_rng(rng)
-        sizes, grads = _grads(r, 1.0)
-        norm = float(np.sqrt(sum(np.sum(g * g) for g in grads.values())))
+CLIP_BY_VALUE = Check("test_clip_by_value", "clip_by_value", build=_build_clip_value, judge=_judge_clip_value)
+
+
+def _build_clip_norm(rng):
+    sizes, grads = _grads(rng, 1.0)
+    norm = _global_norm(grads)
+    # above and below the threshold on the same gradients
+    cases = [{"sizes": sizes, "grads": grads, "max_norm": norm * float(rng.uniform(0.2, 0.6))},
+             {"sizes": sizes, "grads": grads, "max_norm": norm * float(rng.uniform(1.5, 3.0))}]
+    # Fixed edge cases, judged on every run: a 3-d array among others, and a dict of one array
+    # (where the global norm is that array's norm).
+    r = np.random.default_rng(20261206)
+    fixed = {"W": r.standard_normal((3, 2)), "E": r.standard_normal((2, 1, 4)), "b": r.standard_normal(3)}
+    single = {"W": 2.0 * r.standard_normal((4, 3))}
+    cases += [{"sizes": {"arrays": 3}, "grads": fixed, "max_norm": 0.4 * _global_norm(fixed)},
+              {"sizes": {"arrays": 1}, "grads": single, "max_norm": 0.5 * _global_norm(single)}]
+    return [(c["grads"], c["max_norm"]) for c in cases], cases
+
+
+def _judge_clip_norm(cases, records):
+    verdicts = []
+    for i, c in enumerate(cases):
+        clipped, norm_before = returned(records, i, "clip_by_global_norm", ["clipped", "norm"])
+        grads, max_norm = c["grads"], c["max_norm"]
+        _check_dict(clipped, grads, "clip_by_global_norm")
         names = sorted(grads)
-        for max_norm in (norm * float(r.uniform(0.2, 0.6)), norm * float(r.uniform(1.5, 3.0))):
-            original = {k: v.copy() for k, v in grads.items()}
-            reject_reference(fn, "clip_by_global_norm", {"clip_by_global_norm": _optim.clip_by_global_norm},
-                             probe=lambda: (_with_nan_entry(grads), max_norm))
-            out = call_learner(fn, "clip_by_global_norm", grads, max_norm, copy_args=False)
-            _untouched("clip_by_global_norm", grads, original)
-            clipped, norm_before = unpack(out, "clip_by_global_norm", ["clipped", "norm"])
-            _check_dict(clipped, grads, "clip_by_global_norm")
-            scale = min(1.0, max_norm / norm)
-            expected = {k: original[k] * scale for k in names} | {"norm": np.array(norm)}
-            per_tensor = {k: original[k] * min(1.0, max_norm / np.linalg.norm(original[k])) for k in names}
-            variants = [
-                ("each array is clipped to max_norm on its own; the global norm √(Σ‖g‖²) over all arrays "
-                 "together decides one common factor, so the direction of the whole update is kept.", per_tensor),
-                ("the gradients are scaled up when their norm is below max_norm: the factor is "
-                 "min(1, max_norm / norm).", {k: original[k] * max_norm / norm for k in names}),
-                ("the norm is missing its square root: ‖g‖ = √(Σ g²).",
-                 {"norm": np.array(norm ** 2)} | {k: original[k] * min(1.0, max_norm / norm ** 2) for k in names}),
-            ]
-            got = [clipped[k] for k in names] + [norm_before]
-            v = judge("clip_by_global_norm", names + ["norm"], got, expected, tol=VALUE_TOL, kind="values",
-                      compared_with="the reference", variants=variants,
-                      context=_ctx(sizes, seed, f", max_norm={max_norm:.3f}, norm={norm:.3f}"))
-            if not v.passed:
-                return v
-        return Verdict(True, f"clip_by_global_norm correct above and below the threshold ({_ctx(sizes, seed)}).")
-    return run_check(body)
+        norm = _global_norm(grads)
+        scale = min(1.0, max_norm / norm)
+        expected = {k: grads[k] * scale for k in names} | {"norm": np.array(norm)}
+        per_tensor = {k: grads[k] * min(1.0, max_norm / np.linalg.norm(grads[k])) for k in names}
+        variants = [
+            # first: an unclipped result also matches per-tensor clipping on every array below max_norm
+            (UNCLIPPED_NORM, {k: grads[k] for k in names} | {"norm": np.array(norm)}),
+            ("each array is clipped to max_norm on its own; the global norm √(Σ‖g‖²) over all arrays "
+             "together decides one common factor, so the direction of the whole update is kept.", per_tensor),
+            ("the gradients are scaled up when their norm is below max_norm: the factor is "
+             "min(1, max_norm / norm).", {k: grads[k] * max_norm / norm for k in names}),
+            ("the norm is missing its square root: ‖g‖ = √(Σ g²).",
+             {"norm": np.array(norm ** 2)} | {k: grads[k] * min(1.0, max_norm / norm ** 2) for k in names}),
+        ]
+        got = [clipped[k] for k in names] + [norm_before]
+        verdicts.append(judge("clip_by_global_norm", names + ["norm"], got, expected, tol=VALUE_TOL, kind="values",
+                              compared_with="the reference", variants=variants,
+                              context=_ctx(c["sizes"], extra=f", max_norm={max_norm:.3f}, norm={norm:.3f}")))
+    return _first_failure(verdicts, records, "clip_by_global_norm", ["grads", "max_norm"],
+                          f"clip_by_global_norm correct above and below the threshold ({_ctx(cases[0]['sizes'])}, "
+                          f"and fixed edge cases).")
+
+
+CLIP_BY_GLOBAL_NORM = Check("test_clip_by_global_norm", "clip_by_global_norm", build=_build_clip_norm,
+                            judge=_judge_clip_norm)
 
 
 # ---------------------------------------------------------------------------
@@ -242,43 +305,83 @@ TBPTT_BUGS = {
 }
 
 
+def _tbptt_case(r, sizes, k):
+    X, h0, Wx, Ws, b = _rnn_inputs(r, sizes)
+    dHs = r.standard_normal((sizes["T"], sizes["B"], sizes["H"]))
+    Hs, _ = _ref.rnn_forward(X, h0, Wx, Ws, b)
+    return {"sizes": sizes, "k": int(k), "X": X, "h0": h0, "Wx": Wx, "Ws": Ws, "b": b, "dHs": dHs, "Hs": Hs}
+
+
+def _build_tbptt(rng):
+    sizes = distinct_sizes(rng, "B D H", 2, 6)
+    k = int(rng.integers(2, 4))
+    sizes = {"T": int(k * rng.integers(2, 4) + rng.integers(1, k)), **sizes}   # T not a multiple of k
+    cases = [_tbptt_case(rng, sizes, k)]
+    # Fixed edge cases, judged on every run: T a multiple of k, k = 1 (nothing carried), k > T (full BPTT).
+    r = np.random.default_rng(20261207)
+    cases += [_tbptt_case(r, {"T": 6, "B": 2, "D": 3, "H": 4}, 3),
+              _tbptt_case(r, {"T": 4, "B": 3, "D": 2, "H": 5}, 1),
+              _tbptt_case(r, {"T": 3, "B": 1, "D": 4, "H": 2}, 5)]
+    return [(c["dHs"], (c["X"], c["h0"], c["Hs"], c["Wx"], c["Ws"]), c["k"]) for c in cases], cases
+
+
+def _judge_tbptt_case(case: dict, grads) -> Verdict:
+    """Judge ``(dX, dWx, dWs, db)`` against central differences of the truncated objective."""
+    X, h0, Wx, Ws, b = (case[n].copy() for n in ("X", "h0", "Wx", "Ws", "b"))
+    dHs, Hs, k, sizes = case["dHs"], case["Hs"], case["k"], case["sizes"]
+    T = sizes["T"]
+    # Ground truth: central differences of Σ_chunks L_chunk, each chunk run from its incoming state held fixed.
+    starts = [h0 if s == 0 else Hs[s - 1] for s, _ in _chunks(T, k)]
+    Xp = X.copy()
+
+    def loss():
+        total = 0.0
+        for (s, e), h_start in zip(_chunks(T, k), starts):
+            Hc, _ = _ref.rnn_forward(Xp[s:e], h_start, Wx, Ws, b)
+            total += float(np.sum(Hc * dHs[s:e]))
+        return total
+    num = numerical_gradients(loss, {"dX": Xp, "dWx": Wx, "dWs": Ws, "db": b})
+    variants = [(text, _tbptt_analytic(X, h0, Wx, Ws, b, dHs, k, mode)) for mode, text in TBPTT_BUGS.items()]
+    return judge("tbptt_backward", ["dX", "dWx", "dWs", "db"], grads, num, tol=GRAD_TOL, kind="gradients",
+                 compared_with="central differences of the truncated objective",
+                 dims={"dX": "T B D", "dWx": "H D", "dWs": "H H", "db": "H"}, sizes=sizes, variants=variants,
+                 time_axes={"dX": 0}, context=_ctx(sizes, extra=f", k={k}"))
+
+
+def _judge_tbptt(cases, records):
+    verdicts = [_judge_tbptt_case(c, returned(records, i, "tbptt_backward", ["dX", "dWx", "dWs", "db"]))
+                for i, c in enumerate(cases)]
+    first = _ctx(cases[0]["sizes"], extra=f", k={cases[0]['k']}")
+    return _first_failure(verdicts, records, "tbptt_backward", ["dHs", "cache", "k"],
+                          f"tbptt_backward correct ({first}, and fixed edge cases with T a multiple of k, "
+                          f"k = 1 and k > T).")
+
+
+TBPTT_BACKWARD = Check("test_tbptt_backward", "tbptt_backward", build=_build_tbptt, judge=_judge_tbptt)
+
+#: The hidden test cells of a4-gradients-over-time, by grade_id.
+CHECKS = {c.grade_id: c for c in (JACOBIAN_TO_LAST, CLIP_BY_VALUE, CLIP_BY_GLOBAL_NORM, TBPTT_BACKWARD)}
+
+
+# ---------------------------------------------------------------------------
+# in-process wrappers (tests, trusted code)
+# ---------------------------------------------------------------------------
+
+def grade_jacobian_to_last(fn, *, rng=None) -> Verdict:
+    """Check ``jacobian_to_last(Hs, Ws, t) -> J`` (B, H, H) for t = 0 (the initial state), one t inside, and t = T."""
+    return JACOBIAN_TO_LAST.grade(fn, rng=rng)
+
+
+def grade_clip_by_value(fn, *, rng=None) -> Verdict:
+    """Check ``clip_by_value(grads, limit) -> dict``: every entry clipped into [−limit, limit]."""
+    return CLIP_BY_VALUE.grade(fn, rng=rng)
+
+
+def grade_clip_by_global_norm(fn, *, rng=None) -> Verdict:
+    """Check ``clip_by_global_norm(grads, max_norm) -> (dict, norm_before)``, above and below the threshold."""
+    return CLIP_BY_GLOBAL_NORM.grade(fn, rng=rng)
+
+
 def grade_tbptt_backward(fn, *, rng=None) -> Verdict:
     """Check ``tbptt_backward(dHs, cache, k) -> (dX, dWx, dWs, db)`` with ``cache = (X, h0, Hs, Wx, Ws)``."""
-    def body():
-        r, seed = fresh_rng(rng)
-        sizes = distinct_sizes(r, "B D H", 2, 6)
-        k = int(r.integers(2, 4))
-        sizes = {"T": int(k * r.integers(2, 4) + r.integers(1, k)), **sizes}   # T not a multiple of k
-        X, h0, Wx, Ws, b = _rnn_inputs(r, sizes)
-        Wx, Ws, b = Wx.copy(), Ws.copy(), b.copy()
-        dHs = r.standard_normal((sizes["T"], sizes["B"], sizes["H"]))
-        Hs, _ = _ref.rnn_forward(X, h0, Wx, Ws, b)
-        cache = (X, h0, Hs, Wx, Ws)
-        reject_reference(fn, "tbptt_backward", {"rnn_backward": _ref.rnn_backward,
-                                                "rnn_step_backward": _ref.rnn_step_backward,
-                                                "tbptt_loss_and_grads": None},
-                         probe=lambda: _with_nan((dHs, cache, k), 0))
-        out = call_learner(fn, "tbptt_backward", dHs, cache, k)
-        grads = unpack(out, "tbptt_backward", ["dX", "dWx", "dWs", "db"])
-        # Ground truth: central differences of Σ_chunks L_chunk, each chunk run from its incoming state held fixed.
-        T = sizes["T"]
-        starts = [h0 if s == 0 else Hs[s - 1] for s, _ in _chunks(T, k)]
-        Xp = X.copy()
-
-        def loss():
-            total = 0.0
-            for (s, e), h_start in zip(_chunks(T, k), starts):
-                Hc, _ = _ref.rnn_forward(Xp[s:e], h_start, Wx, Ws, b)
-                total += float(np.sum(Hc * dHs[s:e]))
-            return total
-        num = numerical_gradients(loss, {"dX": Xp, "dWx": Wx, "dWs": Ws, "db": b})
-        variants = [(text, _tbptt_analytic(X, h0, Wx, Ws, b, dHs, k, mode)) for mode, text in TBPTT_BUGS.items()]
-        return judge("tbptt_backward", ["dX", "dWx", "dWs", "db"], grads, num, tol=GRAD_TOL, kind="gradients",
-                     compared_with="central differences of the truncated objective",
-                     dims={"dX": "T B D", "dWx": "H D", "dWs": "H H", "db": "H"}, sizes=sizes, variants=variants,
-                     time_axes={"dX": 0}, context=_ctx(sizes, seed, f", k={k}"))
-    return run_check(body)
-
-
-
-
+    return TBPTT_BACKWARD.grade(fn, rng=rng)

@@ -8,21 +8,34 @@ The step cache the notebook prescribes is ``(x, h_prev, c_prev, i, f, o, g, c, W
 ``lstm_forward`` returns the list of the T step caches. The checker builds those
 caches itself from the reference forward pass, so each backward cell is graded
 independently of the learner's forward cells.
+
+Each hidden test cell is a :class:`~rnnkit.grading.Check` in :data:`CHECKS`: a case builder
+that draws fresh inputs in the grading process (plus fixed cases judged on every run), and a
+judge that sees only the arrays the learner's function returned on them (``judge_*``).
+``grade_*`` run a check in this process, for tests and trusted code.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from .. import layers as _ref
-from ._core import (GRAD_TOL, VALUE_TOL, Verdict, call_learner, distinct_sizes, fresh_rng, judge,
-                    numerical_gradients, reject_reference, run_check, unpack)
-from .a3_bptt import _with_nan
+from ._core import (GRAD_TOL, VALUE_TOL, Check, Verdict, distinct_sizes, judge, modified_warning,
+                    numerical_gradients, returned)
 
 __all__ = [
+    "CHECKS", "SANDBOX_EXPORTS", "SANDBOX_WITHHELD",
     "lstm_case", "lstm_step_caches",
     "judge_lstm_step_forward", "judge_lstm_step_backward", "judge_lstm_forward", "judge_lstm_backward",
     "grade_lstm_step_forward", "grade_lstm_step_backward", "grade_lstm_forward", "grade_lstm_backward",
 ]
+
+#: What the notebook may import from rnnkit inside the grading sandbox (nothing that computes a graded function).
+SANDBOX_EXPORTS = ("numerical_gradient", "sigmoid")
+#: rnnkit names that compute (or trivially give) an LSTM step or pass, forward or backward: removed from the
+#: sandbox's copy of :mod:`rnnkit.layers`, which ships for ``sigmoid``.
+SANDBOX_WITHHELD = ("lstm_step_forward", "lstm_step_backward", "lstm_forward", "lstm_backward",
+                    "_lstm_cell", "_lstm_local_grads", "_lstm_step_back", "_LSTMLocalGrads",
+                    "LSTMStepCache", "LSTMCache")
 
 _DIMS = {"h": "B H", "c": "B H", "Hs": "T B H", "dx": "B D", "dh_prev": "B H", "dc_prev": "B H",
          "dW": "4H H+D", "db": "4H", "dX": "T B D", "dh0": "B H", "dc0": "B H"}
@@ -56,9 +69,10 @@ def _sig(a):
     return 0.5 * (1.0 + np.tanh(0.5 * a))
 
 
-def lstm_case(rng: np.random.Generator) -> dict:
-    """Fresh inputs: distinct T, B, D, H; gates away from saturation so σ′ and tanh′ matter."""
-    sizes = distinct_sizes(rng, "T B D H", 2, 7)
+def lstm_case(rng: np.random.Generator, sizes: dict | None = None) -> dict:
+    """Fresh inputs: distinct T, B, D, H (unless ``sizes`` are given); gates away from saturation
+    so σ′ and tanh′ matter."""
+    sizes = dict(sizes) if sizes is not None else distinct_sizes(rng, "T B D H", 2, 7)
     T, B, D, H = sizes["T"], sizes["B"], sizes["D"], sizes["H"]
     return {
         "sizes": sizes,
@@ -148,21 +162,6 @@ def judge_lstm_step_forward(case: dict, h, c, seed=None) -> Verdict:
                  variants=variants, context=_context(case, seed))
 
 
-def grade_lstm_step_forward(fn, *, rng=None) -> Verdict:
-    """Check the learner's ``lstm_step_forward(x, h_prev, c_prev, W, b) -> (h, c, cache)``."""
-    def body():
-        r, seed = fresh_rng(rng)
-        case = lstm_case(r)
-        args = (case["X"][0], case["h0"], case["c0"], case["W"], case["b"])
-        reject_reference(fn, "lstm_step_forward", {"lstm_step_forward": _ref.lstm_step_forward,
-                                                   "lstm_forward": _ref.lstm_forward},
-                         probe=lambda: _with_nan(args, 0))
-        out = call_learner(fn, "lstm_step_forward", *args)
-        h, c, _ = unpack(out, "lstm_step_forward", ["h", "c", "cache"])
-        return judge_lstm_step_forward(case, h, c, seed)
-    return run_check(body)
-
-
 def judge_lstm_step_backward(case: dict, grads, seed=None) -> Verdict:
     """Judge ``(dx, dh_prev, dc_prev, dW, db)`` of one step against central differences."""
     x, h_prev, c_prev, W, b = (case[k].copy() for k in ("X", "h0", "c0", "W", "b"))
@@ -184,22 +183,6 @@ def judge_lstm_step_backward(case: dict, grads, seed=None) -> Verdict:
                  context=_context(case, seed))
 
 
-def grade_lstm_step_backward(fn, *, rng=None) -> Verdict:
-    """Check the learner's ``lstm_step_backward(dh, dc, cache) -> (dx, dh_prev, dc_prev, dW, db)``."""
-    def body():
-        r, seed = fresh_rng(rng)
-        case = lstm_case(r)
-        _, caches = lstm_step_caches({**case, "X": case["X"][:1]})
-        args = (case["dHs"][0], case["dc"], caches[0])
-        reject_reference(fn, "lstm_step_backward", {"lstm_step_backward": _ref.lstm_step_backward,
-                                                    "lstm_backward": _ref.lstm_backward},
-                         probe=lambda: _with_nan(args, 0))
-        out = call_learner(fn, "lstm_step_backward", *args)
-        grads = unpack(out, "lstm_step_backward", ["dx", "dh_prev", "dc_prev", "dW", "db"])
-        return judge_lstm_step_backward(case, grads, seed)
-    return run_check(body)
-
-
 def judge_lstm_forward(case: dict, Hs, seed=None) -> Verdict:
     """Judge the states ``Hs`` (T, B, H) against the reference."""
     ref, _ = _ref.lstm_forward(case["X"], case["h0"], case["c0"], case["W"], case["b"])
@@ -215,21 +198,6 @@ def judge_lstm_forward(case: dict, Hs, seed=None) -> Verdict:
     return judge("lstm_forward", ["Hs"], [Hs], {"Hs": ref}, tol=VALUE_TOL, kind="values",
                  compared_with="the reference on the same inputs", dims=_DIMS, sizes=case["sizes"],
                  variants=variants, time_axes={"Hs": 0}, direction="forward", context=_context(case, seed))
-
-
-def grade_lstm_forward(fn, *, rng=None) -> Verdict:
-    """Check the learner's ``lstm_forward(X, h0, c0, W, b) -> (Hs, caches)``."""
-    def body():
-        r, seed = fresh_rng(rng)
-        case = lstm_case(r)
-        args = (case["X"], case["h0"], case["c0"], case["W"], case["b"])
-        reject_reference(fn, "lstm_forward", {"lstm_forward": _ref.lstm_forward,
-                                              "lstm_step_forward": _ref.lstm_step_forward},
-                         probe=lambda: _with_nan(args, 0))
-        out = call_learner(fn, "lstm_forward", *args)
-        Hs, _ = unpack(out, "lstm_forward", ["Hs", "caches"])
-        return judge_lstm_forward(case, Hs, seed)
-    return run_check(body)
 
 
 def _sequence_backward(dHs, caches, bug=None):
@@ -279,27 +247,112 @@ def judge_lstm_backward(case: dict, grads, part: str = "all", seed=None) -> Verd
                  context=_context(case, seed))
 
 
-def grade_lstm_backward(fn, *, part: str = "all", rng=None) -> Verdict:
-    """Check the learner's ``lstm_backward(dHs, caches) -> (dX, dh0, dc0, dW, db)``.
+# ---------------------------------------------------------------------------
+# the hidden test cells
+# ---------------------------------------------------------------------------
 
-    ``caches`` is the list of step caches in the prescribed format, built by the checker.
+def _fixed_cases() -> list[dict]:
+    """Cases judged on every run besides the random draw, so that regrading the same code always covers
+    them: the smallest sizes (T = B = 1), and a sequence of typical sizes (T=6, B=2, D=5, H=4)."""
+    smallest = lstm_case(np.random.default_rng(20261206), sizes={"T": 1, "B": 1, "D": 3, "H": 2})
+    typical = lstm_case(np.random.default_rng(20260802))
+    return [smallest, typical]
+
+
+def _builder(args_of):
+    """A case builder: the random case and the fixed cases, and the learner's arguments for each."""
+    def build(rng):
+        cases = [lstm_case(rng)] + _fixed_cases()
+        return [args_of(c) for c in cases], cases
+    return build
+
+
+def _judge_each(cases, records, func, names, arg_names, judge_one) -> Verdict:
+    """The first failing case's verdict, else a failure for a modified argument, else the random case's verdict."""
+    verdicts = [judge_one(case, returned(records, i, func, names)) for i, case in enumerate(cases)]
+    for v in verdicts:
+        if not v.passed:
+            return v
+    warning = modified_warning(records, func, arg_names)
+    if warning:
+        return Verdict(False, warning)
+    return verdicts[0]
+
+
+def _step_args(c):
+    return (c["X"][0], c["h0"], c["c0"], c["W"], c["b"])
+
+
+def _step_backward_args(c):
+    _, caches = lstm_step_caches({**c, "X": c["X"][:1]})
+    return (c["dHs"][0], c["dc"], caches[0])
+
+
+def _sequence_args(c):
+    return (c["X"], c["h0"], c["c0"], c["W"], c["b"])
+
+
+def _backward_args(c):
+    return (c["dHs"], lstm_step_caches(c)[1])
+
+
+STEP_FORWARD = Check(
+    "test_lstm_step_forward", "lstm_step_forward",
+    build=_builder(_step_args),
+    judge=lambda cs, rec: _judge_each(cs, rec, "lstm_step_forward", ["h", "c", "cache"],
+                                      ["x", "h_prev", "c_prev", "W", "b"],
+                                      lambda c, out: judge_lstm_step_forward(c, out[0], out[1])))
+
+STEP_BACKWARD = Check(
+    "test_lstm_step_backward", "lstm_step_backward",
+    build=_builder(_step_backward_args),
+    judge=lambda cs, rec: _judge_each(cs, rec, "lstm_step_backward", ["dx", "dh_prev", "dc_prev", "dW", "db"],
+                                      ["dh", "dc", "cache"], judge_lstm_step_backward))
+
+FORWARD = Check(
+    "test_lstm_forward", "lstm_forward",
+    build=_builder(_sequence_args),
+    judge=lambda cs, rec: _judge_each(cs, rec, "lstm_forward", ["Hs", "caches"], ["X", "h0", "c0", "W", "b"],
+                                      lambda c, out: judge_lstm_forward(c, out[0])))
+
+
+def _backward_check(part: str) -> Check:
+    return Check(
+        f"test_lstm_backward_{part}", "lstm_backward",
+        build=_builder(_backward_args),
+        judge=lambda cs, rec: _judge_each(cs, rec, "lstm_backward", list(LSTM_BACKWARD_PARTS["all"]),
+                                          ["dHs", "caches"], lambda c, out: judge_lstm_backward(c, out, part)))
+
+
+#: The hidden test cells of a6-lstm, by grade_id.
+CHECKS = {c.grade_id: c for c in (STEP_FORWARD, STEP_BACKWARD, FORWARD, _backward_check("parameters"),
+                                  _backward_check("inputs"))}
+
+
+def grade_lstm_step_forward(fn, *, rng=None) -> Verdict:
+    """Check the learner's ``lstm_step_forward(x, h_prev, c_prev, W, b) -> (h, c, cache)`` in this process."""
+    return STEP_FORWARD.grade(fn, rng=rng)
+
+
+def grade_lstm_step_backward(fn, *, rng=None) -> Verdict:
+    """Check the learner's ``lstm_step_backward(dh, dc, cache) -> (dx, dh_prev, dc_prev, dW, db)`` in this process.
+
+    ``cache`` is the prescribed step cache ``(x, h_prev, c_prev, i, f, o, g, c, W)``, built by the checker.
+    """
+    return STEP_BACKWARD.grade(fn, rng=rng)
+
+
+def grade_lstm_forward(fn, *, rng=None) -> Verdict:
+    """Check the learner's ``lstm_forward(X, h0, c0, W, b) -> (Hs, caches)`` in this process."""
+    return FORWARD.grade(fn, rng=rng)
+
+
+def grade_lstm_backward(fn, *, part: str = "all", rng=None) -> Verdict:
+    """Check the learner's ``lstm_backward(dHs, caches) -> (dX, dh0, dc0, dW, db)`` in this process.
+
+    ``caches`` is the list of step caches in the prescribed format, built by the checker;
+    ``part`` is ``"parameters"`` (dW, db), ``"inputs"`` (dX, dh0, dc0) or ``"all"``.
     """
     if part not in LSTM_BACKWARD_PARTS:
         raise ValueError(f"grade_lstm_backward: part must be one of {sorted(LSTM_BACKWARD_PARTS)}, got {part!r}")
-
-    def body():
-        r, seed = fresh_rng(rng)
-        case = lstm_case(r)
-        _, caches = lstm_step_caches(case)
-        args = (case["dHs"], caches)
-        reject_reference(fn, "lstm_backward", {"lstm_backward": _ref.lstm_backward,
-                                               "lstm_step_backward": _ref.lstm_step_backward},
-                         probe=lambda: _with_nan(args, 0))
-        out = call_learner(fn, "lstm_backward", *args)
-        grads = unpack(out, "lstm_backward", list(LSTM_BACKWARD_PARTS["all"]))
-        return judge_lstm_backward(case, grads, part, seed)
-    return run_check(body)
-
-
-
-
+    return _backward_check(part).grade(fn, rng=rng)

@@ -1,0 +1,246 @@
+"""The sandbox a learner's notebook runs in while it is graded (bubblewrap + util-linux).
+
+Why bubblewrap: it is the distribution's well-kept unprivileged sandboxing tool (Flatpak's),
+a single small setuid-free binary that builds a private mount, pid, network, ipc and uts
+namespace from an empty tmpfs, so the sandbox sees only what is bound into it. Limits come
+from ``prlimit`` and the uid change from ``setpriv`` (both util-linux). No daemon, no
+container image, no cgroup delegation needed.
+
+What the kernel sees:
+
+* a new root with ``/usr``, ``/lib*``, ``/bin`` and the Python installation **read-only**;
+* a private ``/tmp`` (tmpfs, size-limited) as its working directory, gone with the sandbox;
+* the cases of this notebook's checks, read-only, in ``/grading/cases``;
+* a minimal ``rnnkit`` package with the assignment's allowed helpers and the case runner
+  (:mod:`rnnkit.casefile`), built by :func:`build_learner_package`; never the course tree
+  (``solutions/``, ``submitted/``, ``autograded/``, ``gradebook.db``, ``nbgrader_config.py``,
+  the rnnkit sources), which is masked even if the Python installation lies inside it;
+* no network at all (not even the host's loopback); its own pid namespace, so it cannot
+  see or signal other processes, and every process in it dies with it (``--die-with-parent``,
+  pid 1 of the namespace);
+* uid 65534 (nobody) without capabilities.
+
+Limits (per process, ``prlimit``): address space, number of processes of the sandbox uid,
+file size, open files, CPU seconds, no core dumps; the tmpfs has a size. Output volume and
+wall time are limited by the executor (:mod:`rnnkit.grading.pipeline`).
+"""
+from __future__ import annotations
+
+import ast
+import os
+import shutil
+import site
+import sys
+import sysconfig
+from dataclasses import dataclass
+from pathlib import Path
+
+import rnnkit
+
+#: uid and gid the learner's code runs as inside the sandbox.
+SANDBOX_UID = 65534
+#: Where things appear inside the sandbox.
+CASES_DIR = "/grading/cases"
+LIB_DIR = "/grading/lib"
+CONNECTION_FILE = "/grading/kernel.json"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits of one sandboxed kernel (each process of it, for the rlimits).
+
+    The address-space limit leaves room for a Python kernel with numpy (~1 GB of virtual
+    memory mostly reserved, not used) and refuses a learner's 2 GB allocation.
+    """
+    address_space: int = 1536 * 2**20
+    processes: int = 64          # threads count too; the kernel itself uses about 10
+    file_size: int = 64 * 2**20
+    open_files: int = 256
+    cpu_seconds: int = 300
+    tmpfs_size: int = 256 * 2**20
+
+
+class SandboxUnavailable(RuntimeError):
+    """bubblewrap (or util-linux) is missing: grading refuses to run learner code unsandboxed."""
+
+
+def _which(name: str) -> str | None:
+    for d in ("/usr/bin", "/bin", "/usr/local/bin"):
+        p = os.path.join(d, name)
+        if os.access(p, os.X_OK):
+            return p
+    return shutil.which(name)
+
+
+def tools() -> dict[str, str]:
+    """Absolute paths of bwrap, prlimit and setpriv, or :class:`SandboxUnavailable` saying what to install."""
+    found = {name: _which(name) for name in ("bwrap", "prlimit", "setpriv")}
+    missing = [n for n, p in found.items() if p is None]
+    if missing:
+        raise SandboxUnavailable(
+            f"grading needs {', '.join(missing)} to run learner code in a sandbox; install them "
+            f"(Debian/Ubuntu: apt-get install bubblewrap util-linux). Refusing to run submissions unsandboxed.")
+    return found  # type: ignore[return-value]
+
+
+def _within(path: Path, parent: Path) -> bool:
+    try:
+        path.resolve().relative_to(parent.resolve())
+        return True
+    except ValueError:
+        return False
+
+
+def python_roots() -> list[Path]:
+    """Directories the kernel's Python needs: the interpreter's prefix, the venv, site-packages."""
+    roots = {Path(sys.base_prefix), Path(sys.prefix), Path(sysconfig.get_paths()["purelib"]),
+             Path(sysconfig.get_paths()["platlib"])}
+    roots.update(Path(p) for p in site.getsitepackages())
+    # the interpreter binary may be a symlink into another prefix (pyenv, venv)
+    roots.add(Path(os.path.realpath(sys.executable)).parent.parent)
+    out: list[Path] = []
+    for r in sorted(roots, key=lambda p: len(str(p))):
+        if r.exists() and not any(_within(r, o) for o in out):
+            out.append(r)
+    return out
+
+
+def secret_paths(course_root: Path) -> list[Path]:
+    """Paths that must stay invisible even when a bound directory contains them."""
+    return [course_root.resolve(), Path(rnnkit.__file__).resolve().parent]
+
+
+# ---------------------------------------------------------------------------
+# the learner's rnnkit inside the sandbox
+# ---------------------------------------------------------------------------
+
+def _strip_definitions(source: str, names: set[str]) -> str:
+    """``source`` without the top-level functions/classes called ``names`` (decorators included)."""
+    tree = ast.parse(source)
+    lines = source.splitlines(keepends=True)
+    drop = []
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name in names:
+            start = min([node.lineno] + [d.lineno for d in node.decorator_list]) - 1
+            drop.append((start, node.end_lineno))
+        elif isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id in names for t in node.targets):
+            drop.append((node.lineno - 1, node.end_lineno))
+    for start, end in sorted(drop, reverse=True):
+        del lines[start:end]
+    return "".join(lines)
+
+
+def _relative_imports(source: str) -> set[str]:
+    """Sibling modules a module of rnnkit imports (``from .x import``, also inside functions)."""
+    mods = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module:
+            mods.add(node.module.split(".")[0])
+    return mods
+
+
+def build_learner_package(assignment_module, dest: Path) -> Path:
+    """Write the ``rnnkit`` package the sandbox of one assignment imports, into ``dest/rnnkit``.
+
+    It holds :mod:`rnnkit.casefile`, the modules that define the assignment's
+    ``SANDBOX_EXPORTS`` (and the modules they import), each with the assignment's
+    ``SANDBOX_WITHHELD`` definitions cut out, and an ``__init__`` that exports just
+    those names. A withheld name that survives raises here, not in a learner's kernel.
+    """
+    pkg_src = Path(rnnkit.__file__).resolve().parent
+    exports = tuple(getattr(assignment_module, "SANDBOX_EXPORTS", ()))
+    withheld = set(getattr(assignment_module, "SANDBOX_WITHHELD", ()))
+    overlap = withheld.intersection(exports)
+    if overlap:
+        raise ValueError(f"{assignment_module.__name__}: {sorted(overlap)} both exported and withheld")
+    where = {}
+    for name in exports:
+        obj = getattr(rnnkit, name)
+        where[name] = obj.__module__.rsplit(".", 1)[-1]
+    needed, todo = {"casefile"}, list(set(where.values()))
+    while todo:
+        mod = todo.pop()
+        if mod in needed:
+            continue
+        needed.add(mod)
+        todo.extend(_relative_imports((pkg_src / f"{mod}.py").read_text()) - needed)
+    out = dest / "rnnkit"
+    out.mkdir(parents=True, exist_ok=True)
+    for mod in sorted(needed):
+        text = _strip_definitions((pkg_src / f"{mod}.py").read_text(), withheld)
+        (out / f"{mod}.py").write_text(text)
+        left = {n.name for n in ast.parse(text).body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+        if left & withheld:
+            raise AssertionError(f"withheld {sorted(left & withheld)} still defined in sandbox {mod}.py")
+    lines = ['"""rnnkit as the grading sandbox ships it: only the helpers this assignment allows."""\n']
+    for name, mod in sorted(where.items()):
+        lines.append(f"from .{mod} import {name}\n")
+    lines.append(f"__all__ = {sorted(where)!r}\n")
+    (out / "__init__.py").write_text("".join(lines))
+    return out
+
+
+# ---------------------------------------------------------------------------
+# the command line
+# ---------------------------------------------------------------------------
+
+def sandbox_command(kernel_argv: list[str], *, course_root: Path, cases_dir: Path, lib_dir: Path,
+                    connection_file: Path, ipc_dir: Path, limits: Limits = Limits()) -> list[str]:
+    """``prlimit … bwrap … [setpriv …] <kernel_argv>`` for one kernel.
+
+    ``kernel_argv`` must refer to the connection file as :data:`CONNECTION_FILE`.
+    As root, bwrap runs privileged and ``setpriv`` drops to uid 65534 inside (so the process
+    limit applies to that uid); otherwise bwrap makes an unprivileged user namespace mapping
+    the caller to uid 65534.
+    """
+    t = tools()
+    cmd = [t["prlimit"], f"--as={limits.address_space}", f"--nproc={limits.processes}",
+           f"--fsize={limits.file_size}", f"--nofile={limits.open_files}", f"--cpu={limits.cpu_seconds}",
+           "--core=0", "--", t["bwrap"],
+           "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+           "--die-with-parent", "--new-session", "--clearenv",
+           "--hostname", "sandbox"]
+    for d in ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
+        if os.path.exists(d):
+            cmd += ["--ro-bind", d, d] if not os.path.islink(d) else ["--symlink", os.readlink(d), d]
+    for f in ("/etc/ld.so.cache", "/etc/localtime", "/etc/nsswitch.conf"):
+        if os.path.exists(f):
+            cmd += ["--ro-bind", f, f]
+    cmd += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", str(limits.tmpfs_size), "--tmpfs", "/tmp"]
+    # bwrap (privileged) creates missing parents of a mount point with mode 0700, which uid 65534
+    # could not traverse: create them ourselves, world-traversable.
+    made: set[str] = {"/", "/tmp", "/usr"}
+    for target in [str(r) for r in python_roots()] + [CASES_DIR, LIB_DIR, CONNECTION_FILE, str(ipc_dir)]:
+        for parent in reversed(Path(target).parents):
+            if str(parent) not in made:
+                made.add(str(parent))
+                cmd += ["--perms", "0755", "--dir", str(parent)]
+    for root in python_roots():
+        cmd += ["--ro-bind", str(root), str(root)]
+        for secret in secret_paths(course_root):
+            if _within(secret, root) and secret.exists():
+                cmd += ["--tmpfs", str(secret)]  # an empty directory over it: invisible
+    cmd += ["--ro-bind", str(cases_dir), CASES_DIR, "--ro-bind", str(lib_dir), LIB_DIR,
+            "--ro-bind", str(connection_file), CONNECTION_FILE, "--bind", str(ipc_dir), str(ipc_dir),
+            "--chdir", "/tmp"]
+    env = {"HOME": "/tmp", "PATH": "/usr/bin:/bin", "PYTHONPATH": LIB_DIR, "PYTHONNOUSERSITE": "1",
+           "PYTHONDONTWRITEBYTECODE": "1", "RNNKIT_CASES": CASES_DIR, "OPENBLAS_NUM_THREADS": "1",
+           "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg", "MPLCONFIGDIR": "/tmp",
+           "IPYTHONDIR": "/tmp/.ipython", "JUPYTER_RUNTIME_DIR": "/tmp/.jupyter", "LANG": "C.UTF-8"}
+    for k, v in env.items():
+        cmd += ["--setenv", k, v]
+    if os.geteuid() == 0:
+        cmd += ["--", t["setpriv"], f"--reuid={SANDBOX_UID}", f"--regid={SANDBOX_UID}",
+                "--clear-groups", "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all", "--"]
+    else:
+        cmd += ["--unshare-user", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID), "--cap-drop", "ALL", "--"]
+    return cmd + list(kernel_argv)
+
+
+def prepare_private_dir(path: Path, readable_file: Path | None = None) -> None:
+    """Let the sandbox uid use ``path`` (and read ``readable_file``) when we run as root."""
+    if os.geteuid() == 0:
+        os.chown(path, SANDBOX_UID, SANDBOX_UID)
+        if readable_file is not None:
+            os.chown(readable_file, SANDBOX_UID, SANDBOX_UID)
+            os.chmod(readable_file, 0o400)
