@@ -24,23 +24,20 @@ Design (see :doc:`/book/instructor-guide`):
 * the ``judge_*`` functions need only the inputs and the learner's arrays, so the
   judging can also run in a clean process.
 """
-from ._core import BUG_MATCH_TOL, GRAD_TOL, VALUE_TOL, Check, Verdict, judge, require
-from .a3_bptt import *  # noqa: F401,F403
-from .a3_bptt import __all__ as _rnn_all
-from .a6_lstm import *  # noqa: F401,F403
-from .a6_lstm import __all__ as _lstm_all
-from .a1_recurrence import *  # noqa: F401,F403
-from .a1_recurrence import __all__ as _recurrence_all
-from .a2_forward_loss import *  # noqa: F401,F403
-from .a2_forward_loss import __all__ as _forward_all
-from .a4_gradients_over_time import *  # noqa: F401,F403
-from .a4_gradients_over_time import __all__ as _gradients_all
-from .a5_teacher_forcing import *  # noqa: F401,F403
-from .a5_teacher_forcing import __all__ as _teacher_all
-from .a7_char_lm import *  # noqa: F401,F403
-from .a7_char_lm import __all__ as _charlm_all
+from importlib import import_module as _import_module
 
-__all__ = (["Check", "Verdict", "GRAD_TOL", "VALUE_TOL", "BUG_MATCH_TOL", "judge", "require"]
-           + list(_rnn_all) + list(_lstm_all) + list(_recurrence_all)
-           + list(_forward_all) + list(_gradients_all)
-           + list(_teacher_all) + list(_charlm_all))
+from . import registry
+from ._core import BUG_MATCH_TOL, GRAD_TOL, VALUE_TOL, Check, Verdict, judge, require
+
+#: Names every assignment module defines for itself; read them per module (``registry.module_for``).
+_PER_ASSIGNMENT = {"CHECKS", "SANDBOX_EXPORTS", "SANDBOX_WITHHELD"}
+
+__all__ = ["Check", "Verdict", "GRAD_TOL", "VALUE_TOL", "BUG_MATCH_TOL", "judge", "require", "registry"]
+# The grade_* and judge_* functions of every assignment, importable from rnnkit.grading.
+for _module_name in registry.MODULES.values():
+    _module = _import_module(f"{__name__}.{_module_name}")
+    for _name in _module.__all__:
+        if _name not in _PER_ASSIGNMENT:
+            globals()[_name] = getattr(_module, _name)
+            __all__.append(_name)
+del _module_name, _module, _name

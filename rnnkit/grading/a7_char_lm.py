@@ -144,7 +144,7 @@ def _same_batches(out, alt) -> bool:
     return True
 
 
-def judge_make_batches(case: dict, out) -> Verdict:
+def _judge_batch_case(case: dict, out) -> Verdict:
     """Judge the learner's batches on one case (``case`` from the builder, ``out`` as returned)."""
     ids, B, T, sizes = case["ids"], case["B"], case["T"], case["sizes"]
     ctx = _ctx(sizes, " (a fixed case)" if case["note"] else "")
@@ -191,7 +191,7 @@ def judge_make_batches(case: dict, out) -> Verdict:
 def _judge_batches(cases, records) -> Verdict:
     for i, case in enumerate(cases):
         (out,) = _raised_on_fixed("make_batches", case, records, i, ["batches"])
-        v = judge_make_batches(case, out)
+        v = _judge_batch_case(case, out)
         if not v.passed:
             return v
     warning = modified_warning(records, "make_batches", ["ids", "B", "T"])
@@ -286,7 +286,7 @@ def _recorded_draws(records, index):
     return None
 
 
-def judge_sample(case: dict, out, draws=None) -> Verdict:
+def _judge_sample_case(case: dict, out, draws=None) -> Verdict:
     """Judge one call of ``sample_with_temperature`` (``draws``: sizes recorded by the generator).
 
     The fixed case (``case["note"]``) is judged after the random ones, so when it fails the same
@@ -328,7 +328,7 @@ def _judge_samples(cases, records) -> Verdict:
                 raise _Failure(f"{f}\nThe same function is right on ordinary logits. "
                                f"Likely cause: {OVERFLOW}") from None
             raise
-        v = judge_sample(case, out, _recorded_draws(records, i))
+        v = _judge_sample_case(case, out, _recorded_draws(records, i))
         if not v.passed:
             return v
     for i, case in enumerate(cases):
@@ -398,7 +398,7 @@ def _step(params, grads, lr, scale):
             for k in grads}
 
 
-def judge_train_step(case: dict, out, params_after) -> Verdict:
+def _judge_train_case(case: dict, out, params_after) -> Verdict:
     """Judge one call of ``train_step``: its outputs and the model's parameters after the call."""
     loss, new_state = out
     before, grads, lr, max_norm, norm = case["params"], case["grads"], case["lr"], case["max_norm"], case["norm"]
@@ -462,7 +462,7 @@ def _judge_train(cases, records) -> Verdict:
     for i, case in enumerate(cases):
         out = _raised_on_fixed("train_step", case, records, i, ["loss", "new_state"])
         obj = records[i]["objects"].get("0")
-        v = judge_train_step(case, out, obj.get("params") if isinstance(obj, dict) else None)
+        v = _judge_train_case(case, out, obj.get("params") if isinstance(obj, dict) else None)
         if not v.passed:
             if case["note"]:
                 v = Verdict(False, f"{v.message}\n(This case: {case['note']}.)")

@@ -125,6 +125,7 @@ class RebuildFromTemplate(NbGraderPreprocessor):
                 gid = _nb_meta(tcell)["grade_id"]
                 cell.source = self._learner_source(tcell, gid, by_id, submitted, used, state)
             cells.append(cell)
+        cells = self._with_learner_cells(cells, submitted, used, {_nb_meta(c).get("grade_id") for c in template.cells})
         nb = copy.deepcopy(template)
         nb.cells = cells
         if state["notes"]:
@@ -134,6 +135,31 @@ class RebuildFromTemplate(NbGraderPreprocessor):
             note.metadata["rnnkit_grading_note"] = True
             nb.cells.insert(0, note)
         return nb, resources
+
+    @staticmethod
+    def _with_learner_cells(cells, submitted, used, template_ids):
+        """Keep code cells the learner added (helpers, experiments), after the template cell they followed.
+
+        They run in the sandbox like the answer cells and decide nothing; as plain cells without
+        nbgrader metadata they can never be graded themselves.
+        """
+        anchors: dict[str | None, list] = {}
+        anchor = None
+        for c in submitted:
+            gid = _nb_meta(c).get("grade_id") if isinstance(_nb_meta(c), dict) else None
+            if gid in template_ids:
+                anchor = gid
+                continue
+            if c.get("cell_type") != "code" or id(c) in used:
+                continue
+            src = c.get("source", "")
+            extra = nbformat.v4.new_code_cell("".join(src) if isinstance(src, list) else str(src))
+            anchors.setdefault(anchor, []).append(extra)
+        out = list(anchors.get(None, []))
+        for cell in cells:
+            out.append(cell)
+            out.extend(anchors.get(_nb_meta(cell).get("grade_id"), []))
+        return out
 
     @staticmethod
     def _learner_source(tcell, gid, by_id, submitted, used, state) -> str:

@@ -1,0 +1,133 @@
+"""A temporary copy of the course for tests that run the real nbgrader command line.
+
+One helper for every such test: copy ``nbgrader_config.py`` and the chosen ``solutions/``,
+``nbgrader generate_assignment``, write submissions built from the release, run commands,
+read scores back from the gradebook. Nothing is written to the repository.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from nbgrader.api import Gradebook, MissingEntry
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def nbgrader_env() -> dict[str, str]:
+    """This interpreter's ``bin/`` first on PATH (nbgrader runs ``alembic`` by name)."""
+    env = dict(os.environ)
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    env.pop("NBGRADER_EXECUTION", None)
+    return env
+
+
+def cell_id(cell: dict) -> str | None:
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+
+class Course:
+    """``Course(tmp_path, ["a3-bptt"])``: a course directory with those assignments generated."""
+
+    def __init__(self, path: Path, assignments: list[str]):
+        self.path = Path(path)
+        self.assignments = list(assignments)
+        shutil.copy2(ROOT / "nbgrader_config.py", self.path / "nbgrader_config.py")
+        for a in self.assignments:
+            shutil.copytree(ROOT / "solutions" / a, self.path / "solutions" / a)
+        self.run("generate_assignment", "*" if len(self.assignments) > 1 else self.assignments[0], "--force")
+        self.release = {a: json.loads((self.path / "exercises" / a / f"{a}.ipynb").read_text())
+                        for a in self.assignments}
+        self.source = {a: json.loads((self.path / "solutions" / a / f"{a}.ipynb").read_text())
+                       for a in self.assignments}
+
+    # -- commands -------------------------------------------------------------
+    def run(self, *args: str, check: bool = True, timeout: float = 1800) -> subprocess.CompletedProcess:
+        cmd = [sys.executable, "-m", "nbgrader", *args]
+        proc = subprocess.run(cmd, cwd=self.path, capture_output=True, text=True, env=nbgrader_env(),
+                              timeout=timeout, stdin=subprocess.DEVNULL)
+        if check and proc.returncode != 0:
+            raise AssertionError(f"{' '.join(args)} exited {proc.returncode}:\n{proc.stdout[-3000:]}\n"
+                                 f"{proc.stderr[-6000:]}")
+        return proc
+
+    # -- submissions ----------------------------------------------------------
+    def solutions(self, assignment: str) -> dict[str, str]:
+        """grade_id -> source of every answer cell of the instructor's notebook."""
+        return {cell_id(c): "".join(c["source"]) for c in self.source[assignment]["cells"]
+                if c["metadata"].get("nbgrader", {}).get("solution")}
+
+    def points(self, assignment: str) -> dict[str, float]:
+        """grade_id -> points of every hidden test cell."""
+        return {cell_id(c): float(c["metadata"]["nbgrader"]["points"]) for c in self.source[assignment]["cells"]
+                if c["metadata"].get("nbgrader", {}).get("grade") and c["metadata"]["nbgrader"].get("points")}
+
+    def notebook(self, assignment: str, answers: dict[str, str] | None = None, *, base: str = "solution") -> dict:
+        """The release with answer cells filled: from the solutions (``base="solution"``) or left as
+        stubs (``base="release"``), then ``answers`` (grade_id -> source) on top."""
+        nb = json.loads(json.dumps(self.release[assignment]))
+        fill = self.solutions(assignment) if base == "solution" else {}
+        fill.update(answers or {})
+        for cell in nb["cells"]:
+            if cell_id(cell) in fill:
+                cell["source"] = fill[cell_id(cell)]
+        return nb
+
+    def submit(self, student: str, assignment: str, nb: dict | str | bytes, files: dict[str, str | bytes] = None):
+        target = self.path / "submitted" / student / assignment
+        target.mkdir(parents=True, exist_ok=True)
+        data = nb if isinstance(nb, (str, bytes)) else json.dumps(nb, indent=1)
+        mode = "wb" if isinstance(data, bytes) else "w"
+        with open(target / f"{assignment}.ipynb", mode) as f:
+            f.write(data)
+        for name, content in (files or {}).items():
+            p = target / name
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.write_bytes(content if isinstance(content, bytes) else content.encode())
+
+    # -- results --------------------------------------------------------------
+    def scores(self, assignment: str, student: str) -> dict[str, float | None]:
+        with Gradebook(f"sqlite:///{self.path / 'gradebook.db'}") as gb:
+            out = {}
+            for gid in self.points(assignment):
+                try:
+                    out[gid] = gb.find_grade(gid, assignment, assignment, student).score
+                except MissingEntry:
+                    out[gid] = None
+            return out
+
+    def autograded(self, assignment: str, student: str) -> dict | None:
+        p = self.path / "autograded" / student / assignment / f"{assignment}.ipynb"
+        return json.loads(p.read_text()) if p.exists() else None
+
+    def digest(self, *names: str) -> str:
+        """A digest of files of the course directory (default: everything grading must not change)."""
+        names = names or ("solutions", "exercises", "nbgrader_config.py", "submitted", "source")
+        h = hashlib.sha256()
+        for name in names:
+            p = self.path / name
+            files = [p] if p.is_file() else sorted(q for q in p.rglob("*") if q.is_file()) if p.exists() else []
+            for f in files:
+                h.update(str(f.relative_to(self.path)).encode())
+                h.update(f.read_bytes())
+        return h.hexdigest()
+
+
+def sandbox_processes() -> list[str]:
+    """Processes running as the sandbox uid (65534) anywhere on the machine."""
+    out = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                status = (d / "status").read_text()
+            except OSError:
+                continue
+            uid_line = next((line for line in status.splitlines() if line.startswith("Uid:")), "")
+            if uid_line.split()[1:2] == ["65534"]:
+                out.append(f"{d.name}: {(d / 'cmdline').read_bytes()[:80]!r}")
+    return out
