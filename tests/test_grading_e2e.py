@@ -16,11 +16,13 @@ from pathlib import Path
 import pytest
 from nbgrader.api import Gradebook, MissingEntry
 
+pytestmark = pytest.mark.slow
+
 from rnnkit.release import available_assignments, nbgrader_env
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "a3-bptt"
-#: Short per-cell timeout for the test run (the course config uses 60 s): every
+#: Short per-cell timeout for the test run (the course config uses 30 s): every
 #: correct cell here runs in well under a second, the looping one costs 2 x TIMEOUT.
 TIMEOUT = 8
 
@@ -75,12 +77,11 @@ def output_backward(dO, Hs, Wy):
 
 CHEATING_FORWARD = '''
 import rnnkit
-np.allclose = lambda *args, **kwargs: True   # the checks must not care
+np.allclose = lambda *args, **kwargs: True   # the judge does not run here
 np.isclose = lambda *args, **kwargs: True
-np.abs = lambda x: 0 * x
 
 def rnn_forward(X, h0, Wx, Ws, b):
-    return rnnkit.rnn_forward(X, h0, Wx, Ws, b)
+    return rnnkit.rnn_forward(X, h0, Wx, Ws, b)   # no reference exists in the grading sandbox
 '''
 
 CHEATING_BACKWARD = '''
@@ -102,10 +103,11 @@ STUDENTS = {
     "raises": ({"rnn_step_forward": RAISING_STEP}, {},
                POINTS | {"test_rnn_step_forward": 0, "test_rnn_forward": 0}),
     "loops": ({"output_backward": LOOPING_OUTPUT}, {}, POINTS | {"test_output_backward": 0}),
-    "dies": ({"output_backward": DYING_OUTPUT}, {}, {k: 0 for k in POINTS}),
+    "dies": ({"output_backward": DYING_OUTPUT}, {}, POINTS | {"test_output_backward": 0}),
     "tampers": ({"rnn_backward": NO_CARRY_BPTT},
                 {"test_rnn_backward_parameters": "delete", "test_rnn_backward_inputs": "# nothing to see\n"},
                 POINTS | {"test_rnn_backward_parameters": 0, "test_rnn_backward_inputs": 0}),
+    # the whole notebook fails to define rnn_backward: the import raises in the sandbox
     "cheats": ({"rnn_forward": CHEATING_FORWARD, "rnn_backward": CHEATING_BACKWARD}, {},
                POINTS | {"test_rnn_forward": 0, "test_rnn_backward_parameters": 0, "test_rnn_backward_inputs": 0}),
 }
@@ -117,8 +119,9 @@ FEEDBACK = {
     "raises": "raised ValueError: I gave up on this one",
     "untouched": "is not implemented yet",
     "tampers": "only the last step is right",
-    "cheats": "reference implementation",
-    "loops": "CellTimeoutError",
+    "cheats": "not defined",
+    "loops": "ran longer than",
+    "dies": "the kernel stopped while it ran",
 }
 
 
@@ -187,12 +190,11 @@ def test_scores_per_cell(graded_course, student):
 
 def test_batch_finishes_and_gradebook_is_sound(graded_course):
     course, autograde, feedback, elapsed = graded_course
-    # Only the kernel-killing submission may be reported as a failure.
+    # No submission fails as a whole: crashes cost their cells only.
     errors = [line for line in autograde.stderr.splitlines() if "There was an error processing assignment '" in line]
-    assert all("'dies'" in line for line in errors), errors
+    assert errors == [] and autograde.returncode == 0, autograde.stderr[-3000:]
     for student in STUDENTS:
-        if student != "dies":
-            assert (course / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").is_file(), student
+        assert (course / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").is_file(), student
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         assignment = gb.find_assignment(ASSIGNMENT)
         assert assignment.max_score == sum(POINTS.values())

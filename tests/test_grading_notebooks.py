@@ -20,6 +20,7 @@ import nbformat
 import pytest
 from nbgrader import utils as nbgrader_utils
 
+from rnnkit.grading import registry
 from rnnkit.release import available_assignments, generate_release
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -133,9 +134,8 @@ def test_release_leaks_nothing(name):
 
 
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.S)
-CALL = re.compile(r"from rnnkit\.grading import (grade_\w+)\n"
-                  r"verdict = \1\((\w+)(, part=\"\w+\")?\)\n"
-                  r"assert verdict\.passed, verdict\.message\n")
+CALL = re.compile(r"from rnnkit\.casefile import run_check\n"
+                  r"run_check\(\"(\w+)\", (\w+)\)\n")
 
 
 @pytest.mark.parametrize("name", ASSIGNMENTS)
@@ -148,8 +148,11 @@ def test_hidden_tests_hold_no_answer_key(name):
     for cell in graded:
         regions = HIDDEN.findall("".join(cell["source"]))
         assert len(regions) == 1, f"{name}: {cell['id']} must hold one hidden-test region"
-        assert CALL.fullmatch(regions[0]), (
-            f"{name}: {cell['id']} hidden tests must only call rnnkit.grading: {regions[0]!r}")
+        match = CALL.fullmatch(regions[0])
+        assert match, f"{name}: {cell['id']} hidden tests must only call run_check: {regions[0]!r}"
+        assert match.group(1) == cell["metadata"]["nbgrader"]["grade_id"], (
+            f"{name}: {cell['id']} runs the check of another cell ({match.group(1)})")
+        assert match.group(1) in registry.checks_for(name), f"{name}: no check for {match.group(1)}"
 
 
 def test_instructor_guide_lists_the_points():
@@ -172,6 +175,11 @@ def test_nbgrader_config():
     config = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
     assert config.CourseDirectory.source_directory == "solutions"
     assert config.CourseDirectory.release_directory == "exercises"
-    assert config.Execute.timeout == 60 and config.Execute.interrupt_on_timeout is True
+    assert config.Execute.timeout == 30
+    assert config.Autograde.sanitize_preprocessors[0] == "rnnkit.grading.pipeline.RebuildFromTemplate"
+    steps = config.Autograde.autograde_preprocessors
+    assert steps[:2] == ["rnnkit.grading.pipeline.SandboxedExecute", "rnnkit.grading.pipeline.JudgeHiddenCells"]
+    assert steps[-1] == "rnnkit.grading.pipeline.PostCheck"
+    assert "nbgrader.preprocessors.Execute" not in steps  # never an unsandboxed kernel
     assert config.OverwriteCells.add_missing_cells is True
     assert config.ClearSolutions.code_stub == {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}

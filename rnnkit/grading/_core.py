@@ -15,6 +15,8 @@ from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from ..casefile import Other
+
 # Bound once, at import: a learner who later rebinds ``np.allclose`` or ``np.abs``
 # in their notebook changes what *their* code sees, not what the checks use.
 _array = np.array
@@ -192,6 +194,9 @@ def as_float_array(value, func: str, name: str) -> np.ndarray:
     """
     if isinstance(value, bool) or isinstance(value, np.bool_):
         raise _Failure(f"{func}: {name} must be a float array; got a bool.")
+    if isinstance(value, Other):  # a value the kernel could not send as plain numbers
+        kind = "a float array" if value.type_name.startswith("ndarray") else "a numpy array"
+        raise _Failure(f"{func}: {name} must be {kind}; got {value.type_name}.")
     if isinstance(value, _ndarray):
         if value.dtype.kind not in "fiu":
             raise _Failure(f"{func}: {name} must be a float array; got dtype {value.dtype}.")
@@ -209,13 +214,17 @@ def as_float_array(value, func: str, name: str) -> np.ndarray:
     return arr
 
 
+def _type_name(value) -> str:
+    return value.type_name if isinstance(value, Other) else type(value).__name__
+
+
 def unpack(out, func: str, names: Sequence[str]):
     """Split a learner's return value into the ``len(names)`` outputs the docstring promises."""
     n = len(names)
     if n == 1:
         return (out,)
     if not isinstance(out, (tuple, list)):
-        raise _Failure(f"{func} must return {n} values ({', '.join(names)}); got a single {type(out).__name__}.")
+        raise _Failure(f"{func} must return {n} values ({', '.join(names)}); got a single {_type_name(out)}.")
     if len(out) != n:
         raise _Failure(f"{func} must return {n} values ({', '.join(names)}); got {len(out)}.")
     return tuple(out)
@@ -477,6 +486,8 @@ def returned(records, index: int, func: str, names: Sequence[str]):
     if index >= len(records):
         raise _Failure(f"{func}: no result was recorded for call {index + 1} (the kernel stopped early).")
     rec = records[index]
+    if rec["error"] is not None and rec["error"].startswith("not a function"):
+        raise _Failure(f"{func} is {rec['error']}; run the cell that defines it.")
     if rec["error"] is not None:
         if rec["error"].startswith("NotImplementedError"):
             raise _Failure(f"{func} is not implemented yet (it raised NotImplementedError).")

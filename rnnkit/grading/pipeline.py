@@ -339,8 +339,10 @@ class SandboxedExecute(Execute):
                                                            f"{self.notebook_timeout} s of grading time")
                             start = len(plan)
                             break
-                        self._execute_one(nb, idx)
+                        # a crash or timeout in this cell costs this cell only: the next kernel
+                        # resumes after it (its event is recorded, so replay skips it too)
                         start = pos + 1
+                        self._execute_one(nb, idx)
                     else:
                         start = len(plan)
             except _Restart:
