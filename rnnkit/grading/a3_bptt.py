@@ -19,7 +19,7 @@ from ._core import (GRAD_TOL, VALUE_TOL, Check, Verdict, _Failure, distinct_size
                     numerical_gradients, returned)
 
 __all__ = [
-    "CHECKS", "SANDBOX_EXPORTS",
+    "CHECKS", "SANDBOX_EXPORTS", "SANDBOX_WITHHELD",
     "rnn_case", "step_cache", "seq_cache", "judge_rnn_step_forward", "judge_rnn_step_backward", "judge_rnn_forward",
     "judge_rnn_backward", "judge_output_backward",
     "grade_rnn_step_forward", "grade_rnn_step_backward", "grade_rnn_forward", "grade_rnn_backward",
@@ -28,6 +28,9 @@ __all__ = [
 
 #: What the notebook may import from rnnkit inside the grading sandbox (nothing that computes a graded function).
 SANDBOX_EXPORTS = ("numerical_gradient",)
+#: Library code that computes one of this assignment's graded functions: never in its sandbox.
+SANDBOX_WITHHELD = ("rnn_step_forward", "rnn_step_backward", "rnn_forward", "rnn_backward", "affine_forward",
+                    "affine_backward", "HiddenToHiddenRNN", "tbptt_loss_and_grads")
 
 _DIMS = {"X": "T B D", "x": "B D", "h0": "B H", "h_prev": "B H", "Hs": "T B H", "h": "B H",
          "dX": "T B D", "dx": "B D", "dh0": "B H", "dh_prev": "B H", "dWx": "H D", "dWs": "H H", "db": "H",

@@ -213,7 +213,9 @@ class SandboxKernelManager(AsyncKernelManager):
         ws = Path(self.workspace)
         kernel_dir = ws / "kernel"
         conn = kernel_dir / "kernel.json"
-        shutil.copyfile(self.connection_file, conn)
+        info = json.loads(Path(self.connection_file).read_text())
+        info["ip"] = f"{sandbox.IPC_DIR}/{Path(self.ip).name}"  # the same sockets, seen through the bind mount
+        conn.write_text(json.dumps(info))
         sandbox.prepare_private_dir(Path(self.ip).parent, conn)
         argv = [_python(), "-m", "ipykernel_launcher", "-f", sandbox.CONNECTION_FILE,
                 "--HistoryManager.hist_file=:memory:", "--IPKernelApp.parent_handle=1"]

@@ -43,6 +43,7 @@ SANDBOX_UID = 65534
 CASES_DIR = "/grading/cases"
 LIB_DIR = "/grading/lib"
 CONNECTION_FILE = "/grading/kernel.json"
+IPC_DIR = "/grading/ipc"
 
 
 @dataclass(frozen=True)
@@ -188,7 +189,8 @@ def sandbox_command(kernel_argv: list[str], *, course_root: Path, cases_dir: Pat
                     connection_file: Path, ipc_dir: Path, limits: Limits = Limits()) -> list[str]:
     """``prlimit … bwrap … [setpriv …] <kernel_argv>`` for one kernel.
 
-    ``kernel_argv`` must refer to the connection file as :data:`CONNECTION_FILE`.
+    ``kernel_argv`` must refer to the connection file as :data:`CONNECTION_FILE`, whose ``ip`` is
+    under :data:`IPC_DIR` (the host's ``ipc_dir``, bound there: the same socket files).
     As root, bwrap runs privileged and ``setpriv`` drops to uid 65534 inside (so the process
     limit applies to that uid); otherwise bwrap makes an unprivileged user namespace mapping
     the caller to uid 65534.
@@ -210,7 +212,7 @@ def sandbox_command(kernel_argv: list[str], *, course_root: Path, cases_dir: Pat
     # bwrap (privileged) creates missing parents of a mount point with mode 0700, which uid 65534
     # could not traverse: create them ourselves, world-traversable.
     made: set[str] = {"/", "/tmp", "/usr"}
-    for target in [str(r) for r in python_roots()] + [CASES_DIR, LIB_DIR, CONNECTION_FILE, str(ipc_dir)]:
+    for target in [str(r) for r in python_roots()] + [CASES_DIR, LIB_DIR, CONNECTION_FILE, IPC_DIR]:
         for parent in reversed(Path(target).parents):
             if str(parent) not in made:
                 made.add(str(parent))
@@ -221,7 +223,7 @@ def sandbox_command(kernel_argv: list[str], *, course_root: Path, cases_dir: Pat
             if _within(secret, root) and secret.exists():
                 cmd += ["--tmpfs", str(secret)]  # an empty directory over it: invisible
     cmd += ["--ro-bind", str(cases_dir), CASES_DIR, "--ro-bind", str(lib_dir), LIB_DIR,
-            "--ro-bind", str(connection_file), CONNECTION_FILE, "--bind", str(ipc_dir), str(ipc_dir),
+            "--ro-bind", str(connection_file), CONNECTION_FILE, "--bind", str(ipc_dir), IPC_DIR,
             "--chdir", "/tmp"]
     env = {"HOME": "/tmp", "PATH": "/usr/bin:/bin", "PYTHONPATH": LIB_DIR, "PYTHONNOUSERSITE": "1",
            "PYTHONDONTWRITEBYTECODE": "1", "RNNKIT_CASES": CASES_DIR, "OPENBLAS_NUM_THREADS": "1",

@@ -1,0 +1,174 @@
+"""The grading sandbox really holds: each property is tried from inside it.
+
+Every test runs a short Python program in the same sandbox a learner's kernel gets
+(:func:`rnnkit.grading.sandbox.sandbox_command`) and checks what it could do.
+"""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from rnnkit.grading import registry, sandbox
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def run_inside(tmp_path):
+    """run_inside(code, assignment="a3-bptt", limits=Limits()) -> CompletedProcess of `python -c code` in the sandbox."""
+    def run(code: str, assignment: str = "a3-bptt", limits: sandbox.Limits = sandbox.Limits(), timeout: float = 60):
+        for d in ("cases", "ipc", "kernel"):
+            (tmp_path / d).mkdir(exist_ok=True)
+        sandbox.build_learner_package(registry.module_for(assignment), tmp_path / "lib")
+        conn = tmp_path / "kernel" / "kernel.json"
+        conn.write_text("{}")
+        sandbox.prepare_private_dir(tmp_path / "ipc", conn)
+        for p in [tmp_path, tmp_path / "cases", *(tmp_path / "lib").rglob("*"), tmp_path / "lib"]:
+            os.chmod(p, 0o755 if p.is_dir() else 0o644)
+        cmd = sandbox.sandbox_command([sys.executable, "-c", code], course_root=ROOT, cases_dir=tmp_path / "cases",
+                                      lib_dir=tmp_path / "lib", connection_file=conn, ipc_dir=tmp_path / "ipc",
+                                      limits=limits)
+        env = dict(os.environ, NBGRADER_EXECUTION="autograde", SECRET_TOKEN="instructor-only")
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+    return run
+
+
+def _last_json(proc) -> dict:
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_unprivileged_uid_and_no_capabilities(run_inside):
+    out = _last_json(run_inside(
+        "import os, json; caps = open('/proc/self/status').read().split('CapEff:')[1].split()[0];"
+        "print(json.dumps({'uid': os.getuid(), 'euid': os.geteuid(), 'caps': caps}))"))
+    assert out["uid"] == out["euid"] == sandbox.SANDBOX_UID
+    assert int(out["caps"], 16) == 0
+
+
+def test_network_refused_even_on_loopback(run_inside):
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    port = server.getsockname()[1]
+    accepted = []
+    threading.Thread(target=lambda: accepted.append(server.accept()), daemon=True).start()
+    try:
+        out = _last_json(run_inside(
+            "import socket, json\n"
+            "r = {}\n"
+            f"for host in ('127.0.0.1', '1.1.1.1'):\n"
+            "    try:\n"
+            f"        socket.create_connection((host, {port}), timeout=2); r[host] = 'open'\n"
+            "    except OSError as e:\n"
+            "        r[host] = type(e).__name__\n"
+            "print(json.dumps(r))"))
+        time.sleep(0.2)
+        assert out["127.0.0.1"] != "open" and out["1.1.1.1"] != "open", out
+        assert accepted == []
+    finally:
+        server.close()
+
+
+def test_course_tree_and_references_invisible(run_inside):
+    out = _last_json(run_inside(
+        "import os, json, importlib\n"
+        f"root = {str(ROOT)!r}\n"
+        "r = {'root': sorted(os.listdir(root)) if os.path.isdir(root) else None}\n"
+        "for mod in ('rnnkit.layers', 'rnnkit.grading', 'rnnkit.models', 'rnnkit.grading.a3_bptt'):\n"
+        "    try:\n"
+        "        importlib.import_module(mod); r[mod] = 'imported'\n"
+        "    except ImportError:\n"
+        "        r[mod] = 'missing'\n"
+        "import rnnkit\n"
+        "r['rnnkit'] = sorted(n for n in dir(rnnkit) if not n.startswith('_'))\n"
+        "r['env'] = sorted(k for k in os.environ if k in ('NBGRADER_EXECUTION', 'SECRET_TOKEN'))\n"
+        "print(json.dumps(r))"))
+    # the venv may live inside the course root; only it is bound there, never the course files
+    assert out["root"] in (None, [], [".venv"]), out["root"]
+    assert all(out[m] == "missing" for m in ("rnnkit.layers", "rnnkit.grading", "rnnkit.models",
+                                             "rnnkit.grading.a3_bptt")), out
+    assert "rnn_backward" not in out["rnnkit"] and "numerical_gradient" in out["rnnkit"]
+    assert out["env"] == []
+
+
+def test_working_directory_is_private_and_writable(run_inside):
+    out = _last_json(run_inside(
+        "import os, json; open('scratch.txt', 'w').write('x'); "
+        "print(json.dumps({'cwd': os.getcwd(), 'files': os.listdir('.')}))"))
+    assert out["cwd"] == "/tmp" and out["files"] == ["scratch.txt"]
+
+
+def test_memory_limit(run_inside):
+    proc = run_inside("import numpy as np\ntry:\n    a = np.ones(2 * 2**30 // 8)\n    print('allocated')\n"
+                      "except MemoryError:\n    print('MemoryError')")
+    assert proc.stdout.strip() == "MemoryError", proc.stdout + proc.stderr[-500:]
+
+
+def test_file_size_limit(run_inside):
+    limits = sandbox.Limits(file_size=8 * 2**20)
+    proc = run_inside("import signal\nsignal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+                      "try:\n    open('big', 'wb').write(b'0' * (64 * 2**20))\n    print('written')\n"
+                      "except OSError as e:\n    print('refused', e.errno)", limits=limits)
+    assert proc.stdout.strip().startswith("refused"), proc.stdout + proc.stderr[-500:]
+
+
+def test_tmpfs_size_limit(run_inside):
+    limits = sandbox.Limits(tmpfs_size=16 * 2**20)
+    proc = run_inside("try:\n    [open(f'f{i}', 'wb').write(b'0' * 2**20) for i in range(64)]\n    print('filled')\n"
+                      "except OSError as e:\n    print('refused', e.errno)", limits=limits)
+    assert proc.stdout.strip().startswith("refused"), proc.stdout + proc.stderr[-500:]
+
+
+def test_process_limit(run_inside):
+    proc = run_inside("import os, time\nn = 0\ntry:\n    for _ in range(500):\n        if os.fork() == 0:\n"
+                      "            time.sleep(5); os._exit(0)\n        n += 1\nexcept OSError:\n    pass\nprint(n)")
+    assert int(proc.stdout.strip().splitlines()[-1]) < sandbox.Limits().processes, proc.stdout
+
+
+def test_nothing_survives_the_sandbox(run_inside):
+    """A double-forked, detached child is killed with the sandbox (pid namespace)."""
+    proc = run_inside("import os, time\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n"
+                      "        time.sleep(30); os._exit(0)\n    os._exit(0)\ntime.sleep(0.3)\nprint('parent done')")
+    assert "parent done" in proc.stdout
+    time.sleep(0.5)
+    survivors = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                status = (d / "status").read_text()
+            except OSError:
+                continue
+            if any(line.startswith("Uid:") and line.split()[1] == str(sandbox.SANDBOX_UID)
+                   for line in status.splitlines()):
+                survivors.append(d.name)
+    assert survivors == []
+
+
+@pytest.mark.parametrize("assignment", list(registry.MODULES))
+def test_learner_package_withholds_every_reference(assignment, tmp_path):
+    """The rnnkit a sandbox ships holds none of the assignment's graded functions' references."""
+    module = registry.module_for(assignment)
+    pkg = sandbox.build_learner_package(module, tmp_path)
+    shipped = {p.stem for p in pkg.glob("*.py")}
+    text = "\n".join(p.read_text() for p in pkg.glob("*.py"))
+    for name in module.SANDBOX_WITHHELD:
+        assert f"def {name}(" not in text and f"class {name}(" not in text, (assignment, name)
+    graded = {check.function for check in module.CHECKS.values()}
+    for name in graded:
+        assert f"def {name}(" not in text, (assignment, name)
+    assert "grading" not in shipped and "casefile" in shipped
+
+
+def test_missing_sandbox_is_a_clear_refusal(monkeypatch):
+    monkeypatch.setattr(sandbox, "_which", lambda name: None)
+    with pytest.raises(sandbox.SandboxUnavailable, match="apt-get install bubblewrap"):
+        sandbox.tools()
