@@ -239,29 +239,136 @@ def special(kind: str, /, **data) -> dict:
     return {"__special__": kind, "data": data}
 
 
-def encode_calls(calls: list[tuple]) -> bytes:
-    """The grader's side: a list of positional-argument tuples, one per call, as bytes."""
+def encode_calls(calls: list) -> bytes:
+    """The grader's side: a list of positional-argument tuples, one per call, as bytes.
+
+    A call may also be ``with_oracle(args, helper, table)``: that call runs with the helper
+    function ``helper`` replaced by an :class:`Oracle` (see there).
+    """
     arrays: dict[str, np.ndarray] = {}
     structure = []
-    for args in calls:
+    for call in calls:
+        oracle = None
+        if isinstance(call, dict) and "__call__" in call:
+            call, oracle = call["__call__"], call["__oracle__"]
         descs = []
-        for a in args:
+        for a in call:
             if isinstance(a, dict) and "__special__" in a:
                 descs.append({"special": a["__special__"],
                               "data": {k: _encode(v, arrays) for k, v in a["data"].items()}})
             else:
                 descs.append({"value": _encode(a, arrays)})
-        structure.append(descs)
+        entry = {"args": descs}
+        if oracle is not None:
+            entry["oracle"] = {"helper": oracle["helper"], "table": _encode(oracle["table"], arrays)}
+        structure.append(entry)
     return _pack(structure, arrays)
+
+
+class _CallArgs(list):
+    """The arguments of one call, and the oracle it runs with (if any)."""
+    oracle = None
 
 
 def decode_calls(data: bytes) -> list[list]:
     """Argument lists for the learner's function (objects are built here, in the kernel)."""
     structure, arrays = _unpack(data)
     calls = []
-    for descs in structure:
-        calls.append([_build_special(d, arrays) if "special" in d else _decode(d["value"], arrays) for d in descs])
+    for entry in structure:
+        args = _CallArgs(_build_special(d, arrays) if "special" in d else _decode(d["value"], arrays)
+                         for d in entry["args"])
+        if "oracle" in entry:
+            table = _decode(entry["oracle"]["table"], arrays)
+            args.oracle = (str(entry["oracle"]["helper"]), Oracle(table))
+        calls.append(args)
     return calls
+
+
+# ---------------------------------------------------------------------------
+# the oracle: correct helper results, readable only by a caller that passes the right inputs
+# ---------------------------------------------------------------------------
+
+def _canonical(value, out: list, depth: int = 0) -> list:
+    """Bytes that identify ``value`` exactly (dtype, shape and every bit of each array)."""
+    if depth > 6:
+        out.append(b"?")
+    elif isinstance(value, np.ndarray):
+        out += [b"A", value.dtype.str.encode(), repr(value.shape).encode(), np.ascontiguousarray(value).tobytes()]
+    elif isinstance(value, (tuple, list)):
+        out.append(b"(" if isinstance(value, tuple) else b"[")
+        for v in value:
+            _canonical(v, out, depth + 1)
+        out.append(b")")
+    else:
+        out += [b"S", type(value).__name__.encode(), repr(value).encode()]
+    return out
+
+
+def _keystream(key: bytes, n: int) -> np.ndarray:
+    import hashlib
+    blocks = [hashlib.sha256(key + i.to_bytes(8, "little")).digest() for i in range((n + 31) // 32)]
+    return np.frombuffer(b"".join(blocks)[:n], dtype=np.uint8)
+
+
+def seal(inputs: tuple, output) -> tuple[np.ndarray, np.ndarray]:
+    """``(tag, box)``: ``output`` encrypted under the exact bytes of ``inputs`` (the grader's side).
+
+    Only a caller holding exactly ``inputs`` can compute the tag that finds the box and the key
+    that opens it; SHA-256 cannot be inverted to recover either from the table.
+    """
+    import hashlib
+    ident = b"".join(_canonical(tuple(inputs), []))
+    arrays: dict[str, np.ndarray] = {}
+    plain = np.frombuffer(_pack(_encode(output, arrays), arrays), dtype=np.uint8)
+    tag = np.frombuffer(hashlib.sha256(b"tag:" + ident).digest(), dtype=np.uint8)
+    return tag, plain ^ _keystream(b"key:" + ident, plain.size)
+
+
+def with_oracle(args: tuple, helper: str, entries: list[tuple[tuple, object]]) -> dict:
+    """A call of the learner's function during which their ``helper`` answers correctly, for the inputs
+    a correct use of it would pass (``entries``: ``(inputs, correct output)`` pairs)."""
+    sealed = [seal(inputs, output) for inputs, output in entries]
+    return {"__call__": tuple(args), "__oracle__": {"helper": helper, "table": [list(t) for t in sealed]}}
+
+
+class Oracle:
+    """Stands in for a learner's helper (their step function) during one call of their sequence function.
+
+    It returns the correct result for exactly the inputs a correct sequence loop passes, and raises
+    for any other input. So the sequence function is judged on its own logic, whatever the learner's
+    step function does: a step-function mistake costs only the step function's cell.
+    """
+
+    def __init__(self, table):
+        self.signature = None  # the learner's helper's, to put keyword arguments in their places
+        self._boxes = {}
+        for tag, box in table:
+            self._boxes[np.asarray(tag, dtype=np.uint8).tobytes()] = np.asarray(box, dtype=np.uint8)
+        self.calls = 0
+        self.misses = 0
+
+    def __call__(self, *args, **kwargs):
+        import hashlib
+        self.calls += 1
+        if kwargs and self.signature is not None:
+            try:
+                bound = self.signature.bind(*args, **kwargs)
+                bound.apply_defaults()
+                args, kwargs = tuple(bound.arguments.values()), {}
+            except TypeError:
+                pass
+        ident = b"".join(_canonical(tuple(args) + tuple(kwargs[k] for k in sorted(kwargs)), []))
+        box = self._boxes.get(hashlib.sha256(b"tag:" + ident).digest())
+        if box is None:
+            self.misses += 1
+            raise ValueError("this call of the step function has inputs a correct loop would not pass "
+                             "(the step's arguments at this time step are not what they should be)")
+        plain = box ^ _keystream(b"key:" + ident, box.size)
+        structure, arrays = _unpack(plain.tobytes())
+        return _decode(structure, arrays)
+
+    def record(self) -> dict:
+        return {"calls": self.calls, "misses": self.misses}
 
 
 # ---------------------------------------------------------------------------
@@ -286,11 +393,103 @@ def _same(a: np.ndarray, b: np.ndarray) -> bool:
     return a.shape == b.shape and a.dtype == b.dtype and bool(np.array_equal(a, b, equal_nan=True))
 
 
-def run_calls(fn, calls: list[list]) -> list[dict]:
+#: Most calls of an observed helper recorded per call of the graded function.
+MAX_OBSERVED_CALLS = 1000
+
+
+class _Recorder:
+    """Stands in for a learner's helper (e.g. their step function) while their sequence function runs:
+    calls it unchanged and keeps a copy of each call's arguments and result."""
+
+    def __init__(self, fn, log: list):
+        self.fn, self.log = fn, log
+        self.__name__ = getattr(fn, "__name__", "helper")
+
+    def __call__(self, *args, **kwargs):
+        entry = {"args": [_copy_value(a) for a in args], "value": None}
+        value = self.fn(*args, **kwargs)
+        entry["value"] = _copy_value(value)
+        if len(self.log) < MAX_OBSERVED_CALLS:
+            self.log.append(entry)
+        return value
+
+
+def _copy_value(v, depth: int = 0):
+    if depth > 4:
+        return v
+    if isinstance(v, np.ndarray):
+        return v.copy()
+    if isinstance(v, (tuple, list)):
+        return type(v)(_copy_value(x, depth + 1) for x in v) if isinstance(v, tuple) else \
+            [_copy_value(x, depth + 1) for x in v]
+    return v
+
+
+def _observing(fn, observe: dict):
+    """Context: while ``fn`` runs, the names in ``observe`` (its module globals) are recorders.
+
+    Why: a sequence function built on the learner's own step function is judged given that step
+    function (a wrong step costs the step's points, not the sequence's). The grader needs the
+    step calls the sequence function really made; their values are checked against the loop,
+    so forging them gains nothing.
+    """
+    import contextlib
+
+    @contextlib.contextmanager
+    def ctx():
+        logs = {name: [] for name in observe}
+        namespace = getattr(fn, "__globals__", None)
+        swapped = {}
+        if isinstance(namespace, dict):
+            for name, helper in observe.items():
+                if namespace.get(name) is helper and callable(helper):
+                    swapped[name] = helper
+                    namespace[name] = _Recorder(helper, logs[name])
+        try:
+            yield logs
+        finally:
+            for name, helper in swapped.items():
+                namespace[name] = helper
+    return ctx()
+
+
+def _substituting(fn, oracle):
+    """Context: the helper named by ``oracle`` is the :class:`Oracle` in ``fn``'s globals while it runs."""
+    import contextlib
+
+    @contextlib.contextmanager
+    def ctx():
+        namespace = getattr(fn, "__globals__", None)
+        if oracle is None or not isinstance(namespace, dict):
+            yield
+            return
+        name, stand_in = oracle
+        missing = object()
+        before = namespace.get(name, missing)
+        if callable(before):
+            import inspect
+            try:
+                stand_in.signature = inspect.signature(before)
+            except (TypeError, ValueError):
+                pass
+        namespace[name] = stand_in
+        try:
+            yield
+        finally:
+            if before is missing:
+                namespace.pop(name, None)
+            else:
+                namespace[name] = before
+    return ctx()
+
+
+def run_calls(fn, calls: list[list], observe: dict | None = None) -> list[dict]:
     """Call ``fn(*args)`` for each argument list; record result, exception, modified and aliased arguments.
 
     Each record is ``{"value": ..., "error": str | None, "modified": [argument index, ...],
-    "aliased": [output path, ...], "objects": {argument index: record}}``.
+    "aliased": [output path, ...], "objects": {argument index: record},
+    "observed": {helper name: [{"args": [...], "value": ...}, ...]}}``; ``observe`` maps the names
+    of helper functions ``fn`` calls (the learner's step function) to those functions.
     """
     import contextlib
     import warnings
@@ -298,11 +497,14 @@ def run_calls(fn, calls: list[list]) -> list[dict]:
     records = []
     for args in calls:
         originals = [[a.copy() for a in _arrays_in(arg, [])] for arg in args]
-        rec: dict = {"value": None, "error": None, "modified": [], "aliased": [], "objects": {}}
+        rec: dict = {"value": None, "error": None, "modified": [], "aliased": [], "objects": {}, "observed": {}}
+        oracle = getattr(args, "oracle", None)
         try:
             with warnings.catch_warnings(), np.errstate(all="ignore"), \
-                    contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                    contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()), \
+                    _observing(fn, observe or {}) as logs, _substituting(fn, oracle):
                 warnings.simplefilter("ignore")
+                rec["observed"] = logs
                 rec["value"] = fn(*args)
         except BaseException as exc:  # the learner's error (even sys.exit) is that call's result, not ours
             if isinstance(exc, KeyboardInterrupt):
@@ -315,6 +517,8 @@ def run_calls(fn, calls: list[list]) -> list[dict]:
                 rec["modified"].append(i)
             if not isinstance(arg, (np.ndarray, tuple, list, dict, int, float, str)) and arg is not None:
                 rec["objects"][str(i)] = _record_special(arg)
+        if oracle is not None:
+            rec["objects"]["oracle"] = oracle[1].record()
         inputs = [a for arg in args for a in _arrays_in(arg, [])]
         for j, out in enumerate(_arrays_in(rec["value"], [])):
             if any(np.shares_memory(out, a) for a in inputs):
@@ -327,7 +531,9 @@ def encode_results(grade_id: str, records: list[dict]) -> bytes:
     arrays: dict[str, np.ndarray] = {}
     structure = {"grade_id": grade_id, "calls": [
         {"value": _encode(r["value"], arrays), "error": r["error"], "modified": r["modified"],
-         "aliased": r["aliased"], "objects": {k: _encode(v, arrays) for k, v in r["objects"].items()}}
+         "aliased": r["aliased"], "objects": {k: _encode(v, arrays) for k, v in r["objects"].items()},
+         "observed": {name: [{"args": _encode(tuple(c["args"]), arrays), "value": _encode(c["value"], arrays)}
+                             for c in log] for name, log in r.get("observed", {}).items()}}
         for r in records]}
     return _pack(structure, arrays)
 
@@ -348,17 +554,24 @@ def decode_results(data: bytes) -> tuple[str, list[dict]]:
             "modified": [int(i) for i in r.get("modified", []) if isinstance(i, int)],
             "aliased": [int(i) for i in r.get("aliased", []) if isinstance(i, int)],
             "objects": {str(k): _decode(v, arrays) for k, v in dict(r.get("objects", {})).items()},
+            "observed": {str(name): [{"args": _decode(c.get("args"), arrays), "value": _decode(c.get("value"), arrays)}
+                                     for c in log[:MAX_OBSERVED_CALLS] if isinstance(c, dict)]
+                         for name, log in dict(r.get("observed", {})).items() if isinstance(log, list)},
         })
     return str(structure.get("grade_id")), records
 
 
-def run_check(grade_id: str, fn) -> None:
-    """Entry point of a hidden test cell: run ``fn`` on this cell's cases and display the results."""
+def run_check(grade_id: str, fn, **observe) -> None:
+    """Entry point of a hidden test cell: run ``fn`` on this cell's cases and display the results.
+
+    Keyword arguments name helper functions ``fn`` uses whose calls the grader wants to see, e.g.
+    ``run_check("test_rnn_forward", rnn_forward, rnn_step_forward=rnn_step_forward)``.
+    """
     from IPython.display import display
 
     directory = os.environ.get(CASES_ENV)
     if not directory:
-        _check_here(grade_id, fn)
+        _check_here(grade_id, fn, observe)
         return
     with open(os.path.join(directory, f"{os.path.basename(grade_id)}.npz"), "rb") as f:
         calls = decode_calls(f.read())
@@ -366,7 +579,7 @@ def run_check(grade_id: str, fn) -> None:
         records = [{"value": None, "error": f"not a function (got {type(fn).__name__})", "modified": [],
                     "aliased": [], "objects": {}}]
     else:
-        records = run_calls(fn, calls)
+        records = run_calls(fn, calls, observe)
     data = encode_results(grade_id, records)
     if len(data) > MAX_PAYLOAD:
         raise RuntimeError("the function's outputs are far larger than the check's inputs allow")
@@ -374,7 +587,7 @@ def run_check(grade_id: str, fn) -> None:
              "text/plain": f"outputs of {len(records)} calls recorded for grading"}, raw=True)
 
 
-def _check_here(grade_id: str, fn) -> None:
+def _check_here(grade_id: str, fn, observe: dict) -> None:
     """Outside the grading sandbox (an instructor running the solutions): run the same check here.
 
     Advisory only: this runs in the kernel it reports to, so it decides nothing. Grading
@@ -386,7 +599,7 @@ def _check_here(grade_id: str, fn) -> None:
         raise RuntimeError("hidden tests run when the notebook is graded; rnnkit.grading is not installed here") \
             from None
     check = registry.find_check(grade_id)
-    verdict = check.grade(fn)
+    verdict = check.grade(fn, observe=observe)
     print(verdict)
     if not verdict.passed:
         raise AssertionError(verdict.message)

@@ -21,6 +21,10 @@ pytestmark = pytest.mark.slow
 
 #: Per-cell timeout for this run (the course uses 30 s): honest cells need well under a second.
 TIMEOUT = 6
+#: Largest autograded notebook of an attacker (honest ones are ~50 kB; a cell's text output is cut at 100 kB).
+MAX_AUTOGRADED = 4 * 2**20
+#: Most output of one ``nbgrader autograde`` run (a learner must not flood the instructor's terminal or log).
+MAX_LOG = 4 * 2**20
 
 
 def _student(i: int, role: str, name: str) -> str:
@@ -69,6 +73,9 @@ def test_attack_earns_nothing_and_neighbour_is_exact(batch, attack):
     assert got == expected, f"{attack.name} ({attack.category}): scores {got}, expected {expected}"
     full = course.points(attack.assignment)
     assert batch["scores"][(attack.assignment, honest)] == full, f"honest neighbour of {attack.name} mis-graded"
+    path = course.path / "autograded" / attacker / attack.assignment / f"{attack.assignment}.ipynb"
+    if path.exists():
+        assert path.stat().st_size < MAX_AUTOGRADED, f"{attack.name}: autograded notebook of {path.stat().st_size} bytes"
     for message in attack.feedback:
         nb = course.autograded(attack.assignment, attacker)
         assert nb is not None, f"{attack.name}: no autograded notebook"
@@ -84,6 +91,7 @@ def test_no_batch_stop_and_untouched_zero(batch):
             "corrupt" in line for line in run.stderr.splitlines() if "There was an error processing" in line), \
             run.stderr[-3000:]
         assert course.scores(a, "zzz-untouched") == {k: 0.0 for k in course.points(a)}
+        assert len(run.stdout) + len(run.stderr) < MAX_LOG, f"{a}: {len(run.stdout) + len(run.stderr)} characters of output"
 
 
 def test_course_tree_and_gradebook_unchanged_after_the_batch(batch):

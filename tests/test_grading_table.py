@@ -1,21 +1,29 @@
 """Every buggy implementation loses its points with its named diagnosis; every valid one gets them.
 
 Runs the checks of rnnkit.grading directly (no notebook, no nbgrader): fast.
-Each case runs on three different generator seeds, so a diagnosis that only
+Each case runs on ten different generator seeds, so a diagnosis that only
 works for some sizes would show up.
 """
 from __future__ import annotations
 
 import contextlib
+import importlib
 import io
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from rnnkit.grading import Verdict
-from grading_bugs import CASES
+from grading_bugs import CASES as _CASES
 
-SEEDS = [0, 1, 2]
+# Cases added per assignment live in tests/bugs_<assignment>.py (each defines CASES).
+CASES = list(_CASES)
+for _path in sorted(Path(__file__).parent.glob("bugs_*.py")):
+    CASES += importlib.import_module(_path.stem).CASES
+
+#: Every case on ten generator seeds: a diagnosis that works only for some sizes shows up.
+SEEDS = list(range(10))
 
 
 @pytest.mark.parametrize("grader, label, fn, expected", CASES,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import textwrap
 import warnings
 from dataclasses import dataclass
 from typing import Callable, Iterable, Mapping, Sequence
@@ -45,6 +46,19 @@ VALUE_TOL = 1e-7
 BUG_MATCH_TOL = 1e-6
 #: Step of the central differences.
 FD_EPS = 1e-6
+
+
+#: Width a message is wrapped to where it is shown (feedback pages do not wrap ``<pre>``).
+WRAP = 100
+
+
+def wrap(text: str, width: int = WRAP) -> str:
+    """Wrap each line of a message to ``width`` columns, continuation lines indented."""
+    out = []
+    for line in str(text).splitlines() or [""]:
+        out.extend(textwrap.wrap(line, width=width, break_long_words=True, break_on_hyphens=False,
+                                 subsequent_indent="  ") or [""])
+    return "\n".join(out)
 
 
 @dataclass(frozen=True)
@@ -354,7 +368,11 @@ def judge(func: str, names: Sequence[str], got: Sequence, expected: Mapping[str,
         try:
             arr = as_float_array(value, func, name)
         except _Failure as f:
-            problems.append(str(f))
+            problems.append(str(f) + _nonfinite_where(value, name, time_axes))
+            continue
+        dtype_problem = _dtype_problem(value, func, name)
+        if dtype_problem:
+            problems.append(dtype_problem)
             continue
         if arr.shape != exp.shape:
             msg = (f"{func}: {name} has shape {arr.shape}; expected {shape_text(exp.shape, dims.get(name), sizes)}.")
@@ -373,6 +391,7 @@ def judge(func: str, names: Sequence[str], got: Sequence, expected: Mapping[str,
         idx = tuple(int(i) for i in _unravel_index(int(_argmax(err)), err.shape)) if err.ndim else ()
         msg = (f"{func}: {name} is wrong: largest relative error {worst:.1e} at index {list(idx)} "
                f"(tolerance {tol:.0e}, {kind} compared with {compared_with}).")
+        msg += _degenerate(arr, exp, name)
         if name in time_axes:
             msg += _steps_text(err, tol, time_axes[name], direction)
         diagnosis = _match_variant(name, arr, exp, variants)
@@ -391,6 +410,44 @@ def judge(func: str, names: Sequence[str], got: Sequence, expected: Mapping[str,
         return Verdict(False, text)
     checked = [n for n in names if select is None or n in select]
     return Verdict(True, f"{func}: {', '.join(checked)} correct ({context}).")
+
+
+def _dtype_problem(value, func: str, name: str) -> str:
+    """A float output that is not float64: every input of a check is float64 (a float32 result passes
+    or fails a gradient check by luck, so it is reported on every run)."""
+    dtype = getattr(value, "dtype", None)
+    if isinstance(value, _ndarray) and dtype is not None and dtype.kind == "f" and dtype != _float64:
+        return (f"{func}: {name} has dtype {dtype}; the inputs are float64, so compute and return float64 "
+                f"({dtype} keeps too few digits for a gradient check). Look for an array created with "
+                f"dtype={dtype} or an .astype.")
+    return ""
+
+
+def _nonfinite_where(value, name: str, time_axes: Mapping[str, int]) -> str:
+    """' First NaN at index [...] (time step t=...).' for an output with NaN or infinity."""
+    if not isinstance(value, _ndarray) or value.dtype.kind != "f":
+        return ""
+    with _errstate(all="ignore"):
+        bad = ~_isfinite(value)
+    if not bad.any():
+        return ""
+    idx = tuple(int(i) for i in _unravel_index(int(_argmax(bad)), bad.shape)) if bad.ndim else ()
+    what = "NaN" if np.isnan(value[idx]) else "infinity"
+    text = f" First {what} at index {list(idx)}, {int(bad.sum())} of {bad.size} entries not finite"
+    if name in time_axes and bad.ndim > time_axes[name]:
+        text += f" (first at time step t={idx[time_axes[name]] + 1})"
+    return text + "."
+
+
+def _degenerate(arr: np.ndarray, exp: np.ndarray, name: str) -> str:
+    """Say so when a wrong output is all zeros or constant (the expected one is not)."""
+    if arr.size == 0 or not exp.size:
+        return ""
+    if not arr.any() and exp.any():
+        return f" {name} is all zeros: is it ever written to (or added to)?"
+    if arr.size > 1 and (arr == arr.flat[0]).all() and not (exp == exp.flat[0]).all():
+        return f" Every entry of {name} is the same value ({arr.flat[0]:.3g})."
+    return ""
 
 
 def _match_variant(name: str, arr: np.ndarray, exp: np.ndarray, variants) -> str | None:
@@ -471,11 +528,12 @@ class Check:
             verdict = Verdict(False, f"{verdict.message}\n(Grading seed {seed}.)")
         return verdict
 
-    def grade(self, fn, *, rng: np.random.Generator | None = None) -> Verdict:
-        """Run this check in this process (tests, trusted code): the same encoding as in the sandbox."""
+    def grade(self, fn, *, rng: np.random.Generator | None = None, observe: Mapping | None = None) -> Verdict:
+        """Run this check in this process (tests, trusted code, a learner's self-check): the same
+        encoding as in the sandbox. ``observe`` as for :func:`rnnkit.casefile.run_check`."""
         from ..casefile import decode_calls, encode_results, run_calls
         data, context, seed = self.cases(rng)
-        records = run_calls(fn, decode_calls(data)) if callable(fn) else [
+        records = run_calls(fn, decode_calls(data), dict(observe or {})) if callable(fn) else [
             {"value": None, "error": f"not a function (got {type(fn).__name__})", "modified": [], "aliased": [],
              "objects": {}}]
         return self.judge_payload(context, encode_results(self.grade_id, records), seed)
@@ -492,7 +550,13 @@ def returned(records, index: int, func: str, names: Sequence[str]):
         if rec["error"].startswith("NotImplementedError"):
             raise _Failure(f"{func} is not implemented yet (it raised NotImplementedError).")
         raise _Failure(f"{func} raised {rec['error']}")
-    return unpack(rec["value"], func, names)
+    outputs = unpack(rec["value"], func, names)
+    aliased = [names[j] for j in rec.get("aliased", []) if len(names) > 1 and j < len(names)
+               and isinstance(outputs[j], _ndarray) and names[j].startswith("d")]
+    if aliased and all(isinstance(o, _ndarray) for o in outputs):
+        raise _Failure(f"{func} returns {', '.join(aliased)} as the very array it was given (an alias of an "
+                       f"argument): return a new array, e.g. with .copy() or an arithmetic result.")
+    return outputs
 
 
 def modified_warning(records, func: str, arg_names: Sequence[str]) -> str:

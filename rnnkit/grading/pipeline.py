@@ -43,12 +43,10 @@ from traitlets import Float, Instance, Integer, Unicode
 
 from ..casefile import RESULTS_MIME
 from . import registry, sandbox
-from ._core import Verdict
+from ._core import Verdict, wrap
 
 #: Key of this pipeline's data in nbconvert's ``resources``.
 KEY = "rnnkit_grading"
-#: Width messages are wrapped to in the feedback.
-WRAP = 100
 
 
 def _nb_meta(cell) -> dict:
@@ -81,15 +79,6 @@ def _course(config) -> CourseDirectory:
 
 def _state(resources) -> dict:
     return resources.setdefault(KEY, {"notes": [], "cell_notes": {}, "events": {}, "cases": {}, "verdicts": {}})
-
-
-def wrap(text: str, width: int = WRAP) -> str:
-    """Wrap each line of a message to ``width`` columns (feedback pages do not wrap ``<pre>``)."""
-    out = []
-    for line in str(text).splitlines() or [""]:
-        out.extend(textwrap.wrap(line, width=width, break_long_words=True, break_on_hyphens=False,
-                                 subsequent_indent="  ") or [""])
-    return "\n".join(out)
 
 
 # ---------------------------------------------------------------------------
