@@ -57,3 +57,21 @@ c.OverwriteCells.add_missing_cells = True
 # Autograde creates unknown students instead of refusing them.
 c.Autograde.create_student = True
 
+
+# Feedback pages: no hidden-test source, each graded cell named after its function, math rendered
+# by a copy of MathJax inside the page (nothing loaded from the network), messages wrapped.
+import os as _os  # noqa: E402
+import nbgrader as _nbgrader  # noqa: E402
+import rnnkit.grading.pipeline as _pipeline  # noqa: E402
+
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "rnnkit.grading.pipeline.FeedbackCells",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]
+c.HTMLExporter.template_name = "rnnkit_feedback"
+c.HTMLExporter.template_file = "feedback.html.j2"   # extends nbgrader's feedback index.html.j2
+c.HTMLExporter.extra_template_basedirs = [
+    str(_pipeline.TEMPLATES),
+    _os.path.join(_os.path.dirname(_nbgrader.__file__), "server_extensions", "formgrader", "templates"),
+]

@@ -58,6 +58,7 @@ def batch(tmp_path_factory):
     scores.update({(a, "zzz-untouched"): course.scores(a, "zzz-untouched") for a in assignments})
     time.sleep(2)
     scores_later = {(a.assignment, s): course.scores(a.assignment, s) for a, s1, s2 in plan for s in (s1, s2)}
+    scores_later.update({(a, "zzz-untouched"): course.scores(a, "zzz-untouched") for a in assignments})
     return dict(course=course, plan=plan, runs=runs, before=before, after=course.digest(), scores=scores,
                 scores_later=scores_later, elapsed=elapsed, alive=sandbox_processes())
 

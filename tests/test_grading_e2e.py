@@ -262,3 +262,47 @@ def test_every_assignment_scores_full_and_zero(all_assignments_graded, name):
         assert (course / "feedback" / student / name / f"{name}.html").is_file()
     # every submission of every assignment in one batch: a few seconds per notebook
     assert elapsed < 20 * 2 * len(ALL), f"autograding {2 * len(ALL)} notebooks took {elapsed:.0f} s"
+
+
+# ---------------------------------------------------------------------------
+# The feedback page a learner gets back
+# ---------------------------------------------------------------------------
+
+def _feedback_html(course: Path, student: str) -> str:
+    return (course / "feedback" / student / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("student", ["no_carry", "mixed_bugs", "untouched"])
+def test_feedback_loads_nothing_remote_and_hides_the_tests(graded_course, student):
+    import re
+    html = _feedback_html(graded_course[0], student)
+    tags = re.findall(r"<(?:script|link|img|iframe)\b[^>]*>", html, flags=re.I)
+    remote = [t for t in tags if re.search(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", t, flags=re.I)]
+    assert remote == [], remote
+    assert "@import url(http" not in html
+    assert "window.MathJax" in html  # math is rendered by the copy inside the page
+    for secret in ("BEGIN HIDDEN TESTS", "run_check(", "rnnkit.casefile"):
+        assert secret not in html, f"{student}: feedback shows hidden-test source ({secret})"
+
+
+@pytest.mark.parametrize("student", ["no_carry", "mixed_bugs", "raises"])
+def test_feedback_messages_fit_the_page(graded_course, student):
+    import html as html_lib
+    import re
+    page = _feedback_html(graded_course[0], student)
+    blocks = re.findall(r"<pre>(.*?)</pre>", page, flags=re.S)
+    assert blocks, "no output blocks in the feedback"
+    for block in blocks:
+        text = html_lib.unescape(re.sub(r"<[^>]+>", "", block))
+        for line in text.splitlines():
+            assert len(line) <= 120, f"{student}: a feedback line of {len(line)} characters: {line[:80]}..."
+
+
+def test_feedback_table_of_contents_names_the_functions(graded_course):
+    import re
+    page = _feedback_html(graded_course[0], "no_carry")
+    toc = re.search(r'<div id="toc">(.*?)</div>', page, flags=re.S).group(1)
+    names = re.findall(r'<a href="#(test_\w+)">([^<]+)</a>', toc)
+    assert [gid for gid, _ in names] == list(POINTS), names
+    assert dict(names)["test_rnn_backward_parameters"] == "rnn_backward (parameters)"
+    assert "Test cell" not in toc

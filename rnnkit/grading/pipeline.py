@@ -251,7 +251,10 @@ class SandboxedExecute(Execute):
             if proc is not None:
                 proc.kill()
             return None
-        is_payload = msg["msg_type"] == "display_data" and RESULTS_MIME in content.get("data", {})
+        # only a hidden test cell's result record is exempt from the text limit; one displayed by any
+        # other cell is just output (it decides nothing, and must not bloat the graded notebook)
+        is_payload = msg["msg_type"] == "display_data" and RESULTS_MIME in content.get("data", {}) \
+            and 0 <= cell_index < len(self.nb.cells) and _is_hidden_test(self.nb.cells[cell_index])
         if not is_payload and self._cell_text + size > self.max_cell_output:
             if not self._truncated:
                 self._truncated = True
@@ -472,7 +475,11 @@ class JudgeHiddenCells(NbGraderPreprocessor):
         data, problem = _payload(cell)
         if data is not None:
             context, seed = state["cases"][gid]
-            return check.judge_payload(context, data, seed)
+            try:
+                return check.judge_payload(context, data, seed)
+            except Exception as exc:  # learner-made values the judge trips over: that cell fails, the batch goes on
+                return Verdict(False, f"{check.function}: the outputs recorded for grading could not be judged "
+                                      f"({type(exc).__name__}: {str(exc)[:200]}).")
         if event:
             return Verdict(False, f"{check.function}: not graded, because {event}.")
         if problem:
@@ -563,3 +570,49 @@ def _alive(pid: int) -> bool:
             return f.read().split(")")[-1].split()[0] != "Z"
     except OSError:
         return False
+
+
+# ---------------------------------------------------------------------------
+# feedback pages
+# ---------------------------------------------------------------------------
+
+#: Directory of the course's nbconvert templates (``rnnkit_feedback``).
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
+def _mathjax_js() -> str:
+    """MathJax 3 (TeX input, SVG output: no font files to fetch) from the sphinx-mathjax-offline package."""
+    from importlib.metadata import PackageNotFoundError, distribution
+    try:
+        path = Path(distribution("sphinx-mathjax-offline").locate_file(
+            "sphinx-mathjax-offline/static/mathjax/tex-svg.js"))
+        text = path.read_text(encoding="utf-8")
+    except (PackageNotFoundError, OSError):
+        raise RuntimeError("feedback pages inline MathJax from the sphinx-mathjax-offline package: "
+                           "pip install 'rnnkit[grading]'") from None
+    return text.replace("</script", "<\\/script")
+
+
+class FeedbackCells(NbGraderPreprocessor):
+    """Before nbgrader renders a feedback page: no hidden-test source, a name for each graded cell,
+    and MathJax for the page itself (see templates/rnnkit_feedback)."""
+
+    _js = None
+
+    def preprocess(self, nb, resources):
+        labels = {}
+        checks = registry.checks_for(resources["nbgrader"]["assignment"])
+        for cell in nb.cells:
+            if not _is_hidden_test(cell):
+                continue
+            gid = _nb_meta(cell)["grade_id"]
+            check = checks.get(gid)
+            part = gid.rsplit("_", 1)[-1] if gid.endswith(("_parameters", "_inputs")) else ""
+            labels[gid] = f"{check.function}" + (f" ({part})" if part else "") if check else gid
+            cell.source = re.sub(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS\n?",
+                                 "# (hidden tests: they ran when the notebook was graded; the verdict is below)\n",
+                                 cell.source, flags=re.S)
+        if FeedbackCells._js is None:
+            FeedbackCells._js = _mathjax_js()
+        resources["rnnkit_feedback"] = {"labels": labels, "mathjax_js": FeedbackCells._js}
+        return nb, resources
