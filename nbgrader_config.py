@@ -6,9 +6,20 @@ versions in ``exercises/<assignment>/`` (committed, linked from the book).
 next to this file by the grading commands and are ignored by git.
 See book/instructor-guide.md for the workflow.
 """
-c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
+import os
+from pathlib import Path
 
-c.CourseDirectory.course_id = "rnn-course"
+c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
+_here = Path(__file__).resolve().parent
+
+# The course id and the exchange (where release_assignment puts notebooks, fetch/submit/collect
+# move them). The default exchange is ./exchange next to this file (ignored by git), so that a
+# first try on one machine needs no root and creates nothing outside the repository. A
+# deployment sets the shared directory every user's server mounts (book/deploy.md), e.g.
+#     export NBGRADER_EXCHANGE_ROOT=/srv/nbgrader/exchange
+# and students' servers use the same course id and root (their own nbgrader_config.py).
+c.CourseDirectory.course_id = os.environ.get("RNN_COURSE_ID", "rnn-course")
+c.Exchange.root = os.environ.get("NBGRADER_EXCHANGE_ROOT", str(_here / "exchange"))
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "exercises"
 c.CourseDirectory.submitted_directory = "submitted"

@@ -221,8 +221,68 @@ def _build_special(desc: dict, arrays: dict[str, np.ndarray]):
         model = HiddenToHiddenRNN(int(data["D"]), int(data["H"]), int(data["K"]), cell=str(data["cell"]),
                                   rng=np.random.default_rng(0))
         model.params = {k: np.array(v, dtype=np.float64) for k, v in data["params"].items()}
+        if data.get("watch"):
+            _watch_loss_and_grads(model)
         return model
     raise ValueError(f"unknown argument kind {kind!r}")
+
+
+#: Most calls of a watched model's ``loss_and_grads`` that are recorded (a correct train_step makes one).
+MAX_WATCHED_CALLS = 8
+
+
+def _watch_loss_and_grads(model) -> None:
+    """a7: the model handed to ``train_step`` notes how its ``loss_and_grads`` was called.
+
+    Recorded per call: the ``state0`` it was given, ``return_state``, whether the parameters had
+    already changed (a call after the update), and the gradient dict it returned, read again after
+    ``train_step`` ended (clipping it in place after the update shows there). For the diagnosis only:
+    the grader decides on the parameters and outputs, whatever this records.
+    """
+    import inspect
+    original = model.loss_and_grads
+    start = {k: np.array(v, copy=True) for k, v in model.params.items()}
+    calls: list = []
+    try:
+        signature = inspect.signature(original)
+    except (TypeError, ValueError):
+        signature = None
+
+    def changed() -> bool:
+        try:
+            return any(not _same(np.asarray(model.params[k]), v) for k, v in start.items())
+        except Exception:
+            return True
+
+    def loss_and_grads(*args, **kwargs):
+        entry = None
+        if len(calls) < MAX_WATCHED_CALLS:
+            try:
+                bound = signature.bind(*args, **kwargs).arguments if signature is not None else {}
+                state0 = bound.get("state0")
+                entry = {"state0": _copy_value(state0) if isinstance(state0, (np.ndarray, tuple, list)) or
+                         state0 is None else type(state0).__name__,
+                         "return_state": bool(bound.get("return_state", False)), "after_update": changed(),
+                         "grads": None}
+            except Exception:
+                entry = None
+        out = original(*args, **kwargs)
+        if entry is not None:
+            if isinstance(out, tuple) and len(out) >= 2 and isinstance(out[1], dict):
+                entry["grads"] = out[1]  # the very dict: its entries are read when the call has ended
+            calls.append(entry)
+        return out
+
+    loss_and_grads.__wrapped__ = original
+    loss_and_grads.__doc__ = original.__doc__
+    model.loss_and_grads = loss_and_grads
+
+    def record() -> dict:
+        return {"params": dict(model.params) if isinstance(model.params, dict) else model.params,
+                "calls": [{**c, "grads": dict(c["grads"]) if isinstance(c["grads"], dict) else None}
+                          for c in calls]}
+
+    model.record = record
 
 
 def _record_special(obj) -> Any:
@@ -261,6 +321,8 @@ def encode_calls(calls: list) -> bytes:
         entry = {"args": descs}
         if oracle is not None:
             entry["oracle"] = {"helper": oracle["helper"], "table": _encode(oracle["table"], arrays)}
+            if "known" in oracle:
+                entry["oracle"]["known"] = _encode(oracle["known"], arrays)
         structure.append(entry)
     return _pack(structure, arrays)
 
@@ -279,7 +341,8 @@ def decode_calls(data: bytes) -> list[list]:
                          for d in entry["args"])
         if "oracle" in entry:
             table = _decode(entry["oracle"]["table"], arrays)
-            args.oracle = (str(entry["oracle"]["helper"]), Oracle(table))
+            known = _decode(entry["oracle"]["known"], arrays) if "known" in entry["oracle"] else None
+            args.oracle = (str(entry["oracle"]["helper"]), Oracle(table, known))
         calls.append(args)
     return calls
 
@@ -324,11 +387,35 @@ def seal(inputs: tuple, output) -> tuple[np.ndarray, np.ndarray]:
     return tag, plain ^ _keystream(b"key:" + ident, plain.size)
 
 
-def with_oracle(args: tuple, helper: str, entries: list[tuple[tuple, object]]) -> dict:
+def with_oracle(args: tuple, helper: str, entries: list[tuple[tuple, object]], known: tuple = ()) -> dict:
     """A call of the learner's function during which their ``helper`` answers correctly, for the inputs
-    a correct use of it would pass (``entries``: ``(inputs, correct output)`` pairs)."""
+    a correct use of it would pass (``entries``: ``(inputs, correct output)`` pairs).
+
+    ``known`` (optional): values the grader can name (e.g. every ``X[t]``, ``h0``, each correct state).
+    For the first call that misses, the oracle then records which of them each argument equals (each
+    array inside a tuple or list argument counts as one argument: see :func:`leaf_tag`).
+    """
     sealed = [seal(inputs, output) for inputs, output in entries]
-    return {"__call__": tuple(args), "__oracle__": {"helper": helper, "table": [list(t) for t in sealed]}}
+    oracle = {"helper": helper, "table": [list(t) for t in sealed]}
+    if len(known):
+        oracle["known"] = np.stack([leaf_tag(v) for v in known])
+    return {"__call__": tuple(args), "__oracle__": oracle}
+
+
+def _leaves(value, out: list, depth: int = 0) -> list:
+    """The values inside (nested) tuples and lists, in order; anything else is one leaf."""
+    if isinstance(value, (tuple, list)) and depth < 4:
+        for v in value:
+            _leaves(v, out, depth + 1)
+    else:
+        out.append(value)
+    return out
+
+
+def leaf_tag(value) -> np.ndarray:
+    """SHA-256 of one argument's exact bytes (identifies it, reveals nothing about it)."""
+    import hashlib
+    return np.frombuffer(hashlib.sha256(b"leaf:" + b"".join(_canonical(value, []))).digest(), dtype=np.uint8)
 
 
 class Oracle:
@@ -339,13 +426,18 @@ class Oracle:
     step function does: a step-function mistake costs only the step function's cell.
     """
 
-    def __init__(self, table):
+    def __init__(self, table, known=None):
         self.signature = None  # the learner's helper's, to put keyword arguments in their places
         self._boxes = {}
         for tag, box in table:
             self._boxes[np.asarray(tag, dtype=np.uint8).tobytes()] = np.asarray(box, dtype=np.uint8)
+        self._known = {}  # leaf tag -> index of the first known value with those bytes
+        if isinstance(known, np.ndarray) and known.ndim == 2:
+            for i, tag in enumerate(np.asarray(known, dtype=np.uint8)):
+                self._known.setdefault(tag.tobytes(), i)
         self.calls = 0
         self.misses = 0
+        self.first_miss = None  # (call number, known index of each argument or -1)
 
     def __call__(self, *args, **kwargs):
         import hashlib
@@ -361,6 +453,9 @@ class Oracle:
         box = self._boxes.get(hashlib.sha256(b"tag:" + ident).digest())
         if box is None:
             self.misses += 1
+            if self.first_miss is None:
+                leaves = _leaves(tuple(args) + tuple(kwargs[k] for k in sorted(kwargs)), [])
+                self.first_miss = (self.calls, [self._known.get(leaf_tag(v).tobytes(), -1) for v in leaves])
             raise ValueError("this call of the step function has inputs a correct loop would not pass "
                              "(the step's arguments at this time step are not what they should be)")
         plain = box ^ _keystream(b"key:" + ident, box.size)
@@ -368,7 +463,11 @@ class Oracle:
         return _decode(structure, arrays)
 
     def record(self) -> dict:
-        return {"calls": self.calls, "misses": self.misses}
+        rec = {"calls": self.calls, "misses": self.misses}
+        if self.first_miss is not None:
+            rec["miss_call"] = self.first_miss[0]
+            rec["miss_leaves"] = np.array(self.first_miss[1], dtype=np.int64)
+        return rec
 
 
 # ---------------------------------------------------------------------------

@@ -36,6 +36,7 @@ class Course:
 
     def __init__(self, path: Path, assignments: list[str]):
         self.path = Path(path)
+        self.path.mkdir(parents=True, exist_ok=True)
         self.assignments = list(assignments)
         shutil.copy2(ROOT / "nbgrader_config.py", self.path / "nbgrader_config.py")
         for a in self.assignments:

@@ -211,6 +211,38 @@ class SandboxKernelManager(AsyncKernelManager):
         return sandbox.sandbox_command(argv, course_root=Path(self.course_root), cases_dir=ws / "cases",
                                        lib_dir=ws / "lib", connection_file=conn, ipc_dir=Path(self.ip).parent)
 
+    #: Characters of the kernel process's own stdout/stderr kept (for the grader's debug log).
+    output_tail = 20_000
+
+    async def _async_launch_kernel(self, kernel_cmd, **kw):
+        """Launch with the kernel's own stdout and stderr on a pipe drained here.
+
+        Learner code can write to those file descriptors past ipykernel's capture (``os.write`` to
+        the saved original stdout); inherited, they would be the instructor's terminal and log. Here
+        only the last :attr:`output_tail` characters are kept, and logged at debug level.
+        """
+        import subprocess
+        import threading
+        kw["stdout"] = subprocess.PIPE
+        kw["stderr"] = subprocess.STDOUT
+        await super()._async_launch_kernel(kernel_cmd, **kw)
+        proc = getattr(self.provisioner, "process", None)
+        if proc is not None and proc.stdout is not None:
+            threading.Thread(target=self._drain, args=(proc.stdout,), daemon=True).start()
+
+    def _drain(self, stream):
+        tail = b""
+        try:
+            for chunk in iter(lambda: stream.read1(65536), b""):
+                tail = (tail + chunk)[-self.output_tail:]
+        except (OSError, ValueError):
+            pass
+        finally:
+            stream.close()
+        if tail.strip():
+            self.log.debug("sandboxed kernel output (last %d bytes):\n%s", len(tail),
+                           tail.decode("utf-8", "replace"))
+
 
 def _python() -> str:
     import sys
@@ -394,6 +426,7 @@ class SandboxedExecute(Execute):
                 f"or a memory or process limit)")
 
     def _remember_sandbox(self):
+        sandbox.seal_private_dir(Path(self._workspace) / "ipc")  # the kernel is up: its sockets exist
         proc = getattr(getattr(self.km, "provisioner", None), "process", None)
         if proc is not None:
             self._sandbox_pids = getattr(self, "_sandbox_pids", []) + [proc.pid]

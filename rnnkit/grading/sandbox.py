@@ -240,9 +240,26 @@ def sandbox_command(kernel_argv: list[str], *, course_root: Path, cases_dir: Pat
 
 
 def prepare_private_dir(path: Path, readable_file: Path | None = None) -> None:
-    """Let the sandbox uid use ``path`` (and read ``readable_file``) when we run as root."""
+    """Let the sandbox uid create its sockets in ``path`` (and read ``readable_file``) when we run as root.
+
+    ``path`` (the kernel's ipc directory, on the host's disk) stays root's: the sandbox's group may
+    add entries to it only until :func:`seal_private_dir`, so learner code can never fill the host's
+    disk through it (the sandbox's own ``/tmp`` is a size-limited tmpfs).
+    """
     if os.geteuid() == 0:
-        os.chown(path, SANDBOX_UID, SANDBOX_UID)
+        os.chown(path, 0, SANDBOX_UID)
+        os.chmod(path, 0o770)
         if readable_file is not None:
             os.chown(readable_file, SANDBOX_UID, SANDBOX_UID)
             os.chmod(readable_file, 0o400)
+
+
+def seal_private_dir(path: Path) -> None:
+    """Once the kernel has bound its sockets (before any learner code runs): no new entries in ``path``.
+
+    As root the directory is root's and the sandbox only its group, which loses write access here.
+    Without root the sandbox's uid is mapped to the caller, who owns the directory and could undo
+    a chmod; there the kernel's entries are limited only by the file-size limit and the time limits.
+    """
+    if os.geteuid() == 0:
+        os.chmod(path, 0o750)
