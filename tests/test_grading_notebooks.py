@@ -23,6 +23,8 @@ from nbgrader import utils as nbgrader_utils
 from rnnkit.grading import registry
 from rnnkit.release import available_assignments, generate_release
 
+pytestmark = pytest.mark.slow  # executes notebooks and runs nbgrader
+
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = available_assignments(ROOT)
 

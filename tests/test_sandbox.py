@@ -136,20 +136,21 @@ def test_process_limit(run_inside):
 
 def test_nothing_survives_the_sandbox(run_inside):
     """A double-forked, detached child is killed with the sandbox (pid namespace)."""
-    proc = run_inside("import os, time\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n"
-                      "        time.sleep(30); os._exit(0)\n    os._exit(0)\ntime.sleep(0.3)\nprint('parent done')")
+    import uuid
+    marker = f"survivor-{uuid.uuid4().hex}"
+    proc = run_inside("import os, sys, time\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n"
+                      f"        os.execv(sys.executable, [sys.executable, '-c', 'import time; time.sleep(30)', {marker!r}])\n"
+                      "    os._exit(0)\ntime.sleep(0.5)\nprint('parent done')")
     assert "parent done" in proc.stdout
     time.sleep(0.5)
     survivors = []
     for d in Path("/proc").iterdir():
         if d.name.isdigit():
             try:
-                status = (d / "status").read_text()
+                if marker.encode() in (d / "cmdline").read_bytes():
+                    survivors.append(d.name)
             except OSError:
                 continue
-            if any(line.startswith("Uid:") and line.split()[1] == str(sandbox.SANDBOX_UID)
-                   for line in status.splitlines()):
-                survivors.append(d.name)
     assert survivors == []
 
 

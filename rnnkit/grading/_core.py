@@ -605,9 +605,11 @@ def probe_conclusion(probes: Sequence[Probe], outcomes: Mapping[str, bool], term
         text += (";" if passing else "") + " wrong with " + "; ".join(p.name for p in failing)
     text += "."
     candidates = [t for t in terms if all(t not in p.off for p in failing)]
-    score = {t: max((1.0 / len(p.off) for p in passing if t in p.off), default=0.0) for t in candidates}
+    score = {t: max((1.0 / len(p.off) for p in passing if t in p.off and p.off), default=0.0) for t in candidates}
     best = max(score.values(), default=0.0)
     chosen = [t for t in candidates if score[t] == best] if best > 0 else []
+    if not chosen and not passing and len(candidates) == 1:
+        chosen = candidates  # every probe fails, and this term is the only one none of them switches off
     if 0 < len(chosen) <= 2:
         text += " So the mistake is in " + ", or in ".join(terms[t] for t in chosen)
         text += "" if text.endswith(".") else "."
@@ -639,10 +641,12 @@ def diagnosed(func: str, verdicts: Sequence[Verdict], probe_verdicts: Mapping[st
     parts = []
     if shown is not None:
         message = shown.message
-        if "Likely cause:" not in message and probes and terms:
+        # Probe outcomes say which term is wrong only for wrong values (not a dtype, shape or type problem).
+        if "Likely cause:" not in message and probes and terms and (" is wrong: " in message
+                                                                    or " tokens differ" in message):
             conclusion = probe_conclusion(probes, {k: v.passed for k, v in probe_verdicts.items()}, terms)
             head, sep, tail = message.partition("\n(Checked on")
             message = head + conclusion + sep + tail
-        parts.append(message)
+        parts.append(message.replace("(Checked on fresh inputs: probe case ", "(Checked on the fixed probe case "))
     parts += extra
     return Verdict(False, "\n".join(parts))

@@ -99,7 +99,7 @@ def probe_report(right: dict[str, bool], probes: Sequence[Probe], rules: Sequenc
     bad = [p.name for p in probes if not right.get(p.name)]
     seen = "; ".join(part for part in (f"right with {', '.join(ok)}" if ok else "",
                                        f"wrong with {', '.join(bad)}" if bad else "") if part)
-    return f"Probes (this case again, each time with one part switched off): {seen}. So: {text}"
+    return f"Probes (the same inputs, one part switched off or cut down at a time): {seen}. So: {text}"
 
 
 def probe_failure(func: str, output: str, right: dict[str, bool], probes: Sequence[Probe], context: str) -> str:
@@ -135,7 +135,7 @@ def with_error_hint(call: Callable):
     try:
         return call()
     except _Failure as f:
-        text = str(f)
+        text = str(f).rstrip()
         if "matmul" in text or "shapes not aligned" in text:
             raise _Failure(text + MATMUL_HINT) from None
         if "could not be broadcast" in text:

@@ -228,17 +228,18 @@ class SandboxKernelManager(AsyncKernelManager):
         await super()._async_launch_kernel(kernel_cmd, **kw)
         proc = getattr(self.provisioner, "process", None)
         if proc is not None and proc.stdout is not None:
-            threading.Thread(target=self._drain, args=(proc.stdout,), daemon=True).start()
+            fd = os.dup(proc.stdout.fileno())  # ours: the provisioner closes its file object on its own
+            threading.Thread(target=self._drain, args=(fd,), daemon=True).start()
 
-    def _drain(self, stream):
+    def _drain(self, fd: int):
         tail = b""
         try:
-            for chunk in iter(lambda: stream.read1(65536), b""):
+            for chunk in iter(lambda: os.read(fd, 65536), b""):  # EOF when the sandbox is gone
                 tail = (tail + chunk)[-self.output_tail:]
-        except (OSError, ValueError):
+        except OSError:
             pass
         finally:
-            stream.close()
+            os.close(fd)
         if tail.strip():
             self.log.debug("sandboxed kernel output (last %d bytes):\n%s", len(tail),
                            tail.decode("utf-8", "replace"))
@@ -269,19 +270,31 @@ class SandboxedExecute(Execute):
         return self.km
 
     # --- output limits -----------------------------------------------------
-    def output(self, outs, msg, display_id, cell_index):
+    @staticmethod
+    def _size(msg) -> int:
         content = msg.get("content", {})
-        size = len(content.get("text", "")) if msg["msg_type"] == "stream" else \
+        return len(content.get("text", "")) if msg["msg_type"] == "stream" else \
             sum(len(str(v)) for v in content.get("data", {}).values()) if "data" in content else \
             sum(len(str(x)) for x in content.get("traceback", []))
+
+    def _over_kill_budget(self, size: int, cell_index: int) -> bool:
+        """Count ``size`` characters against the running cell; past :attr:`kill_output` the kernel is killed."""
         self._cell_output += size
-        if self._cell_output > self.kill_output and not self._output_killed:
+        if self._cell_output <= self.kill_output:
+            return False
+        if not self._output_killed:
             self._output_killed = True
             self._events.setdefault(cell_index, f"it printed more than {self.kill_output // 2**20} MB of output "
                                                  f"and was stopped")
             proc = getattr(getattr(self.km, "provisioner", None), "process", None)
             if proc is not None:
                 proc.kill()
+        return True
+
+    def output(self, outs, msg, display_id, cell_index):
+        content = msg.get("content", {})
+        size = self._size(msg)
+        if self._over_kill_budget(size, cell_index):
             return None
         # only a hidden test cell's result record is exempt from the text limit; one displayed by any
         # other cell is just output (it decides nothing, and must not bloat the graded notebook)
@@ -290,6 +303,11 @@ class SandboxedExecute(Execute):
         if not is_payload and self._cell_text + size > self.max_cell_output:
             if not self._truncated:
                 self._truncated = True
+                room = self.max_cell_output - self._cell_text
+                if msg["msg_type"] == "stream" and room > 0:  # keep the beginning of a long text
+                    self._cell_text += room
+                    super().output(outs, {**msg, "content": {**content, "text": content.get("text", "")[:room]}},
+                                   display_id, cell_index)
                 out = nbformat.v4.new_output("stream", name="stdout",
                                              text=f"\n[output cut after {self.max_cell_output} characters]\n")
                 outs.append(out)
@@ -297,6 +315,21 @@ class SandboxedExecute(Execute):
         if not is_payload:
             self._cell_text += size
         return super().output(outs, msg, display_id, cell_index)
+
+    def _update_display_id(self, display_id, msg):
+        """A display that replaces earlier outputs (``update_display``, or ``display`` with a used
+        ``display_id``) is output of the running cell: it counts against that cell's limits (else it
+        would bypass them, in any earlier cell too), and it never carries a result record."""
+        size = self._size(msg)
+        index = getattr(self, "_current_index", -1)
+        if self._over_kill_budget(size, index) or RESULTS_MIME in msg.get("content", {}).get("data", {}) \
+                or self._cell_text + size > self.max_cell_output:
+            return
+        self._cell_text += size
+        try:
+            super()._update_display_id(display_id, msg)
+        except (IndexError, KeyError, TypeError):  # an id recorded by a replayed (scratch) copy of a cell
+            pass
 
     # --- the loop ------------------------------------------------------------
     def preprocess(self, nb, resources, km=None):
@@ -385,6 +418,7 @@ class SandboxedExecute(Execute):
 
     def _execute_one(self, nb, idx):
         cell = nb.cells[idx]
+        self._current_index = idx
         self._cell_output = self._cell_text = 0
         self._truncated = self._output_killed = False
         try:
@@ -404,6 +438,7 @@ class SandboxedExecute(Execute):
             if idx in self._events or _is_hidden_test(cell):
                 continue
             scratch = copy.deepcopy(cell)
+            self._current_index = idx
             self._cell_output = self._cell_text = 0
             self._truncated = self._output_killed = False
             try:

@@ -1,0 +1,333 @@
+"""Learner-style mistakes and valid alternatives for a4-gradients-over-time (issue 9: diagnosis that names
+the mistake). Collected by tests/test_grading_table.py; format as in tests/grading_bugs.py.
+
+Each buggy function is written the way a learner would write it (none calls the grader's variants);
+``expected`` is the phrase the failure message must contain. Bugs outside the grader's catalogue are
+named by the probe cases (the part at fault) or, for truncated BPTT, by the chunk borders read back
+from dX.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from rnnkit import grading as G
+
+JA, CV, CN, TB = G.grade_jacobian_to_last, G.grade_clip_by_value, G.grade_clip_by_global_norm, G.grade_tbptt_backward
+
+
+# ---------------------------------------------------------------------------
+# jacobian_to_last
+# ---------------------------------------------------------------------------
+
+def _factor(h, Ws):
+    return (1 - h ** 2)[:, :, None] * Ws          # diag(1 - h^2) Ws, one per sequence
+
+
+def jac_ok_einsum(Hs, Ws, t):
+    T, B, H = Hs.shape
+    J = np.tile(np.eye(H), (B, 1, 1))
+    for k in range(T - 1, t - 1, -1):              # 0-based: Hs[k] is the state after step k+1
+        J = np.einsum("bij,bjk->bik", J, np.einsum("bi,ij->bij", 1 - Hs[k] ** 2, Ws))
+    return J
+
+
+def jac_ok_columns(Hs, Ws, t):
+    """Row b of J built from the earliest factor up, with np.diag and a list (valid)."""
+    T, B, H = Hs.shape
+    return np.stack([np.linalg.multi_dot([np.eye(H), np.eye(H)] + [np.diag(1 - Hs[k, b] ** 2) @ Ws
+                                                                     for k in range(T - 1, t - 1, -1)])
+                     for b in range(B)])
+
+
+def jac_tanh_twice(Hs, Ws, t):
+    T, B, H = Hs.shape
+    J = np.broadcast_to(np.eye(H), (B, H, H)).copy()
+    for k in range(T, t, -1):
+        J = J @ ((1 - np.tanh(Hs[k - 1]) ** 2)[:, :, None] * Ws)
+    return J
+
+
+def jac_one_factor_too_few(Hs, Ws, t):
+    T, B, H = Hs.shape
+    J = np.broadcast_to(np.eye(H), (B, H, H)).copy()
+    for k in range(T - 1, t, -1):                   # 0-based index mixed with the book's range
+        J = J @ _factor(Hs[k], Ws)
+    return J
+
+
+def jac_elementwise(Hs, Ws, t):
+    T, B, H = Hs.shape
+    J = np.broadcast_to(np.eye(H), (B, H, H)).copy()
+    for k in range(T, t, -1):
+        J = J * _factor(Hs[k - 1], Ws)              # * where @ belongs
+    return J
+
+
+def jac_batch_mean(Hs, Ws, t):
+    T, B, H = Hs.shape
+    J = np.eye(H)
+    for k in range(T, t, -1):
+        J = J @ (np.diag(1 - Hs[k - 1].mean(0) ** 2) @ Ws)   # one Jacobian for the whole batch
+    return np.broadcast_to(J, (B, H, H)).copy()
+
+
+def jac_first_sequence(Hs, Ws, t):
+    T, B, H = Hs.shape
+    J = np.eye(H)
+    for k in range(T, t, -1):
+        J = J @ np.diag(1 - Hs[k - 1, 0] ** 2) @ Ws
+    return np.array([J] * B)
+
+
+def jac_no_square(Hs, Ws, t):
+    T, B, H = Hs.shape
+    J = np.broadcast_to(np.eye(H), (B, H, H)).copy()
+    for k in range(T, t, -1):
+        J = J @ ((1 - Hs[k - 1])[:, :, None] * Ws)
+    return J
+
+
+def jac_float32(Hs, Ws, t):
+    T, B, H = Hs.shape
+    J = np.broadcast_to(np.eye(H, dtype=np.float32), (B, H, H)).copy()
+    for k in range(T, t, -1):
+        J = (J @ _factor(Hs[k - 1], Ws)).astype(np.float32)
+    return J
+
+
+# ---------------------------------------------------------------------------
+# clip_by_value
+# ---------------------------------------------------------------------------
+
+def cv_ok_min_max(grads, limit):
+    return {k: np.maximum(np.minimum(g, limit), -limit) for k, g in grads.items()}
+
+
+def cv_ok_copy_then_out(grads, limit):
+    out = {}
+    for k, g in grads.items():
+        out[k] = g.copy()
+        np.clip(out[k], -limit, limit, out=out[k])
+    return out
+
+
+def cv_returns_input(grads, limit):
+    for g in grads.values():
+        g = np.clip(g, -limit, limit)               # rebinds g; the dict keeps the old arrays
+    return grads
+
+
+def cv_copies_unclipped(grads, limit):
+    clipped = {k: g.copy() for k, g in grads.items()}
+    for k in clipped:
+        np.clip(clipped[k], -limit, limit)          # result thrown away
+    return clipped
+
+
+def cv_sign_of_big_entries_lost(grads, limit):
+    return {k: np.where(np.abs(g) > limit, limit, g) for k, g in grads.items()}
+
+
+def cv_zero_lower_bound(grads, limit):
+    return {k: np.clip(g, 0, limit) for k, g in grads.items()}
+
+
+def cv_abs(grads, limit):
+    return {k: np.minimum(np.abs(g), limit) for k, g in grads.items()}
+
+
+def cv_global_max(grads, limit):
+    """Rescales all arrays by the largest entry of any of them (clipping by value mixed up with norm)."""
+    biggest = max(np.abs(g).max() for g in grads.values())
+    return {k: g * min(1.0, limit / biggest) for k, g in grads.items()}
+
+
+# ---------------------------------------------------------------------------
+# clip_by_global_norm
+# ---------------------------------------------------------------------------
+
+def _norm(grads):
+    return np.sqrt(sum(np.sum(g * g) for g in grads.values()))
+
+
+def cn_ok_vdot(grads, max_norm):
+    import math
+    norm = math.sqrt(sum(float(np.vdot(g, g)) for g in grads.values()))
+    factor = max_norm / max(norm, max_norm)
+    return {k: factor * g for k, g in grads.items()}, norm
+
+
+def cn_ok_early_return(grads, max_norm):
+    norm = _norm(grads)
+    if norm <= max_norm:
+        return dict(grads), norm                   # the same arrays when nothing changes: allowed
+    return {k: g * (max_norm / norm) for k, g in grads.items()}, norm
+
+
+def cn_returns_input(grads, max_norm):
+    norm = _norm(grads)
+    clipped = {k: g * min(1.0, max_norm / norm) for k, g in grads.items()}  # noqa: F841 (never returned)
+    return grads, norm
+
+
+def cn_norm_after(grads, max_norm):
+    norm = _norm(grads)
+    clipped = {k: g * min(1.0, max_norm / norm) for k, g in grads.items()}
+    return clipped, _norm(clipped)
+
+
+def cn_sum_of_norms(grads, max_norm):
+    norm = sum(np.linalg.norm(g) for g in grads.values())
+    return {k: g * min(1.0, max_norm / norm) for k, g in grads.items()}, norm
+
+
+def cn_max_for_min(grads, max_norm):
+    norm = _norm(grads)
+    return {k: g * max(1.0, max_norm / norm) for k, g in grads.items()}, norm
+
+
+def cn_rms(grads, max_norm):
+    """The norm as a root mean square over all entries (out of the catalogue)."""
+    flat = np.concatenate([g.ravel() for g in grads.values()])
+    norm = np.sqrt(np.mean(flat ** 2))
+    return {k: g * min(1.0, max_norm / norm) for k, g in grads.items()}, norm
+
+
+# ---------------------------------------------------------------------------
+# tbptt_backward
+# ---------------------------------------------------------------------------
+
+def _loop(dHs, cache, k, *, reset_before=None, reset_after=None, h_prev_of=None, carry=None, scale=1.0):
+    X, h0, Hs, Wx, Ws = cache
+    T = X.shape[0]
+    dX = np.zeros_like(X)
+    dWx, dWs, db = np.zeros_like(Wx), np.zeros_like(Ws), np.zeros(Ws.shape[0])
+    carried = np.zeros_like(h0)
+    for t in reversed(range(T)):
+        if reset_before is not None and reset_before(t):
+            carried = np.zeros_like(h0)
+        h_prev = h_prev_of(t) if h_prev_of else (Hs[t - 1] if t > 0 else h0)
+        dh = dHs[t] + carried
+        delta = dh * (1 - Hs[t] ** 2)
+        dX[t] = delta @ Wx
+        dWx += delta.T @ X[t]
+        dWs += delta.T @ h_prev
+        db += delta.sum(0)
+        carried = carry(dh, delta, Ws) if carry else delta @ Ws
+        if reset_after is not None and reset_after(t):
+            carried = np.zeros_like(h0)
+    return dX, scale * dWx, scale * dWs, scale * db
+
+
+def tb_ok_chunk_start(dHs, cache, k):
+    """Resets when the step is the first of its chunk, computed as (t // k) * k (valid)."""
+    return _loop(dHs, cache, k, reset_after=lambda t: (t // k) * k == t)
+
+
+def tb_ok_chunks_backwards(dHs, cache, k):
+    """Chunks taken from the last to the first, each a plain BPTT with nothing carried in (valid)."""
+    X, h0, Hs, Wx, Ws = cache
+    T = X.shape[0]
+    out = [np.zeros_like(X), np.zeros_like(Wx), np.zeros_like(Ws), np.zeros(Ws.shape[0])]
+    for s in reversed(range(0, T, k)):
+        e = min(s + k, T)
+        g = _loop(dHs[s:e], (X[s:e], h0 if s == 0 else Hs[s - 1], Hs[s:e], Wx, Ws), e - s)
+        out[0][s:e] = g[0]
+        for i in (1, 2, 3):
+            out[i] = out[i] + g[i]
+    return tuple(out)
+
+
+def tb_reset_before_step(dHs, cache, k):
+    """Zeroes the carried gradient at the top of the loop, before the chunk's first step uses it."""
+    return _loop(dHs, cache, k, reset_before=lambda t: t % k == 0)
+
+
+def tb_reset_one_early(dHs, cache, k):
+    return _loop(dHs, cache, k, reset_after=lambda t: (t + 1) % k == 0)
+
+
+def tb_chunks_of_k_minus_one(dHs, cache, k):
+    return _loop(dHs, cache, k, reset_after=lambda t: t % max(k - 1, 1) == 0)
+
+
+def tb_hs_last_as_h0(dHs, cache, k):
+    X, h0, Hs, Wx, Ws = cache
+    return _loop(dHs, cache, k, reset_after=lambda t: t % k == 0, h_prev_of=lambda t: Hs[t - 1])
+
+
+def tb_chunk_from_h0(dHs, cache, k):
+    """Chunk by chunk, each chunk's BPTT given h0 as its starting state."""
+    X, h0, Hs, Wx, Ws = cache
+    T = X.shape[0]
+    out = [np.zeros_like(X), np.zeros_like(Wx), np.zeros_like(Ws), np.zeros(Ws.shape[0])]
+    for s in range(0, T, k):
+        e = min(s + k, T)
+        g = _loop(dHs[s:e], (X[s:e], h0, Hs[s:e], Wx, Ws), e - s)
+        out[0][s:e] = g[0]
+        for i in (1, 2, 3):
+            out[i] = out[i] + g[i]
+    return tuple(out)
+
+
+def tb_carry_skips_tanh(dHs, cache, k):
+    return _loop(dHs, cache, k, reset_after=lambda t: t % k == 0, carry=lambda dh, delta, Ws: dh @ Ws)
+
+
+def tb_batch_mean(dHs, cache, k):
+    return _loop(dHs, cache, k, reset_after=lambda t: t % k == 0, scale=1.0 / dHs.shape[1])
+
+
+def tb_dhs_at_chunk_end_only(dHs, cache, k):
+    """Adds the upstream gradient only at the last step of each chunk (a loss per chunk end)."""
+    X, h0, Hs, Wx, Ws = cache
+    T = X.shape[0]
+    ends = {min(s + k, T) - 1 for s in range(0, T, k)}
+    masked = np.array([dHs[t] if t in ends else np.zeros_like(dHs[t]) for t in range(T)])
+    return _loop(masked, cache, k, reset_after=lambda t: t % k == 0)
+
+
+def tb_no_truncation_when_divisible(dHs, cache, k):
+    """Cuts only when T is not a multiple of k (a special case written for the remainder)."""
+    T = dHs.shape[0]
+    return _loop(dHs, cache, k, reset_after=lambda t: T % k != 0 and t % k == 0)
+
+
+CASES = [
+    (JA, "einsum, 0-based loop", jac_ok_einsum, None),
+    (JA, "np.diag per sequence, multi_dot", jac_ok_columns, None),
+    (JA, "tanh applied to the states again", jac_tanh_twice, "tanh is applied twice"),
+    (JA, "one factor too few", jac_one_factor_too_few, "one factor too few"),
+    (JA, "elementwise product", jac_elementwise, "not entry by entry with *"),
+    (JA, "batch-mean state", jac_batch_mean, "each sequence b has its own Jacobian"),
+    (JA, "first sequence for all", jac_first_sequence, "J is the same for every sequence"),
+    (JA, "1 - h instead of 1 - h^2", jac_no_square, "the square is missing"),
+    (JA, "float32", jac_float32, "has dtype float32"),
+    (CV, "minimum / maximum", cv_ok_min_max, None),
+    (CV, "copy, then np.clip(out=)", cv_ok_copy_then_out, None),
+    (CV, "returns the input dict", cv_returns_input, "the very arrays it was given"),
+    (CV, "copies, clip result discarded", cv_copies_unclipped, "the returned gradients are the input's, unclipped"),
+    (CV, "big negative entries become +limit", cv_sign_of_big_entries_lost,
+     "So the mistake is in the entries below −limit"),
+    (CV, "clip into [0, limit]", cv_zero_lower_bound, "the lower bound is 0"),
+    (CV, "|g| clipped", cv_abs, "the sign is lost"),
+    (CV, "rescaled by the largest entry of all", cv_global_max, "rescaled instead of clipped"),
+    (CN, "vdot and max_norm / max(norm, max_norm)", cn_ok_vdot, None),
+    (CN, "input arrays returned below the threshold", cn_ok_early_return, None),
+    (CN, "returns the input dict", cn_returns_input, "the very arrays it was given"),
+    (CN, "norm after clipping", cn_norm_after, "the norm returned is the one after clipping"),
+    (CN, "sum of the arrays' norms", cn_sum_of_norms, "the sum of the arrays' norms"),
+    (CN, "max for min", cn_max_for_min, "max where min belongs"),
+    (CN, "root mean square", cn_rms, "So the mistake is in how the arrays are combined"),
+    (TB, "reset computed from the chunk start", tb_ok_chunk_start, None),
+    (TB, "chunks from the last", tb_ok_chunks_backwards, None),
+    (TB, "reset before the chunk's first step", tb_reset_before_step, "every chunk starts one step late"),
+    (TB, "reset one step early", tb_reset_one_early, "every chunk starts one step early"),
+    (TB, "chunks of k-1", tb_chunks_of_k_minus_one, "chunks of k−1 steps"),
+    (TB, "Hs[-1] as h0", tb_hs_last_as_h0, "Python's index −1 is the *last* state"),
+    (TB, "every chunk from h0", tb_chunk_from_h0, "each chunk's first step uses h0"),
+    (TB, "carry skips tanh'", tb_carry_skips_tanh, "So the mistake is in the gradient carried inside a chunk"),
+    (TB, "batch mean", tb_batch_mean, "divided by the batch size B"),
+    (TB, "dHs only at chunk ends", tb_dhs_at_chunk_end_only, "So the mistake is in the upstream gradient"),
+    (TB, "no cut when T is a multiple of k", tb_no_truncation_when_divisible, "no border at all"),
+]
