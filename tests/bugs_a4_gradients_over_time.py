@@ -128,6 +128,15 @@ def cv_sign_of_big_entries_lost(grads, limit):
     return {k: np.where(np.abs(g) > limit, limit, g) for k, g in grads.items()}
 
 
+def cv_every_entry_to_limit(grads, limit):
+    """Every entry becomes ±limit, also those inside the range (out of the catalogue)."""
+    return {k: np.sign(g) * limit for k, g in grads.items()}
+
+
+def cv_bounds_swapped(grads, limit):
+    return {k: np.clip(g, limit, -limit) for k, g in grads.items()}
+
+
 def cv_zero_lower_bound(grads, limit):
     return {k: np.clip(g, 0, limit) for k, g in grads.items()}
 
@@ -190,6 +199,11 @@ def cn_rms(grads, max_norm):
     """The norm as a root mean square over all entries (out of the catalogue)."""
     flat = np.concatenate([g.ravel() for g in grads.values()])
     norm = np.sqrt(np.mean(flat ** 2))
+    return {k: g * min(1.0, max_norm / norm) for k, g in grads.items()}, norm
+
+
+def cn_square_of_sum(grads, max_norm):
+    norm = np.sqrt(sum(np.sum(g) ** 2 for g in grads.values()))
     return {k: g * min(1.0, max_norm / norm) for k, g in grads.items()}, norm
 
 
@@ -307,8 +321,9 @@ CASES = [
     (CV, "copy, then np.clip(out=)", cv_ok_copy_then_out, None),
     (CV, "returns the input dict", cv_returns_input, "the very arrays it was given"),
     (CV, "copies, clip result discarded", cv_copies_unclipped, "the returned gradients are the input's, unclipped"),
-    (CV, "big negative entries become +limit", cv_sign_of_big_entries_lost,
-     "So the mistake is in the entries below −limit"),
+    (CV, "big negative entries become +limit", cv_sign_of_big_entries_lost, "entries below −limit become +limit"),
+    (CV, "every entry set to +-limit", cv_every_entry_to_limit, "So the mistake is in the entries inside"),
+    (CV, "np.clip(g, limit, -limit)", cv_bounds_swapped, "the bounds are swapped"),
     (CV, "clip into [0, limit]", cv_zero_lower_bound, "the lower bound is 0"),
     (CV, "|g| clipped", cv_abs, "the sign is lost"),
     (CV, "rescaled by the largest entry of all", cv_global_max, "rescaled instead of clipped"),
@@ -318,7 +333,8 @@ CASES = [
     (CN, "norm after clipping", cn_norm_after, "the norm returned is the one after clipping"),
     (CN, "sum of the arrays' norms", cn_sum_of_norms, "the sum of the arrays' norms"),
     (CN, "max for min", cn_max_for_min, "max where min belongs"),
-    (CN, "root mean square", cn_rms, "So the mistake is in how the arrays are combined"),
+    (CN, "root mean square", cn_rms, "so the norm is the mistake"),
+    (CN, "square of the sum", cn_square_of_sum, "one number for all arrays together"),
     (TB, "reset computed from the chunk start", tb_ok_chunk_start, None),
     (TB, "chunks from the last", tb_ok_chunks_backwards, None),
     (TB, "reset before the chunk's first step", tb_reset_before_step, "every chunk starts one step late"),

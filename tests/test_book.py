@@ -33,7 +33,7 @@ EXPECTED_PAGES = [
     "book/01-feedforward-to-recurrent", "book/02-unfolding", "book/03-three-families",
     "book/04-forward-and-loss", "book/05-bptt", "book/06-vanishing-exploding", "book/07-teacher-forcing",
     "book/08-lstm", "book/09-char-lm", "book/10-where-next",
-    "book/exercises", "book/instructor-guide", "book/api",
+    "book/exercises", "book/instructor-guide", "book/deploy", "book/api",
 ]
 
 

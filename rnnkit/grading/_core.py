@@ -641,9 +641,11 @@ def diagnosed(func: str, verdicts: Sequence[Verdict], probe_verdicts: Mapping[st
     parts = []
     if shown is not None:
         message = shown.message
-        # Probe outcomes say which term is wrong only for wrong values (not a dtype, shape or type problem).
-        if "Likely cause:" not in message and probes and terms and (" is wrong: " in message
-                                                                    or " tokens differ" in message):
+        # Probe outcomes say which term is wrong for wrong values (not a dtype, shape or type problem)
+        # that no known mistake explains.
+        unexplained = [line for line in message.splitlines() if (" is wrong: " in line or " tokens differ" in line)
+                       and "Likely cause:" not in line and "Hint:" not in line]
+        if unexplained and probes and terms:
             conclusion = probe_conclusion(probes, {k: v.passed for k, v in probe_verdicts.items()}, terms)
             head, sep, tail = message.partition("\n(Checked on")
             message = head + conclusion + sep + tail

@@ -312,11 +312,19 @@ def _judge_clip_value_one(c, out, record):
                  {k: np.minimum(grads[k], limit) for k in names}),
                 ("the lower bound is 0: clip into [−limit, limit], negative entries inside stay as they are.",
                  {k: np.clip(grads[k], 0, limit) for k in names}),
+                ("entries below −limit become +limit: they must become −limit, keeping their sign "
+                 "(np.clip(g, −limit, limit), or np.sign(g) * limit for the clipped entries only).",
+                 {k: np.where(np.abs(grads[k]) > limit, limit, grads[k]) for k in names}),
                 ("the sign is lost: clip g itself into [−limit, limit], not |g|.",
                  {k: np.minimum(np.abs(grads[k]), limit) for k in names}),
+
                 ("the entries are rescaled instead of clipped one by one: clipping by value sets every "
                  "entry above limit to limit and every entry below −limit to −limit.",
                  {k: grads[k] * min(1.0, limit / np.abs(grads[k]).max()) for k in names})]
+    if all(isinstance(out[k], np.ndarray) and out[k].shape == grads[k].shape and np.all(out[k] == -limit)
+           for k in names):  # np.clip(g, limit, -limit): only when it explains every array
+        variants.append(("the bounds are swapped: np.clip(g, limit, −limit) sets every entry to −limit; "
+                         "write np.clip(g, −limit, limit).", {k: np.full_like(grads[k], -limit) for k in names}))
     verdict = judge("clip_by_value", names, [out[k] for k in names], expected, tol=VALUE_TOL,
                     kind="values", compared_with="the reference", variants=variants,
                     context=_probe_context(c, _ctx(c["sizes"], extra=f", limit={limit:.3f}")))
@@ -380,6 +388,8 @@ def _build_clip_norm(rng):
     return [(c["grads"], c["max_norm"]) for c in cases], cases
 
 
+NORM_HINT = ("the global norm is one number for all arrays together: square every entry of every array, sum "
+             "them all, take one square root, √(Σ_arrays Σ g²).")
 MIN_MAX_SWAPPED = ("the factor uses max where min belongs: it is min(1, max_norm / norm), so gradients above "
                    "the threshold are scaled down and those below it are left alone (yours are left alone above "
                    "and scaled up below).")
@@ -395,7 +405,13 @@ def _judge_clip_norm_one(c, out, record):
     expected = {k: grads[k] * scale for k in names} | {"norm": np.array(norm)}
     per_tensor = {k: grads[k] * min(1.0, max_norm / np.linalg.norm(grads[k])) for k in names}
     sum_of_norms = float(sum(np.linalg.norm(grads[k]) for k in names))
-    variants = [
+    variants = []
+    if isinstance(norm_before, (int, float, np.integer, np.floating)) and not isinstance(norm_before, bool) \
+            and np.isfinite(norm_before) and float(norm_before) > 0:
+        own = float(norm_before)   # the arrays scaled right for the learner's own (wrong) norm
+        variants.append(("the arrays are scaled right for the norm you return, so the norm is the mistake "
+                         "(see norm).", {k: grads[k] * min(1.0, max_norm / own) for k in names}))
+    variants += [
         # first: an unclipped result also matches per-tensor clipping on every array below max_norm
         (UNCLIPPED_NORM, {k: grads[k] for k in names} | {"norm": np.array(norm)}),
         ("each array is clipped to max_norm on its own; the global norm √(Σ‖g‖²) over all arrays "
@@ -414,7 +430,7 @@ def _judge_clip_norm_one(c, out, record):
     ]
     got = [clipped[k] for k in names] + [norm_before]
     verdict = judge("clip_by_global_norm", names + ["norm"], got, expected, tol=VALUE_TOL, kind="values",
-                    compared_with="the reference", variants=variants,
+                    compared_with="the reference", variants=variants, hints={"norm": NORM_HINT},
                     context=_probe_context(c, _ctx(c["sizes"], extra=f", max_norm={max_norm:.3f}, norm={norm:.3f}")))
     if not verdict.passed and UNCLIPPED_NORM in verdict.message and _aliased_names(record, clipped):
         head, sep, tail = verdict.message.partition("\n(Checked on")
