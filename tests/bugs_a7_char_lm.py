@@ -97,13 +97,12 @@ def mb_short_streams(ids, B, T):
 
 
 def mb_gap(ids, B, T):
-    # out of the catalogue: streams laid out L + 1 apart (each stream "keeps" its own target id)
-    L = (len(ids) - 1) // B
-    S = (len(ids) - 1) // B - 1
-    x = np.stack([ids[b * (S + 1):b * (S + 1) + S] for b in range(B)], axis=1)
-    y = np.stack([ids[b * (S + 1) + 1:b * (S + 1) + S + 1] for b in range(B)], axis=1)
-    del L
-    return [(x[s:s + T], y[s:s + T]) for s in range(0, S - T + 1, T)]
+    # out of the catalogue: each stream "owns" its target id, so the streams are N//B apart
+    S = len(ids) // B
+    L = S - 1
+    x = np.stack([ids[b * S:b * S + L] for b in range(B)], axis=1)
+    y = np.stack([ids[b * S + 1:b * S + L + 1] for b in range(B)], axis=1)
+    return [(x[s:s + T], y[s:s + T]) for s in range(0, L - T + 1, T)]
 
 
 def mb_window_stride(ids, B, T):

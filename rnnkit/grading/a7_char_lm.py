@@ -750,8 +750,10 @@ def _changes(before, after) -> dict:
 
 
 def _close(got, ref) -> bool:
-    return isinstance(got, np.ndarray) and got.dtype.kind in "fiu" and got.shape == np.shape(ref) and \
-        _max_error(np.asarray(got, dtype=np.float64), np.asarray(ref, dtype=np.float64)) <= BUG_MATCH_TOL
+    """``got`` (a learner's number or array) equals ``ref`` to the precision a variant is matched with."""
+    a = _as_array(got)
+    return a is not None and a.shape == np.shape(ref) and \
+        _max_error(a, np.asarray(ref, dtype=np.float64)) <= BUG_MATCH_TOL
 
 
 def _as_array(value):

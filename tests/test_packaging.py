@@ -1,0 +1,42 @@
+"""What each install brings: a learner's (`lab`) has no nbgrader; `import rnnkit` needs only numpy."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: pytest brings tomli
+    import tomli as tomllib
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _project():
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+
+
+def test_core_dependency_is_numpy_only():
+    assert [d.split(">")[0].split("=")[0] for d in _project()["dependencies"]] == ["numpy"]
+
+
+def test_learner_extra_has_jupyter_and_no_grading_tools():
+    lab = " ".join(_project()["optional-dependencies"]["lab"])
+    assert "jupyterlab" in lab and "ipykernel" in lab
+    assert "nbgrader" not in lab
+
+
+def test_import_rnnkit_pulls_in_neither_matplotlib_nor_nbgrader():
+    code = ("import sys, rnnkit, rnnkit.grading, rnnkit.selfcheck; "
+            "print(sorted(m for m in ('matplotlib', 'nbgrader', 'torch') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_licences_are_shipped():
+    project = _project()
+    assert project["license"] == "MIT"
+    assert set(project["license-files"]) == {"LICENSE", "LICENSE-CONTENT.md"}
+    assert "MIT License" in (ROOT / "LICENSE").read_text()
+    assert "CC BY 4.0" in (ROOT / "LICENSE-CONTENT.md").read_text()
