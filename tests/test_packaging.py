@@ -40,3 +40,15 @@ def test_licences_are_shipped():
     assert set(project["license-files"]) == {"LICENSE", "LICENSE-CONTENT.md"}
     assert "MIT License" in (ROOT / "LICENSE").read_text()
     assert "CC BY 4.0" in (ROOT / "LICENSE-CONTENT.md").read_text()
+
+
+def test_one_learner_setup_in_readme_and_book():
+    """README and the book's exercises page give the same learner commands."""
+    import re
+    readme = (ROOT / "README.md").read_text()
+    page = (ROOT / "book" / "exercises.md").read_text()
+    commands = ['python3 -m venv .venv', '.venv/bin/pip install -e ".[lab]"', ".venv/bin/jupyter lab exercises/",
+                'pip install "rnnkit[lab] @ git+<repository-url>"']
+    for command in commands:
+        assert command in readme and command in page, command
+    assert not re.search(r'pip install -e "\.\[grading\]"', page)

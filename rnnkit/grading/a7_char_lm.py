@@ -181,9 +181,9 @@ _BATCH_PROBES = (
 )
 
 
-def _batch_case(ids, B, T, note="", name=""):
+def _batch_case(ids, B, T, note="", name="", short=""):
     L = (ids.size - 1) // B
-    return {"ids": ids, "B": B, "T": T, "note": note, "name": name,
+    return {"ids": ids, "B": B, "T": T, "note": note, "name": name, "short": short,
             "sizes": {"N": int(ids.size), "B": B, "T": T, "L": L}}
 
 
@@ -194,11 +194,13 @@ def _batch_edge_cases() -> list[dict]:
         # N - 1 = B·L exactly and T divides L: the last target is the last id, no step is left over.
         _batch_case(r.permutation(200)[:3 * 12 + 1], 3, 4,
                     "B divides N - 1 and T divides L, so nothing is left over: the last target of the last "
-                    "stream is the last id, and there are exactly L//T windows"),
+                    "stream is the last id, and there are exactly L//T windows",
+                    short="B divides N - 1 and T divides L"),
         # L mod T = 3 (a partial window to drop) and B divides N, so (N - 1)//B = 13 differs from N//B = 14.
         _batch_case(r.permutation(200)[:56], 4, 5,
                     "L = (N - 1)//B = 13 is not a multiple of T = 5: the 3 ids left at the end of each stream "
-                    "form no window, and N//B = 14 would run past the end of ids"),
+                    "form no window, and N//B = 14 would run past the end of ids",
+                    short="L mod T ≠ 0 and B divides N"),
         # probes: a single stream (no split into streams to get wrong), a single window (no windowing)
         _batch_case(r.permutation(200)[:21], 1, 4, "one stream (B = 1), 20 steps in 5 windows", "one stream"),
         _batch_case(r.permutation(200)[:20], 3, 6, "a single window: T = L = 6", "one window"),
@@ -333,8 +335,15 @@ def _case_name(case) -> str:
     if case["name"]:
         return f"the probe case with {case['note']}"
     if case["note"]:
-        return f"a fixed case ({case['note']})"
+        return f"the fixed case where {case['short']}"
     return "the drawn case"
+
+
+def _batch_findings(case, out, raised) -> list[str]:
+    """The layout the learner produced (or what the error text points at) on one case."""
+    if raised is not None:
+        return [text for key, text in _BATCH_RAISE_CAUSES if key in raised][:1]
+    return _layout(case, out)
 
 
 def _judge_batches(cases, records) -> Verdict:
@@ -361,13 +370,14 @@ def _judge_batches(cases, records) -> Verdict:
     else:
         cause = next((m for m in BATCH_BUGS
                       if all(_batch_variant_fits(m, c, o, r) for c, (o, r, _) in zip(cases, results))), None)
+    others = [i for i in failing if i != main and not cases[i]["name"]]
     if cause is not None:
         msg += f" Likely cause: {BATCH_BUGS[cause]}"
+        if others:
+            msg += f" Also wrong on {', '.join(_case_name(cases[i]) for i in others)}."
     else:
-        # 3. the layout the learner produced (or the error text)
-        findings = _layout(case, out) if raised is None else []
-        if raised is not None:
-            findings = [text for key, text in _BATCH_RAISE_CAUSES if key in raised][:1]
+        # 3. the layout the learner produced (or the error text), on this case and the other fixed ones
+        findings = _batch_findings(case, out, raised)
         if findings:
             msg += " Likely cause: " + " ".join(findings)
         elif case["note"] and not case["name"]:
@@ -375,9 +385,11 @@ def _judge_batches(cases, records) -> Verdict:
         # 4. the probes
         msg += _probe_text(_BATCH_PROBES, {c["name"]: results[i][2] is None for i, c in enumerate(cases)
                                            if c["name"] and i != main})
-    others = [_case_name(cases[i]) for i in failing if i != main and not cases[i]["name"]]
-    if others:
-        msg += f" Also wrong on {', '.join(others)}."
+        for i in others:
+            o, r, p = results[i]
+            more = _batch_findings(cases[i], o, r)
+            msg += (f"\nAlso wrong on {_case_name(cases[i])} ({_ctx(cases[i]['sizes'])}): {p}"
+                    + (f" Likely cause: {' '.join(more)}" if more else ""))
     return Verdict(False, msg + " Each stream has L = (N-1)//B ids; there are L//T full windows.")
 
 
