@@ -1094,6 +1094,23 @@ try:
 except MemoryError:
     big = None
 ''')}),
+    Attack("memory-across-processes", "limits", A7, {}, edit=add_cell_after("make_batches", '''
+# each process may map 1.5 GB; three children touching 1 GB each hold 3 GB at once
+import os, time
+kids = []
+for _ in range(3):
+    pid = os.fork()
+    if pid == 0:
+        try:
+            block = np.ones(2**27)  # 1 GB, written
+            time.sleep(2)
+            os._exit(0)
+        except MemoryError:
+            os._exit(1)
+    kids.append(pid)
+held = sum(os.waitpid(pid, 0)[1] == 0 for pid in kids)
+print(f"held {held} GB at once in {held} processes" if held > 1 else " ".join(["memory", "bounded"]))
+'''), feedback=("memory bounded",)),
     Attack("200-processes", "limits", A7, {}, edit=add_cell_after("make_batches", '''
 import subprocess
 children = []

@@ -592,12 +592,13 @@ def _build_tbptt(rng):
     k = int(rng.integers(2, 4))
     sizes = {"T": int(k * rng.integers(2, 4) + rng.integers(1, k)), **sizes}   # T not a multiple of k
     cases = [_tbptt_case(rng, sizes, k)]
-    # Fixed edge cases, judged on every run: T a multiple of k, and T mod k = 1 and = 2 (k = 3), so that
-    # a mistaken chunk layout shows whatever the random draw; k = 1 and k > T are probe cases.
+    # Fixed edge cases, judged on every run: T mod k = 0, 1 and 2 (k = 3, 3, 4), so that every mistaken
+    # chunk layout shows, and is told apart from the others, whatever the random draw; k = 1 and k > T
+    # are probe cases.
     r = np.random.default_rng(20261207)
     cases += [_tbptt_case(r, {"T": 6, "B": 2, "D": 3, "H": 4}, 3),
               _tbptt_case(r, {"T": 7, "B": 3, "D": 2, "H": 5}, 3),
-              _tbptt_case(r, {"T": 8, "B": 1, "D": 4, "H": 3}, 3)]
+              _tbptt_case(r, {"T": 10, "B": 1, "D": 4, "H": 3}, 4)]
     cases += _tbptt_probes()
     return [(c["dHs"], (c["X"], c["h0"], c["Hs"], c["Wx"], c["Ws"]), c["k"]) for c in cases], cases
 
@@ -634,20 +635,21 @@ def _inferred_starts(case, dX):
     return sorted({0, *starts})
 
 
-def _layout_text(case, dX) -> str:
-    """What the learner's chunk borders are, when they differ from the right ones ('' otherwise)."""
+def _layout(case, dX) -> tuple[str, int]:
+    """What the learner's chunk borders are, when they differ from the right ones: (text, number of
+    known layouts it matches); ('', 0) when dX is right or no layout explains it."""
     T, k = case["sizes"]["T"], case["k"]
     got = _inferred_starts(case, dX)
     want = _starts(T, k)
     if got is None or got == want:
-        return ""
+        return "", 0
     names = []
     if got == [0]:
         names.append("no border at all (the gradient crosses every chunk border)")
     elif got == list(range(T)):
         names.append("a reset at every step (nothing is carried, as for k = 1)")
     if got == _starts(T, k, "aligned_end"):
-        names.append("chunks counted from the end of the sequence")
+        names.append("chunks counted from the end of the sequence; count them from the first step")
     if got == _starts(T, k, "k_plus_one"):
         names.append("chunks of k+1 steps")
     if k > 2 and got == _starts(T, k - 1):
@@ -659,13 +661,16 @@ def _layout_text(case, dX) -> str:
     if got == sorted({0, *(s - 1 for s in want[1:])}):
         names.append("every chunk starts one step early, at s−1 instead of s = k, 2k, …: reset the carried "
                      "gradient after processing step s (t % k == 0), not after step s−1")
-    text = (f" Read back from dX, your carried gradient is reset at chunks {_chunks_text(got, T)} (0-based); "
-            f"with k={k} they are {_chunks_text(want, T)}")
-    return text + (": " + "; or ".join(names) + "." if names else ".")
+    text = (f"Read back from dX, your loop cuts the gradient into chunks {_chunks_text(got, T)} (0-based); with "
+            f"k={k} they are {_chunks_text(want, T)}")
+    text += (": " + "; or ".join(names) + "." if names else ". " + TBPTT_TERMS["borders"][0].upper()
+             + TBPTT_TERMS["borders"][1:])
+    return text, len(names)
 
 
-def _judge_tbptt_case(case: dict, grads) -> Verdict:
-    """Judge ``(dX, dWx, dWs, db)`` against central differences of the truncated objective."""
+def _judge_tbptt_case(case: dict, grads) -> tuple[Verdict, int]:
+    """Judge ``(dX, dWx, dWs, db)`` against central differences of the truncated objective; also how many
+    known chunk layouts the learner's dX matches (0 if none or if its layout is right)."""
     X, h0, Wx, Ws, b = (case[n].copy() for n in ("X", "h0", "Wx", "Ws", "b"))
     dHs, Hs, k, sizes = case["dHs"], case["Hs"], case["k"], case["sizes"]
     T = sizes["T"]
@@ -691,20 +696,30 @@ def _judge_tbptt_case(case: dict, grads) -> Verdict:
                     dims={"dX": "T B D", "dWx": "H D", "dWs": "H H", "db": "H"}, sizes=sizes, variants=variants,
                     time_axes={"dX": 0},
                     context=_probe_context(case, _ctx(sizes, extra=f", k={k}, T mod k = {T % k}")))
-    if not verdict.passed:
-        layout = _layout_text(case, grads[0])
-        if layout:
-            head, sep, tail = verdict.message.partition("\n(Checked on")
-            if "Likely cause:" not in head:
-                layout += " Likely cause: " + TBPTT_TERMS["borders"]
-            verdict = Verdict(False, head + layout + sep + tail)
-    return verdict
+    if verdict.passed:
+        return verdict, 0
+    layout, n_names = _layout(case, grads[0])
+    if not layout:
+        return verdict, 0
+    # The layout read back from dX explains every output: it goes on the dX line (after a catalogue
+    # diagnosis, if any), and the other wrong outputs are "the same as above".
+    lines = verdict.message.split("\n")
+    for i, line in enumerate(lines):
+        if line.startswith("tbptt_backward: dX is wrong: "):
+            lines[i] = line + (" " + layout if "Likely cause:" in line else " Likely cause: r" + layout[1:])
+        elif " is wrong: " in line and "Likely cause:" not in line:
+            lines[i] = line + " Likely cause: the same as above."
+    return Verdict(False, "\n".join(lines)), n_names
 
 
 def _judge_tbptt(cases, records):
-    verdicts = [_judge_tbptt_case(c, returned(records, i, "tbptt_backward", ["dX", "dWx", "dWs", "db"]))
-                for i, c in enumerate(cases)]
-    main, probes = _split(cases, verdicts)
+    judged = [_judge_tbptt_case(c, returned(records, i, "tbptt_backward", ["dX", "dWx", "dWs", "db"]))
+              for i, c in enumerate(cases)]
+    main, probes = _split(cases, [v for v, _ in judged])
+    # Show first a case whose chunk layout is named unambiguously (for some T mod k, two mistaken
+    # layouts coincide; the fixed cases make one of them tell the mistakes apart).
+    named = [(n, c["k"]) for c, (_, n) in zip(cases, judged) if not c.get("probe")]
+    main = [v for v, _ in sorted(zip(main, named), key=lambda vn: (vn[0].passed, vn[1][0] != 1, -vn[1][1]))]
     first = _ctx(cases[0]["sizes"], extra=f", k={cases[0]['k']}")
     return diagnosed("tbptt_backward", main, probes, probes=TBPTT_PROBES, terms=TBPTT_TERMS,
                      also=[modified_warning(records, "tbptt_backward", ["dHs", "cache", "k"])],

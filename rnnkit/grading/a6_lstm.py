@@ -195,7 +195,12 @@ def _step_backward(dh, dc, x, h_prev, c_prev, i, f, o, g, c, W, bug=None, perm=N
     da = np.concatenate(blocks, axis=1)
     z = np.concatenate([x, h_prev] if bug == "dw_stack_order" else [h_prev, x], axis=1)
     dz = da @ W
-    dc_prev = dct if bug == "no_forget_bwd" else (dc + 0 * dct) * f if bug == "dc_prev_no_h" else dct * f
+    if bug == "no_forget_bwd":
+        dc_prev = dct
+    elif bug == "dc_prev_no_h":
+        dc_prev = dc * f
+    else:
+        dc_prev = dct * f
     out = {"dx": dz[:, H:], "dh_prev": dz[:, :H], "dc_prev": dc_prev, "dW": da.T @ z, "db": da.sum(0)}
     if bug == "dx_dh_swapped":
         out["dx"], out["dh_prev"] = dz[:, :H], dz[:, H:]

@@ -339,6 +339,11 @@ def _case_name(case) -> str:
     return "the drawn case"
 
 
+def _sentences(parts) -> str:
+    """Findings joined into sentences (the first stays lower-case: it follows 'Likely cause:')."""
+    return " ".join(p if i == 0 else p[:1].upper() + p[1:] for i, p in enumerate(parts)).strip()
+
+
 def _batch_findings(case, out, raised) -> list[str]:
     """The layout the learner produced (or what the error text points at) on one case."""
     if raised is not None:
@@ -379,7 +384,7 @@ def _judge_batches(cases, records) -> Verdict:
         # 3. the layout the learner produced (or the error text), on this case and the other fixed ones
         findings = _batch_findings(case, out, raised)
         if findings:
-            msg += " Likely cause: " + " ".join(findings)
+            msg += " Likely cause: " + _sentences(findings)
         elif case["note"] and not case["name"]:
             msg += f" This case: {case['note']}."
         # 4. the probes
@@ -389,7 +394,7 @@ def _judge_batches(cases, records) -> Verdict:
             o, r, p = results[i]
             more = _batch_findings(cases[i], o, r)
             msg += (f"\nAlso wrong on {_case_name(cases[i])} ({_ctx(cases[i]['sizes'])}): {p}"
-                    + (f" Likely cause: {' '.join(more)}" if more else ""))
+                    + (f" Likely cause: {_sentences(more)}" if more else ""))
     return Verdict(False, msg + " Each stream has L = (N-1)//B ids; there are L//T full windows.")
 
 
@@ -768,6 +773,10 @@ def _close(got, ref) -> bool:
         _max_error(a, np.asarray(ref, dtype=np.float64)) <= BUG_MATCH_TOL
 
 
+def _close_all(a: dict, b: dict) -> bool:
+    return all(_close(a[k], b[k]) for k in a)
+
+
 def _as_array(value):
     """A learner's output as a float64 array if it is a plain real number or array, else None."""
     if isinstance(value, (bool, np.bool_)):
@@ -951,6 +960,12 @@ def _judge_train(cases, records) -> Verdict:
                                              right.get("zero state", False)).strip()
         elif cause == STATE_IGNORED:
             text += _calls_text(case, calls[main])
+        elif cause not in (NOT_CLIPPED, CLIP_AFTER_UPDATE) and _close_all(outs, dict(v["params"])[NOT_CLIPPED]):
+            telling = [_train_case_name(c) for c, vc in zip(cases, variants)
+                       if not _close_all(dict(vc["params"])[cause], dict(vc["params"])[NOT_CLIPPED])]
+            if telling:
+                text += (f"\n(On this case the mistake looks like no clipping at all; {' and '.join(telling)} "
+                         f"tell{'s' if len(telling) == 1 else ''} them apart.)")
         problems.append(text)
     for group in ("loss", "new_state"):
         if group not in wrong[main]:

@@ -384,6 +384,7 @@ class SandboxedExecute(Execute):
         self._events: dict[int, str] = {}
         plan = self._plan(nb)
         start, restarts, t0 = 0, 0, time.monotonic()
+        self._t0 = t0
         while start < len(plan):
             self.km, self.kc = None, None
             try:
@@ -432,8 +433,14 @@ class SandboxedExecute(Execute):
             raise _Restart()
 
     def _replay(self, nb, done: list[int]):
-        """Re-run, silently, the set-up and answer cells that ran before a restart."""
+        """Re-run, silently, the set-up and answer cells that ran before a restart.
+
+        Replays count against the notebook's time budget (slow cells and repeated crashes must not
+        multiply it): once it is used up, replaying stops and the loop marks the rest as not run.
+        """
         for idx in done:
+            if time.monotonic() - self._t0 > self.notebook_timeout:
+                return
             cell = nb.cells[idx]
             if idx in self._events or _is_hidden_test(cell):
                 continue
