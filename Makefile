@@ -44,7 +44,7 @@ sandbox-tools:
 ## Build the HTML book (warnings are errors; any cell error fails the build).
 book: $(VENV)/.book
 	@echo "==> Building the book (executes every chapter; about 3-4 minutes cold, seconds when cached)"
-	$(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going
+	RNNKIT_PROGRESS=0 $(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going
 	@echo "Book: _build/html/index.html"
 
 ## Run the whole test suite (library, book build with forced execution, grading pipeline).

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import os
 import subprocess
 import sys
 from html.parser import HTMLParser
@@ -58,7 +59,8 @@ def forced_config(tmp_dir: Path) -> Path:
 def run_build(source: Path, output: Path, config: Path) -> subprocess.CompletedProcess:
     cmd = [str(JUPYTER_BOOK), "build", str(source), "--path-output", str(output), "--config", str(config),
            *BUILD_FLAGS]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S, cwd=source)
+    env = dict(os.environ, RNNKIT_PROGRESS="0")  # as `make book`: pages show results, not progress bars
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S, cwd=source, env=env)
 
 
 def sphinx_problems(proc: subprocess.CompletedProcess) -> list[str]:
