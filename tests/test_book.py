@@ -7,9 +7,9 @@ through a temporary copy of ``_config.yml``: the real configuration keeps
 """
 from __future__ import annotations
 
+import os
 import re
 import shutil
-import os
 import subprocess
 import sys
 from html.parser import HTMLParser
