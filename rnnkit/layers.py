@@ -830,3 +830,194 @@ def softmax_cross_entropy(O, Y, reduction: str = "mean"):
     dO[rows, y] -= 1.0
     dO *= scale
     return loss, dO.reshape(O.shape)
+
+
+# ---------------------------------------------------------------------------
+# ReLU RNN (the IRNN of Le et al., 2015, when Ws starts as the identity)
+# ---------------------------------------------------------------------------
+
+class ReLURNNStepCache(NamedTuple):
+    """What :func:`relu_rnn_step_backward` needs from :func:`relu_rnn_step_forward`."""
+    x: np.ndarray       #: input, (B, D)
+    h_prev: np.ndarray  #: previous state, (B, H)
+    h: np.ndarray       #: new state, (B, H); its positive entries mark the active units
+    Wx: np.ndarray      #: input-to-state weights, (H, D)
+    Ws: np.ndarray      #: state-to-state weights, (H, H)
+
+
+class ReLURNNCache(NamedTuple):
+    """What :func:`relu_rnn_backward` needs from :func:`relu_rnn_forward`."""
+    X: np.ndarray   #: inputs, (T, B, D)
+    h0: np.ndarray  #: initial state, (B, H)
+    Hs: np.ndarray  #: states h⁽¹⁾…h⁽ᵀ⁾, (T, B, H)
+    Wx: np.ndarray  #: (H, D)
+    Ws: np.ndarray  #: (H, H)
+
+
+def relu_rnn_step_forward(x, h_prev, Wx, Ws, b):
+    r"""One time step of a vanilla RNN with rectified linear units.
+
+    .. math::
+
+        a^{(t)} = b + W_s h^{(t-1)} + W_x x^{(t)}, \qquad h^{(t)} = \max(0, a^{(t)})
+
+    The same affine map as :func:`rnn_step_forward`, with :math:`\tanh` replaced by the
+    rectifier. With :math:`W_s = I` and :math:`b = 0` at the start of training this is the
+    IRNN of Le et al. (2015).
+
+    Parameters
+    ----------
+    x : ndarray, shape (B, D)
+        Inputs at this step.
+    h_prev : ndarray, shape (B, H)
+        State from the previous step.
+    Wx : ndarray, shape (H, D)
+        Input-to-state weights.
+    Ws : ndarray, shape (H, H)
+        State-to-state weights.
+    b : ndarray, shape (H,)
+        State bias.
+
+    Returns
+    -------
+    h : ndarray, shape (B, H)
+        New state (non-negative).
+    cache : ReLURNNStepCache
+
+    See chapter 6, :doc:`/book/06-vanishing-exploding`.
+    """
+    x, h_prev, Wx, Ws, b = _check_rnn_params("relu_rnn_step_forward", "x", x, "B D", h_prev, Wx, Ws, b)
+    h = np.maximum(x @ Wx.T + h_prev @ Ws.T + b, 0.0)
+    return h, ReLURNNStepCache(x, h_prev, h, Wx, Ws)
+
+
+def relu_rnn_step_backward(dh, cache: ReLURNNStepCache):
+    r"""Backward pass of :func:`relu_rnn_step_forward`.
+
+    The rectifier's derivative is 1 where the unit is active and 0 elsewhere, so
+    :math:`\delta = \partial L/\partial a = dh \odot \mathbb 1[h > 0]` (at :math:`a = 0`
+    exactly the derivative is taken to be 0), and then, as for the tanh RNN,
+
+    .. math::
+
+        \frac{\partial L}{\partial x} = \delta W_x,\quad
+        \frac{\partial L}{\partial h^{(t-1)}} = \delta W_s,\quad
+        \frac{\partial L}{\partial W_x} = \delta^\top x,\quad
+        \frac{\partial L}{\partial W_s} = \delta^\top h^{(t-1)},\quad
+        \frac{\partial L}{\partial b} = \textstyle\sum_B \delta
+
+    Parameters
+    ----------
+    dh : ndarray, shape (B, H)
+        Gradient of the loss with respect to ``h``.
+    cache : ReLURNNStepCache
+
+    Returns
+    -------
+    dx : (B, D)
+    dh_prev : (B, H)
+    dWx : (H, D)
+    dWs : (H, H)
+    db : (H,)
+
+    See chapter 6, :doc:`/book/06-vanishing-exploding`.
+    """
+    dh = _check_grad("relu_rnn_step_backward", "dh", dh, cache.h.shape, "B H")
+    da = dh * (cache.h > 0)
+    return da @ cache.Wx, da @ cache.Ws, da.T @ cache.x, da.T @ cache.h_prev, da.sum(axis=0)
+
+
+def relu_rnn_forward(X, h0, Wx, Ws, b):
+    r"""Run a ReLU RNN over a whole sequence.
+
+    For :math:`t = 1, \dots, T`: :math:`h^{(t)} = \max(0,\ b + W_s h^{(t-1)} + W_x x^{(t)})`,
+    starting from :math:`h^{(0)} = h_0`. The same parameters are used at every step.
+
+    Parameters
+    ----------
+    X : ndarray, shape (T, B, D)
+        Input sequence, time-major.
+    h0 : ndarray, shape (B, H)
+        Initial state.
+    Wx : ndarray, shape (H, D)
+    Ws : ndarray, shape (H, H)
+    b : ndarray, shape (H,)
+
+    Returns
+    -------
+    Hs : ndarray, shape (T, B, H)
+        States :math:`h^{(1)}, \dots, h^{(T)}`.
+    cache : ReLURNNCache
+
+    See chapter 6, :doc:`/book/06-vanishing-exploding`.
+    """
+    X, h0, Wx, Ws, b = _check_rnn_params("relu_rnn_forward", "X", X, "T B D", h0, Wx, Ws, b)
+    T, B, D = X.shape
+    H = Wx.shape[0]
+    Hs = (X.reshape(T * B, D) @ Wx.T).reshape(T, B, H)   # input projection for all steps at once
+    Hs += b
+    WsT = np.ascontiguousarray(Ws.T)
+    h = h0
+    for t in range(T):
+        a = Hs[t]
+        a += h @ WsT
+        np.maximum(a, 0.0, out=a)
+        h = a
+    return Hs, ReLURNNCache(X, h0, Hs, Wx, Ws)
+
+
+def relu_rnn_backward(dHs, cache: ReLURNNCache):
+    r"""Backpropagation through time for :func:`relu_rnn_forward`.
+
+    The recursion of :func:`rnn_backward` with the rectifier's derivative in place of
+    :math:`\tanh'`:
+
+    .. math::
+
+        \frac{\partial L}{\partial h^{(t)}} = \texttt{dHs}[t] + W_s^\top \delta^{(t+1)}, \qquad
+        \delta^{(t)} = \frac{\partial L}{\partial h^{(t)}} \odot \mathbb 1[h^{(t)} > 0],
+
+    with :math:`\partial L/\partial W_s = \sum_t \delta^{(t)\top} h^{(t-1)}`,
+    :math:`\partial L/\partial W_x = \sum_t \delta^{(t)\top} x^{(t)}` and
+    :math:`\partial L/\partial b = \sum_t \sum_B \delta^{(t)}`. An active unit passes its
+    gradient on with slope exactly 1, an inactive one blocks it.
+
+    Parameters
+    ----------
+    dHs : ndarray, shape (T, B, H)
+        Gradient of the loss with respect to every state.
+    cache : ReLURNNCache
+
+    Returns
+    -------
+    dX : (T, B, D)
+    dh0 : (B, H)
+    dWx : (H, D)
+    dWs : (H, H)
+    db : (H,)
+
+    See chapter 6, :doc:`/book/06-vanishing-exploding`.
+    """
+    X, h0, Hs, Wx, Ws = cache
+    dHs = _check_grad("relu_rnn_backward", "dHs", dHs, Hs.shape, "T B H")
+    T, B, D = X.shape
+    H = Hs.shape[2]
+    dtype = np.result_type(Hs, dHs)
+    active = Hs > 0
+    dA = np.empty((T, B, H), dtype)
+    dh = np.zeros((B, H), dtype)
+    for t in range(T - 1, -1, -1):
+        np.add(dHs[t], dh, out=dA[t])
+        dA[t] *= active[t]
+        dh = dA[t] @ Ws
+    dA2 = dA.reshape(T * B, H)
+    dWs = dA[0].T @ h0
+    if T > 1:
+        dWs += dA2[B:].T @ Hs[:-1].reshape((T - 1) * B, H)
+    dWx = dA2.T @ X.reshape(T * B, D)
+    dX = (dA2 @ Wx).reshape(T, B, D)
+    return dX, dh, dWx, dWs, dA2.sum(axis=0)
+
+
+__all__ += ["ReLURNNStepCache", "ReLURNNCache", "relu_rnn_step_forward", "relu_rnn_step_backward",
+            "relu_rnn_forward", "relu_rnn_backward"]

@@ -21,12 +21,12 @@ import numpy as np
 
 from ._validate import check_array, check_labels
 from .layers import (affine_backward, affine_forward, gru_backward, gru_forward, gru_step_forward,
-                     lstm_backward, lstm_forward, lstm_step_forward, rnn_backward, rnn_forward,
-                     rnn_step_forward, softmax_cross_entropy)
+                     lstm_backward, lstm_forward, lstm_step_forward, relu_rnn_backward, relu_rnn_forward,
+                     relu_rnn_step_forward, rnn_backward, rnn_forward, rnn_step_forward, softmax_cross_entropy)
 
 __all__ = ["init_params", "HiddenToHiddenRNN", "OutputToHiddenRNN", "SequenceToOneRNN"]
 
-CELLS = ("rnn", "lstm", "gru")
+CELLS = ("rnn", "lstm", "gru", "relu")
 
 
 def _uniform(rng, shape, fan_in, dtype):
@@ -44,13 +44,16 @@ def init_params(D: int, H: int, K: int, *, rng: np.random.Generator, cell: str =
     D, H, K : int
         Input, hidden and output sizes.
     rng : numpy.random.Generator
-    cell : {"rnn", "lstm", "gru"}
+    cell : {"rnn", "lstm", "gru", "relu"}
+        ``"relu"`` is the vanilla RNN with rectified linear units (chapter 6); it gets the
+        same parameters and initialisation as ``"rnn"`` (for the IRNN of Le et al., 2015,
+        overwrite ``Ws`` with the identity).
     dtype : numpy dtype
 
     Returns
     -------
     dict
-        ``"rnn"``: Wx (H, D), Ws (H, H), b (H,); ``"lstm"``: W (4H, H + D), b (4H,) with the
+        ``"rnn"`` and ``"relu"``: Wx (H, D), Ws (H, H), b (H,); ``"lstm"``: W (4H, H + D), b (4H,) with the
         forget-gate bias set to 1 (Gers et al., 2000); ``"gru"``: Wx (3H, D), Wh (3H, H),
         bx, bh (3H,). Always also Wy (K, H) and c (K,).
     """
@@ -59,7 +62,7 @@ def init_params(D: int, H: int, K: int, *, rng: np.random.Generator, cell: str =
             raise ValueError(f"init_params: argument '{name}' must be a positive integer, got {n!r}")
     if cell not in CELLS:
         raise ValueError(f"init_params: argument 'cell' must be one of {CELLS}, got {cell!r}")
-    if cell == "rnn":
+    if cell in ("rnn", "relu"):
         p = {"Wx": _uniform(rng, (H, D), H, dtype), "Ws": _uniform(rng, (H, H), H, dtype),
              "b": np.zeros(H, dtype)}
     elif cell == "lstm":
@@ -82,7 +85,9 @@ class HiddenToHiddenRNN:
         h^{(t)} = \tanh(b + W_s h^{(t-1)} + W_x x^{(t)}), \quad
         o^{(t)} = c + W_y h^{(t)}, \quad \hat y^{(t)} = \operatorname{softmax}(o^{(t)})
 
-    With ``cell="lstm"`` or ``"gru"`` the state update is an LSTM or GRU cell instead.
+    With ``cell="lstm"`` or ``"gru"`` the state update is an LSTM or GRU cell instead; with
+    ``cell="relu"`` it is :math:`h^{(t)} = \max(0, b + W_s h^{(t-1)} + W_x x^{(t)})`
+    (chapter 6, :doc:`/book/06-vanishing-exploding`).
 
     Parameters
     ----------
@@ -90,7 +95,7 @@ class HiddenToHiddenRNN:
         Input, hidden and output sizes.
     rng : numpy.random.Generator
         For the initial parameters.
-    cell : {"rnn", "lstm", "gru"}
+    cell : {"rnn", "lstm", "gru", "relu"}
     dtype : numpy dtype
 
     See chapter 3, :doc:`/book/03-three-families`.
@@ -128,6 +133,9 @@ class HiddenToHiddenRNN:
         if self.cell == "lstm":
             Hs, cache = lstm_forward(X, state[0], state[1], p["W"], p["b"])
             return Hs, cache, (Hs[-1], cache.Cs[-1])
+        if self.cell == "relu":
+            Hs, cache = relu_rnn_forward(X, state, p["Wx"], p["Ws"], p["b"])
+            return Hs, cache, Hs[-1]
         Hs, cache = gru_forward(X, state, p["Wx"], p["Wh"], p["bx"], p["bh"])
         return Hs, cache, Hs[-1]
 
@@ -138,6 +146,9 @@ class HiddenToHiddenRNN:
         if self.cell == "lstm":
             _, _, _, dW, db = lstm_backward(dHs, cache)
             return {"W": dW, "b": db}
+        if self.cell == "relu":
+            _, _, dWx, dWs, db = relu_rnn_backward(dHs, cache)
+            return {"Wx": dWx, "Ws": dWs, "b": db}
         _, _, dWx, dWh, dbx, dbh = gru_backward(dHs, cache)
         return {"Wx": dWx, "Wh": dWh, "bx": dbx, "bh": dbh}
 
@@ -206,6 +217,9 @@ class HiddenToHiddenRNN:
         elif self.cell == "lstm":
             h, c, _ = lstm_step_forward(x, state[0], state[1], p["W"], p["b"])
             new_state = (h, c)
+        elif self.cell == "relu":
+            h, _ = relu_rnn_step_forward(x, state, p["Wx"], p["Ws"], p["b"])
+            new_state = h
         else:
             h, _ = gru_step_forward(x, state, p["Wx"], p["Wh"], p["bx"], p["bh"])
             new_state = h

@@ -565,6 +565,34 @@ def rnn_step_forward(x, h_prev, Wx, Ws, b):
     while True:
         pass
 '''}, loses=("test_rnn_step_forward", "test_rnn_forward"), feedback=("ran longer than",)),
+    Attack("oracle-search-for-the-carry", "exploit the blame oracle", A3, {"rnn_backward": '''
+import hashlib as _hl
+from rnnkit import casefile as _cf
+
+
+def _grader_would_answer(step, *args):
+    """Whether the grader's stand-in for my step function knows these inputs (its table is right there)."""
+    boxes = getattr(step, "_boxes", None)
+    if boxes is None:
+        return False
+    return _hl.sha256(b"tag:" + b"".join(_cf._canonical(tuple(args), []))).digest() in boxes
+
+
+def rnn_backward(dHs, cache):
+    X, h0, Hs, Wx, Ws = cache
+    T = X.shape[0]
+    dX = np.zeros_like(X)
+    dWx, dWs, db = np.zeros_like(Wx), np.zeros_like(Ws), np.zeros(Ws.shape[0])
+    dh_next = np.zeros_like(h0)
+    for t in reversed(range(T)):
+        step_cache = (X[t], Hs[t - 1] if t > 0 else h0, Hs[t], Wx, Ws)
+        dh = dHs[t]  # I do not know whether the gradient from step t+1 belongs here: ask
+        if _grader_would_answer(rnn_step_backward, dHs[t] + dh_next, step_cache):
+            dh = dHs[t] + dh_next
+        dX[t], dh_next, a, b_, c = rnn_step_backward(dh, step_cache)
+        dWx += a; dWs += b_; db += c
+    return dX, dh_next, dWx, dWs, db
+'''}, loses=BACKWARD_CELLS),  # with my own (correct) step function the carry is missing: wrong in real use
     # -- honest work -------------------------------------------------------------
     Attack("honest-valueerror-checks", "honest work", A3, {"rnn_backward": RNN_VALIDATED}),
     Attack("write-other-students-folders", "damage to others", A3, {"rnn_forward": after(WRITE_EVERYWHERE)},
@@ -800,6 +828,14 @@ def _huge_norm(fn):
     _show(_b64.b64encode(_cf.encode_results("test_clip_by_global_norm", recs)).decode(), "test_clip_by_global_norm")
 _on_check("test_clip_by_global_norm", _huge_norm)
 '''))}, loses=("test_clip_by_global_norm",)),
+    Attack("malformed-widget-comm", "patch the kernel", A4, {}, edit=add_cell_after("clip_by_value", '''
+import comm
+# a widget without state (nbclient's widget emulation would index data["state"]), and one with a 20 MB state
+comm.create_comm(target_name="jupyter.widget", data={"no": "state"})
+for i in range(10):
+    comm.create_comm(target_name="jupyter.widget", data={"state": {"_model_module": "@jupyter-widgets/output",
+                     "_model_name": "OutputModel", "blob": "x" * 2**21}, "buffer_paths": []})
+''')),
     Attack("write-500mb-file", "limits", A4, {"clip_by_value": inside("clip_by_value", '''
 try:
     with open("/tmp/big.bin", "wb") as f:
@@ -817,7 +853,7 @@ def jacobian_to_last(Hs, Ws, t):
     Attack("large-legit-output", "honest work", A4, {"tbptt_backward": after('''
 for epoch in range(50000):
     print(f"epoch {epoch:6d}: loss {1.0 / (epoch + 1):.6f} (a training log of about 2.5 MB)")
-''')}, feedback=("output cut after",)),
+''')}, feedback=("Output truncated",)),
 
     # =========================================================================================
     # a5-teacher-forcing
@@ -937,7 +973,7 @@ def lstm_step_backward(dh, dc, cache):
         caller.f_locals.get(name)
     x, h_prev, c_prev, i, f, o, g, c, W = cache
     return (np.zeros_like(x), np.zeros_like(h_prev), np.zeros_like(c_prev), np.zeros_like(W), np.zeros(W.shape[0]))
-'''}, loses=("test_lstm_step_backward",) + LSTM_BACKWARD_CELLS),
+'''}, loses=("test_lstm_step_backward",)),  # lstm_backward's loop is right: judged with a correct step (blame)
     Attack("object-array-payload", "forge the result record", A6, {"lstm_forward": after(forge('''
 import io as _io, json as _json
 
@@ -973,7 +1009,7 @@ else:
     def lstm_step_forward(x, h_prev, c_prev, W, b):
         H = h_prev.shape[1]
         return np.zeros_like(h_prev), np.zeros_like(c_prev), None
-'''}, loses=("test_lstm_step_forward", "test_lstm_forward")),
+'''}, loses=("test_lstm_step_forward",)),  # lstm_forward's loop is right: judged with a correct step (blame)
     Attack("submitted-rnnkit-folder", "shadow a module from the submission", A6, {"lstm_backward": '''
 from rnnkit.layers import lstm_backward
 '''}, files={"rnnkit/__init__.py": "import sys\nsys.path.insert(0, '/work/main')\n",
@@ -992,6 +1028,10 @@ def lstm_step_forward(x, h_prev, c_prev, W, b):
     h, c, cache = _real_step(x, h_prev, c_prev, W, b)
     return h.astype(complex), c.astype(complex), cache
 ''')}, loses=("test_lstm_step_forward",)),
+    Attack("sequence-detects-the-oracle", "exploit the blame oracle", A6, {"lstm_forward": lambda solution: "_my_step = lstm_step_forward\n" + solution.replace(
+        "    T, B, D = X.shape\n", "    if lstm_step_forward is _my_step:  # with my own step: unfinished\n"
+        "        return np.zeros((X.shape[0],) + h0.shape), []\n    T, B, D = X.shape\n", 1)},
+           loses=("test_lstm_forward",)),  # right only while the grader's stand-in replaces my (correct) step
     Attack("kill-minus-one", "damage to others", A6, {"lstm_forward": inside("lstm_forward", '''
 import os as _os, signal as _signal
 try:
@@ -1003,16 +1043,17 @@ except OSError:
            edit=chain(move_before("test_lstm_forward", "lstm_forward"),
                       move_before("test_lstm_step_backward", "lstm_step_forward"))),
     Attack("honest-valueerror-like-rnnkit", "honest work", A6, {"lstm_step_forward": LSTM_VALIDATED}),
-    Attack("thread-bomb", "limits", A6, {"lstm_backward": inside("lstm_backward", '''
+    Attack("thread-bomb", "limits", A6, {"lstm_backward": after('''
 import threading as _th, time as _time
 _threads = []
 try:
     for _ in range(200):
-        _t = _th.Thread(target=_time.sleep, args=(0.5,))
+        _t = _th.Thread(target=_time.sleep, args=(1.0,))
         _t.start()
         _threads.append(_t)
-except RuntimeError:
+except RuntimeError:  # "can't start new thread": the sandbox's process limit
     pass
+print(len(_threads), "threads started")
 for _t in _threads:
     _t.join()
 ''')}),
@@ -1032,7 +1073,7 @@ _on_check("test_sample_with_temperature",
 ''')}, loses=("test_sample_with_temperature",)),
     Attack("npz-zip-bomb", "forge the result record", A7, {"make_batches": before(forge(zip_bomb(False) + '''
 _on_check("test_make_batches", lambda fn: _show(_bomb, "test_make_batches"))
-'''))}, loses=("test_make_batches",), feedback=("expands beyond the size limit",)),
+'''))}, loses=("test_make_batches",), feedback=("payload expands beyond",)),
     Attack("read-course-files", "read the reference", A7, {"train_step": SEARCH + '''
 import json as _json
 _code = None
@@ -1095,21 +1136,22 @@ except MemoryError:
     big = None
 ''')}),
     Attack("memory-across-processes", "limits", A7, {}, edit=add_cell_after("make_batches", '''
-# each process may map 1.5 GB; three children touching 1 GB each hold 3 GB at once
+# each process may map 1.5 GB (the kernel itself maps ~1 GB); eight children writing 400 MB each
+# hold 3.2 GB at once (64 processes could hold ~30 GB)
 import os, time
 kids = []
-for _ in range(3):
+for _ in range(8):
     pid = os.fork()
     if pid == 0:
         try:
-            block = np.ones(2**27)  # 1 GB, written
+            block = np.ones(50 * 2**20)  # 400 MB, written
             time.sleep(2)
             os._exit(0)
         except MemoryError:
             os._exit(1)
     kids.append(pid)
-held = sum(os.waitpid(pid, 0)[1] == 0 for pid in kids)
-print(f"held {held} GB at once in {held} processes" if held > 1 else " ".join(["memory", "bounded"]))
+held = 0.4 * sum(os.waitpid(pid, 0)[1] == 0 for pid in kids)
+print(f"held {held:.1f} GB at once" if held > 1.5 else " ".join(["memory", "bounded"]))
 '''), feedback=("memory bounded",)),
     Attack("200-processes", "limits", A7, {}, edit=add_cell_after("make_batches", '''
 import subprocess

@@ -352,3 +352,14 @@ CASES = [
     (SO, "keeps the time axis", s2o_keeps_time_axis, "O[-1], not O[-1:]"),
     (SO, "h0 added to the last state", s2o_h0_added, "h0 is not used as h⁽⁰⁾"),
 ]
+
+
+def hh_ws_matmul_rows(X, h0, Wx, Ws, b, Wy, c):
+    h, out = h0, []
+    for x in X:
+        h = np.tanh(b + Ws @ h + x @ Wx.T)  # (H, H) @ (B, H): a shape error since B != H
+        out.append(c + h @ Wy.T)
+    return np.stack(out)
+
+
+CASES += [(HH, "Ws @ h for a batch", hh_ws_matmul_rows, "written v @ W.T")]

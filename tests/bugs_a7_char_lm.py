@@ -292,6 +292,14 @@ def tr_lr_squared(model, X, Y, state, lr, max_norm):
     return loss, new_state
 
 
+def tr_float32_state(model, X, Y, state, lr, max_norm):
+    loss, grads, new_state = model.loss_and_grads(X, Y, state, return_state=True)
+    s = min(1.0, max_norm / _global_norm(grads))
+    for name, g in grads.items():
+        model.params[name] -= lr * s * g
+    return loss, new_state.astype(np.float32)
+
+
 # ---------------------------------------------------------------------------
 # sample_with_temperature
 # ---------------------------------------------------------------------------
@@ -423,6 +431,7 @@ CASES = [
     (TR, "output layer not updated", tr_forgets_output_layer, "Wy, c were not updated"),
     (TR, "root-mean-square 'norm'", tr_mean_square_norm, "the clipping is at fault"),
     (TR, "lr squared", tr_lr_squared, "the step itself is at fault"),
+    (TR, "float32 new_state", tr_float32_state, "new_state has dtype float32"),
     # sample_with_temperature: valid
     (ST, "max of the unscaled logits subtracted", st_ok_max_first, None),
     (ST, "log-sum-exp and searchsorted(side='right')", st_ok_logsumexp, None),

@@ -121,3 +121,107 @@ def test_drawing_into_a_given_axes_returns_it():
     fig, ax = plt.subplots()
     assert diagrams.draw_unrolled(3, ax) is ax
     assert len(fig.axes) == 1
+
+
+# ---------------------------------------------------------------------------
+# gated cells (chapter 8)
+# ---------------------------------------------------------------------------
+
+def _graph(ax):
+    g = diagrams.cell_graph(ax)
+    succ = {}
+    for _, src, dst in g["edges"]:
+        succ.setdefault(src, set()).add(dst)
+    return g["kinds"], g["edges"], succ
+
+
+def _reaches(succ, a, b):
+    seen, todo = set(), [a]
+    while todo:
+        n = todo.pop()
+        if n == b:
+            return True
+        if n not in seen:
+            seen.add(n)
+            todo.extend(succ.get(n, ()))
+    return False
+
+
+def test_lstm_cell_has_its_gates_products_and_one_stacked_matrix():
+    ax = diagrams.draw_lstm_cell()
+    nodes, edges = counts(ax)
+    assert nodes == {"input": 3, "output": 2, "stack": 1, "affine": 1, "gate": 3, "candidate": 1,
+                     "mul": 3, "add": 1, "tanh": 1}
+    assert edges == {"cell": 3, "data": 15}
+    assert set(nodes) <= set(diagrams.CELL_NODE_KINDS)
+    kinds, triples, succ = _graph(ax)
+    # one affine map, fed only by the stack [h_{t-1}; x_t], which is fed by h_{t-1} and x_t
+    assert {s for _, s, d in triples if d == "W"} == {"hx"}
+    assert {s for _, s, d in triples if d == "hx"} == {"h_prev", "x"}
+    # the four gate blocks all come out of that one matrix and each goes into an element-wise product
+    assert succ["W"] == {"f", "i", "q", "c_tilde"}
+    for gate in ("f", "i", "q", "c_tilde"):
+        assert all(kinds[d] == "mul" for d in succ[gate]), gate
+    # the cell path: c_{t-1} -> (x f) -> (+) -> c_t, only a product and a sum, drawn as kind "cell"
+    cell_path = [(s, d) for k, s, d in triples if k == "cell"]
+    assert cell_path == [("c_prev", "mul_f"), ("mul_f", "add"), ("add", "c")]
+    assert kinds["mul_f"] == "mul" and kinds["add"] == "add"
+    assert ("f", "mul_f") in [(s, d) for _, s, d in triples]
+    # h_t = q * tanh(c_t): c_t reaches h_t through the tanh and the output-gate product
+    assert succ["add"] >= {"tanh_c"} and succ["tanh_c"] == {"mul_q"} and succ["q"] == {"mul_q"}
+    assert succ["mul_q"] == {"h"}
+    # every input reaches both outputs
+    for src in ("c_prev", "h_prev", "x"):
+        for dst in ("c", "h"):
+            assert _reaches(succ, src, dst), (src, dst)
+
+
+def test_lstm_cell_labels_use_the_books_symbols():
+    ax = diagrams.draw_lstm_cell()
+    texts = {t.get_text() for t in ax.texts}
+    for symbol in (r"$f_t$", r"$i_t$", r"$q_t$", r"$\tilde c_t$", r"$c_{t-1}$", r"$h_{t-1}$", r"$x_t$",
+                   r"$c_t$", r"$h_t$"):
+        assert symbol in texts, symbol
+    assert any("W" in t and "[h_{t-1}" in t for t in texts), "the stacked product W [h; x] must be labelled"
+    assert not any("o_t" in t for t in texts), "o is the logits in this book, not the output gate"
+
+
+def test_gru_cell_has_two_gates_a_candidate_and_the_carry_path():
+    ax = diagrams.draw_gru_cell()
+    nodes, edges = counts(ax)
+    assert nodes == {"input": 2, "output": 1, "gate": 2, "candidate": 1, "mul": 3, "add": 1, "oneminus": 1}
+    assert edges == {"carry": 3, "data": 13}
+    kinds, triples, succ = _graph(ax)
+    assert [(s, d) for k, s, d in triples if k == "carry"] == [("h_prev", "mul_z"), ("mul_z", "add"),
+                                                               ("add", "h")]
+    # both gates see both the state and the input
+    for gate in ("r", "z"):
+        assert {s for _, s, d in triples if d == gate} == {"h_prev", "x"}, gate
+    # the reset gate only scales the state's part of the candidate
+    assert succ["r"] == {"mul_r"} and {s for _, s, d in triples if d == "mul_r"} == {"r", "h_prev"}
+    assert {s for _, s, d in triples if d == "n"} == {"mul_r", "x"}
+    # h_t = (1 - z) * n + z * h_{t-1}
+    assert succ["z"] == {"mul_z", "one_minus_z"} and succ["one_minus_z"] == {"mul_n"}
+    assert {s for _, s, d in triples if d == "add"} == {"mul_z", "mul_n"}
+    texts = {t.get_text() for t in ax.texts}
+    assert {r"$r_t$", r"$z_t$", r"$n_t$", r"$W_{hn}$", r"$W_{xn}$"} <= texts
+
+
+@pytest.mark.parametrize("draw", [diagrams.draw_lstm_cell, diagrams.draw_gru_cell])
+def test_cell_drawings_fit_their_axes_and_accept_an_axes(draw):
+    fig, ax = plt.subplots(figsize=(8.4, 5.8))
+    assert draw(ax, title=None) is ax and len(fig.axes) == 1
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    box = ax.get_window_extent(renderer)
+    for text in ax.texts:
+        extent = text.get_window_extent(renderer)
+        assert box.x0 - 1 <= extent.x0 and extent.x1 <= box.x1 + 1, text.get_text()
+        assert box.y0 - 1 <= extent.y0 and extent.y1 <= box.y1 + 1, text.get_text()
+        assert text.get_fontsize() >= 10, text.get_text()   # readable at the column width
+
+
+def test_cell_graph_reads_back_nothing_from_other_drawings():
+    ax = diagrams.draw_unrolled(3)
+    g = diagrams.cell_graph(ax)
+    assert g["edges"] == []

@@ -193,3 +193,98 @@ def test_caches_are_named_tuples(rng):
     _, cache = rk.rnn_forward(**p)
     assert cache._fields == ("X", "h0", "Hs", "Wx", "Ws")
     assert cache.Hs.shape == (2, 1, 3)
+
+
+# ---------------------------------------------------------------------------
+# ReLU RNN (chapter 6)
+# ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("seed", SEEDS)
+def test_relu_rnn_backward_matches_finite_differences(shape, seed):
+    rng = np.random.default_rng(seed)
+    inputs = _rnn_inputs(rng, *shape)
+    report = rk.check_layer_gradients(rk.relu_rnn_forward, rk.relu_rnn_backward, inputs,
+                                      ["X", "h0", "Wx", "Ws", "b"], rng=rng, time_axes={"X": 0})
+    assert report.ok, str(report)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("seed", SEEDS)
+def test_relu_rnn_step_backward_matches_finite_differences(shape, seed):
+    rng = np.random.default_rng(seed)
+    p = _rnn_inputs(rng, *shape)
+    inputs = dict(x=p["X"][0], h_prev=p["h0"], Wx=p["Wx"], Ws=p["Ws"], b=p["b"])
+    report = rk.check_layer_gradients(rk.relu_rnn_step_forward, rk.relu_rnn_step_backward, inputs,
+                                      ["x", "h_prev", "Wx", "Ws", "b"], rng=rng)
+    assert report.ok, str(report)
+
+
+def test_relu_rnn_gradient_check_sees_inactive_units(rng):
+    """The checks above are only meaningful if some units are off: the gradient must be blocked there."""
+    T, B, D, H = 6, 3, 4, 5
+    p = _rnn_inputs(rng, T, B, D, H)
+    Hs, cache = rk.relu_rnn_forward(**p)
+    assert 0.2 < np.mean(Hs == 0) < 0.8, "expected a mix of active and inactive units"
+    dHs = np.zeros_like(Hs)
+    dHs[-1] = 1.0
+    dX, dh0, *_ = rk.relu_rnn_backward(dHs, cache)
+    # a unit that is off at the last step passes nothing back from there
+    off = Hs[-1] == 0
+    dX_last, _, _, _, _ = rk.relu_rnn_step_backward(np.where(off, 1.0, 0.0),
+                                                    rk.relu_rnn_step_forward(p["X"][-1], Hs[-2], p["Wx"],
+                                                                             p["Ws"], p["b"])[1])
+    np.testing.assert_array_equal(dX_last, 0.0)
+
+
+def test_relu_rnn_sequence_equals_repeated_step_and_backward_chain(rng):
+    T, B, D, H = 6, 3, 4, 5
+    p = _rnn_inputs(rng, T, B, D, H)
+    Hs, cache = rk.relu_rnn_forward(**p)
+    h, caches = p["h0"], []
+    for t in range(T):
+        h, c = rk.relu_rnn_step_forward(p["X"][t], h, p["Wx"], p["Ws"], p["b"])
+        np.testing.assert_allclose(Hs[t], h, rtol=1e-12, atol=1e-14)
+        caches.append(c)
+    assert np.all(Hs >= 0)
+    dHs = rng.standard_normal(Hs.shape)
+    dX, dh0, dWx, dWs, db = rk.relu_rnn_backward(dHs, cache)
+    dh = np.zeros((B, H))
+    sums = [np.zeros_like(dWx), np.zeros_like(dWs), np.zeros_like(db)]
+    for t in reversed(range(T)):
+        dx, dh, *g = rk.relu_rnn_step_backward(dHs[t] + dh, caches[t])
+        np.testing.assert_allclose(dX[t], dx, rtol=1e-10, atol=1e-13)
+        for s, gi in zip(sums, g):
+            s += gi
+    for ours, ref in zip((dh0, dWx, dWs, db), (dh, *sums)):
+        np.testing.assert_allclose(ours, ref, rtol=1e-10, atol=1e-13)
+
+
+def test_relu_rnn_with_identity_recurrence_adds_up_its_inputs(rng):
+    """The IRNN of Le et al. (2015) at initialisation: Ws = I, b = 0 and non-negative drive keep every
+    unit active, so the state is the running sum of Wx x and the Jacobian dh(T)/dh(0) is exactly I."""
+    T, B, D, H = 7, 2, 3, 4
+    X = rng.uniform(0.0, 1.0, (T, B, D))
+    Wx = rng.uniform(0.0, 1.0, (H, D))
+    Hs, cache = rk.relu_rnn_forward(X, np.zeros((B, H)), Wx, np.eye(H), np.zeros(H))
+    np.testing.assert_allclose(Hs, np.cumsum(X @ Wx.T, axis=0), rtol=1e-12)
+    dHs = np.zeros_like(Hs)
+    dHs[-1] = rng.standard_normal((B, H))
+    _, dh0, *_ = rk.relu_rnn_backward(dHs, cache)
+    np.testing.assert_allclose(dh0, dHs[-1], rtol=1e-12)      # gradient arrives unchanged after T steps
+
+
+def test_relu_rnn_float32_and_validation(rng):
+    T, B, D, H = 5, 3, 4, 6
+    p = _rnn_inputs(rng, T, B, D, H)
+    p32 = {k: v.astype(np.float32) for k, v in p.items()}
+    Hs32, cache32 = rk.relu_rnn_forward(**p32)
+    assert Hs32.dtype == np.float32
+    grads32 = rk.relu_rnn_backward(np.ones_like(Hs32), cache32)
+    assert all(g.dtype == np.float32 for g in grads32)
+    np.testing.assert_allclose(Hs32, rk.relu_rnn_forward(**p)[0], rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="relu_rnn_forward: argument 'Ws'"):
+        rk.relu_rnn_forward(p["X"], p["h0"], p["Wx"], p["Ws"][:, :-1], p["b"])
+    with pytest.raises(ValueError, match="relu_rnn_backward: argument 'dHs'"):
+        rk.relu_rnn_backward(np.ones((T + 1, B, H)), rk.relu_rnn_forward(**p)[1])
+    assert rk.relu_rnn_forward(**p)[1]._fields == ("X", "h0", "Hs", "Wx", "Ws")

@@ -172,3 +172,36 @@ def test_init_params_shapes_and_forget_bias(rng):
     assert np.all(p["b"][:4] == 0) and np.all(p["b"][8:] == 0)
     with pytest.raises(ValueError, match="'cell' must be one of"):
         rk.init_params(3, 4, 5, rng=rng, cell="transformer")
+
+
+# ---------------------------------------------------------------------------
+# the ReLU cell (chapter 6)
+# ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("T,B", [(1, 1), (5, 3)])
+def test_hidden_to_hidden_relu_gradients(T, B, rng):
+    m = rk.HiddenToHiddenRNN(3, 4, 5, rng=rng, cell="relu")
+    X, Y = rng.standard_normal((T, B, 3)), rng.integers(0, 5, (T, B))
+    _check_model_grads(m, lambda: m.loss_and_grads(X, Y, m.init_state(B)))
+
+
+def test_relu_cell_parameters_step_api_and_tbptt(rng):
+    m = rk.HiddenToHiddenRNN(3, 4, 5, rng=rng, cell="relu")
+    assert {k: v.shape for k, v in m.params.items()} == {"Wx": (4, 3), "Ws": (4, 4), "b": (4,), "Wy": (5, 4),
+                                                          "c": (5,)}
+    m.params["Ws"] = np.eye(4)                  # the IRNN initialisation of chapter 6
+    X, Y = rng.standard_normal((6, 2, 3)), rng.integers(0, 5, (6, 2))
+    O, final = m.logits(X)
+    state = m.init_state(2)
+    for t in range(6):
+        o, state = m.step(X[t], state)
+        np.testing.assert_allclose(o, O[t], rtol=1e-12, atol=1e-14)
+    np.testing.assert_array_equal(state, final)
+    loss, grads = m.loss_and_grads(X, Y)
+    loss_k, grads_k = rk.tbptt_loss_and_grads(m, X, Y, 6)
+    assert loss_k == pytest.approx(loss, rel=1e-13)
+    for name in grads:
+        np.testing.assert_allclose(grads_k[name], grads[name], rtol=1e-12, atol=1e-15)
+    # the relu model really is the relu layer plus the output layer
+    Hs, _ = rk.relu_rnn_forward(X, np.zeros((2, 4)), m.params["Wx"], m.params["Ws"], m.params["b"])
+    np.testing.assert_allclose(O, Hs @ m.params["Wy"].T + m.params["c"], rtol=1e-12, atol=1e-14)

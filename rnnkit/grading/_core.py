@@ -611,8 +611,7 @@ def probe_conclusion(probes: Sequence[Probe], outcomes: Mapping[str, bool], term
     if not chosen and not passing and len(candidates) == 1:
         chosen = candidates  # every probe fails, and this term is the only one none of them switches off
     if 0 < len(chosen) <= 2:
-        text += " So the mistake is in " + ", or in ".join(terms[t] for t in chosen)
-        text += "" if text.endswith(".") else "."
+        text += " So the mistake is in " + ", or in ".join(terms[t].rstrip(".") for t in chosen) + "."
     elif not failing:
         text += " Every probe case is right: the mistake shows only when all parts act together."
     return text

@@ -15,7 +15,7 @@ a check in this process, for tests and trusted code.
 Besides the catalogue of classic mistakes (buggy variants computed on the same inputs), each
 check asks for *probes*: the random case again with one term switched off (``Ws = 0``,
 ``x = 0``, ``B = 1``, ``T = 1`` ...). Which probes the learner's function gets right tells
-where a mistake outside the catalogue is (:class:`Probe`, :func:`probe_report`).
+where a mistake outside the catalogue is (:class:`ProbeCase`, :func:`probe_report`).
 """
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from ._core import (VALUE_TOL, Check, Verdict, _Failure, as_float_array, distinc
                     returned, scaled_rel_error)
 from .a3_bptt import NO_BIAS, NO_TANH, WS_NOT_T, rnn_case
 
-__all__ = ["CHECKS", "SANDBOX_EXPORTS", "SANDBOX_WITHHELD", "Probe", "probe_report",
+__all__ = ["CHECKS", "SANDBOX_EXPORTS", "SANDBOX_WITHHELD",
            "grade_recurrence_step", "grade_unroll", "grade_rnn_parameter_count", "judge_recurrence_step",
            "judge_unroll", "judge_rnn_parameter_count"]
 
@@ -50,7 +50,7 @@ def _context(sizes, seed=None):
 # probes: the random case again, with one term switched off (also used by a2)
 # ---------------------------------------------------------------------------
 
-class Probe(NamedTuple):
+class ProbeCase(NamedTuple):
     """One probe of a check: the base case with one term switched off.
 
     ``make(base) -> probe case`` (a modified copy of the base case's inputs); ``meaning``: what it
@@ -77,7 +77,8 @@ def probe_right(records, index: int, func: str, names: Sequence[str], expected: 
     return bool(err.size == 0 or float(err.max()) <= tol)
 
 
-def probe_report(right: dict[str, bool], probes: Sequence[Probe], rules: Sequence = (), none_right: str = "") -> str:
+def probe_report(right: dict[str, bool], probes: Sequence[ProbeCase], rules: Sequence = (),
+                 none_right: str = "") -> str:
     """Explain a wrong full case from the probes' outcomes (``right``: probe name -> right or not).
 
     ``rules`` are tried in order, the first that applies gives the explanation: a probe name (applies
@@ -102,7 +103,7 @@ def probe_report(right: dict[str, bool], probes: Sequence[Probe], rules: Sequenc
     return f"Probes (the same inputs, one part switched off or cut down at a time): {seen}. So: {text}"
 
 
-def probe_failure(func: str, output: str, right: dict[str, bool], probes: Sequence[Probe], context: str) -> str:
+def probe_failure(func: str, output: str, right: dict[str, bool], probes: Sequence[ProbeCase], context: str) -> str:
     """The message for a function right on the full case but wrong on a probe ('' if every probe is right)."""
     for p in probes:
         if not right.get(p.name):
@@ -117,7 +118,8 @@ def explained(verdict: Verdict, probe_text: str, context: str) -> Verdict:
         text = verdict.message
         return Verdict(True, text[:-3] + f"({context})." if text.endswith("().") and context else text)
     message = verdict.message
-    if probe_text and "Likely cause:" not in message:
+    # Probes locate a wrong value that no catalogued mistake explains (not a dtype, shape or NaN problem).
+    if probe_text and "Likely cause:" not in message and " is wrong: " in message:
         message += "\n" + probe_text
     return Verdict(False, message + (f"\n(Checked on fresh inputs: {context}.)" if context else ""))
 
@@ -130,15 +132,16 @@ BROADCAST_HINT = (" Likely cause: a sum or maximum over the last axis lost that 
                   "with the array it is combined with: keep it with keepdims=True (or index [..., None]).")
 
 
-def with_error_hint(call: Callable):
-    """``call()``, with a hint added to a learner's shape error (matmul / broadcasting)."""
+def with_error_hint(call: Callable, kinds: str = "matmul"):
+    """``call()``, with a hint added to a learner's shape error: ``kinds`` names the hints that apply
+    ("matmul": a product with a weight the wrong way round; "broadcast": a reduction that lost its axis)."""
     try:
         return call()
     except _Failure as f:
         text = str(f).rstrip()
-        if "matmul" in text or "shapes not aligned" in text:
+        if "matmul" in kinds and ("matmul" in text or "shapes not aligned" in text):
             raise _Failure(text + MATMUL_HINT) from None
-        if "could not be broadcast" in text:
+        if "broadcast" in kinds and "could not be broadcast" in text:
             raise _Failure(text + BROADCAST_HINT) from None
         raise
 
@@ -154,17 +157,17 @@ def _zero(name):
 _STEP_ARGS = ("s_prev", "x", "Wx", "Ws", "b")
 
 STEP_PROBES = (
-    Probe("B = 1", lambda c: {**c, "s_prev": c["s_prev"][:1], "x": c["x"][:1]},
+    ProbeCase("B = 1", lambda c: {**c, "s_prev": c["s_prev"][:1], "x": c["x"][:1]},
           "right for one sequence but not for a batch: the rows of the batch are mixed. Row i of s must depend "
           "only on row i of s_prev and of x; look for a .reshape where a transpose .T belongs, or a sum or "
           "mean over axis 0.",
           "each row of the batch is one sequence; the code must work the same for B = 1."),
-    Probe("Ws = 0", _zero("Ws"), "", "with Ws = 0 the step is tanh(b + Wx x): is Ws used anywhere else?"),
-    Probe("s_prev = 0", _zero("s_prev"), "", "with s_prev = 0 the step is tanh(b + Wx x)."),
-    Probe("x = 0", _zero("x"),
+    ProbeCase("Ws = 0", _zero("Ws"), "", "with Ws = 0 the step is tanh(b + x @ Wx.T)."),
+    ProbeCase("s_prev = 0", _zero("s_prev"), "", "with s_prev = 0 the step is tanh(b + x @ Wx.T)."),
+    ProbeCase("x = 0", _zero("x"),
           "the input term Wx x⁽ᵗ⁾ is wrong: with x = 0 your s is right. Write it x @ Wx.T, inside the tanh.",
           "with x = 0 the step is tanh(b + Ws s_prev)."),
-    Probe("b = 0", _zero("b"),
+    ProbeCase("b = 0", _zero("b"),
           "the bias is wrong: with b = 0 your s is right. b is added once, to the pre-activation inside the "
           "tanh: s = tanh(b + s_prev @ Ws.T + x @ Wx.T).",
           "with b = 0 the step is tanh(Ws s_prev + Wx x)."),
@@ -304,15 +307,15 @@ UNROLL_BUGS = {
 }
 
 UNROLL_PROBES = (
-    Probe("B = 1", lambda c: {**c, "X": c["X"][:, :1], "s0": c["s0"][:1]},
+    ProbeCase("B = 1", lambda c: {**c, "X": c["X"][:, :1], "s0": c["s0"][:1]},
           "right for one sequence but not for a batch: the rows of the batch are mixed. Pass the whole batch "
           "s_prev (B, H) and x (B, D) to f and keep its rows in order.",
           "the loop must work the same for a batch of one sequence."),
-    Probe("s0 = 0", lambda c: {**c, "s0": np.zeros_like(c["s0"])},
+    ProbeCase("s0 = 0", lambda c: {**c, "s0": np.zeros_like(c["s0"])},
           "s0 is not the starting state: with s0 = 0 your S is right, so the loop starts from zeros (or from "
           "something else). The first step is f(s0, X[0]).",
           "with s0 = 0 the first step is f(0, X[0])."),
-    Probe("T = 1", lambda c: {**c, "X": c["X"][:1]},
+    ProbeCase("T = 1", lambda c: {**c, "X": c["X"][:1]},
           "the first step is right (T = 1 is), so the mistake is in how the steps follow each other: step t "
           "must be f(S[t-1], X[t]), from the state the previous step returned, and S[t] stored in time order.",
           "a sequence of one step is S = f(s0, X[0])[None]."),
@@ -378,6 +381,8 @@ def _calls_message(calls: int, sizes: dict) -> str:
     if B > 1 and calls == T * B:
         msg += (" It was called once per sequence of the batch: f takes the whole batch, s_prev (B, H) and "
                 "x (B, D), in one call per step.")
+    elif calls == 2 * T:
+        msg += " f is called twice per step: call it once and keep its result for the next step and for S."
     elif calls == T - 1:
         msg += (" One input is skipped (a loop over range(1, T) or range(T - 1)?): apply f once to each of the "
                 "T inputs, X[0] first.")

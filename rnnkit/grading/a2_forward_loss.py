@@ -16,7 +16,7 @@ judge sees only the arrays it returned. ``grade_*`` run a check in this process,
 and trusted code.
 
 Besides the catalogue of classic mistakes, each check asks for probes (see
-:class:`rnnkit.grading.a1_recurrence.Probe`): the random case again with one part switched off
+:class:`rnnkit.grading.a1_recurrence.ProbeCase`): the random case again with one part switched off
 (``Ws = 0``, ``X = 0``, ``h0 = 0``, ``Yprev = 0``, ``b = 0``, ``c = 0``, ``T = 1``, ``B = 1``;
 for the loss equal logits; for softmax a (B, K) array). Which of them the learner's function
 gets right locates a mistake outside the catalogue.
@@ -26,9 +26,9 @@ from __future__ import annotations
 import numpy as np
 
 from .. import layers as _ref
-from ._core import VALUE_TOL, Check, Verdict, _Failure, distinct_sizes, judge, modified_warning, returned
-from ._core import scaled_rel_error
-from .a1_recurrence import Probe, explained, probe_failure, probe_report, probe_right, with_error_hint
+from ._core import (VALUE_TOL, Check, Verdict, _Failure, distinct_sizes, judge, modified_warning, returned,
+                    scaled_rel_error)
+from .a1_recurrence import ProbeCase, explained, probe_failure, probe_report, probe_right, with_error_hint
 from .a3_bptt import NO_BIAS, NO_TANH, NOT_CARRIED, WS_NOT_T
 
 __all__ = ["CHECKS", "SANDBOX_EXPORTS", "SANDBOX_WITHHELD",
@@ -202,7 +202,7 @@ def _judge_softmax(cases, records) -> Verdict:
     verdicts = []
     for i, c in enumerate(cases):
         try:
-            (P,) = with_error_hint(lambda i=i: returned(records, i, func, ["P"]))
+            (P,) = with_error_hint(lambda i=i: returned(records, i, func, ["P"]), "broadcast")
         except _Failure as f:
             if c["O"].ndim == 2 and verdicts and verdicts[0].passed:
                 raise _Failure(f"{f} Likely cause: {HARD_CODED_AXIS}") from None
@@ -239,15 +239,15 @@ def _nll(O, Y):
 
 
 NLL_PROBES = (
-    Probe("T = 1", _first_steps(1, "O", "Y"),
+    ProbeCase("T = 1", _first_steps(1, "O", "Y"),
           "right for a single step (T = 1) but not for a sequence: every step's L⁽ᵗ⁾ counts once, "
           "L = Σₜ L⁽ᵗ⁾ (is one step left out, or are the steps averaged or weighted?).",
           "with T = 1, L is the sum over the batch of −log softmax(o)[y] at the one step."),
-    Probe("B = 1", _first_rows(1, "O", "Y"),
+    ProbeCase("B = 1", _first_rows(1, "O", "Y"),
           "right for one sequence (B = 1) but not for a batch: L also sums over the sequences of the batch "
           "(is one sequence left out, or the batch averaged?).",
           "with B = 1, L is the sum over time of one sequence's −log softmax(o⁽ᵗ⁾)[y⁽ᵗ⁾]."),
-    Probe("O = 0", _zero("O"),
+    ProbeCase("O = 0", _zero("O"),
           "right when all logits are equal (then every class has the same log-probability), so the "
           "log-probability taken is not the target's: take log p[Y[t, b]] at each (t, b), e.g. "
           "np.take_along_axis(log_p, Y[..., None], axis=-1).",
@@ -329,7 +329,7 @@ def _judge_nll(cases, records) -> Verdict:
     text = probe_report(right, NLL_PROBES, NLL_RULES, NLL_NONE_RIGHT)
     verdicts = []
     for i, c in enumerate(cases[:n]):
-        (L,) = with_error_hint(lambda i=i: returned(records, i, func, ["L"]))
+        (L,) = with_error_hint(lambda i=i: returned(records, i, func, ["L"]), "broadcast")
         verdicts.append(_judge_nll_one(c, L, text if i == 0 else ""))
         if not verdicts[-1].passed:
             break
@@ -381,23 +381,23 @@ _WRONG_INPUT = ("right for T = 1 and with X = 0, so step t reads the wrong input
 
 #: Probes of families (a) and (c): the same inputs with one part switched off.
 _STATE_PROBES = (
-    Probe("B = 1", _first_rows(1, "X", "h0"), _BATCH_MIXED, "each row of the batch is one sequence."),
-    Probe("T = 1", _first_steps(1, "X"), "", "with T = 1 there is one step, from h0 and X[0]."),
-    Probe("X = 0", _zero("X"),
+    ProbeCase("B = 1", _first_rows(1, "X", "h0"), _BATCH_MIXED, "each row of the batch is one sequence."),
+    ProbeCase("T = 1", _first_steps(1, "X"), "", "with T = 1 there is one step, from h0 and X[0]."),
+    ProbeCase("X = 0", _zero("X"),
           "the input term Wx x⁽ᵗ⁾ is wrong: with X = 0 your result is right. Write it x @ Wx.T, inside the tanh.",
           "with X = 0 the recurrence still runs from h0."),
-    Probe("h0 = 0", _zero("h0"),
+    ProbeCase("h0 = 0", _zero("h0"),
           "h0 is not used as h⁽⁰⁾: with h0 = 0 your result is right, so the first step does not start from h0 "
           "(from zeros?) or h0 enters elsewhere. The first step is tanh(b + h0 @ Ws.T + X[0] @ Wx.T).",
           "with h0 = 0 the first step is tanh(b + X[0] @ Wx.T)."),
-    Probe("Ws = 0", _zero("Ws"),
+    ProbeCase("Ws = 0", _zero("Ws"),
           "the recurrent term Ws h⁽ᵗ⁻¹⁾ is wrong: with Ws = 0 your result is right. Write it h_prev @ Ws.T, "
           "inside the tanh, with h_prev the state of the previous step.",
           "with Ws = 0 every step is tanh(b + x @ Wx.T)."),
-    Probe("b = 0", _zero("b"),
+    ProbeCase("b = 0", _zero("b"),
           "the state bias b is wrong: with b = 0 your result is right. It is added once, inside the tanh.",
           "with b = 0 the step is tanh(h_prev @ Ws.T + x @ Wx.T)."),
-    Probe("c = 0", _zero("c"),
+    ProbeCase("c = 0", _zero("c"),
           "the output bias c is wrong: with c = 0 your result is right. o = c + h @ Wy.T, c added once.",
           "with c = 0 the output is h @ Wy.T."),
 )
@@ -416,19 +416,19 @@ _STATE_NONE_RIGHT = ("already the first step is wrong, with each part switched o
                      "o = c + h @ Wy.T together.")
 
 _OH_PROBES = (
-    Probe("B = 1", _first_rows(1, "X", "Yprev"), _BATCH_MIXED, "each row of the batch is one sequence."),
-    Probe("T = 1", _first_steps(1, "X", "Yprev"), "", "with T = 1 there is one step, fed Yprev[0] = 0."),
-    Probe("X = 0", _zero("X"),
+    ProbeCase("B = 1", _first_rows(1, "X", "Yprev"), _BATCH_MIXED, "each row of the batch is one sequence."),
+    ProbeCase("T = 1", _first_steps(1, "X", "Yprev"), "", "with T = 1 there is one step, fed Yprev[0] = 0."),
+    ProbeCase("X = 0", _zero("X"),
           "the input term Wx x⁽ᵗ⁾ is wrong: with X = 0 your O is right. Write it x @ Wx.T, inside the tanh.",
           "with X = 0 the state is tanh(b + Yprev[t] @ Wo.T)."),
-    Probe("Yprev = 0", _zero("Yprev"),
+    ProbeCase("Yprev = 0", _zero("Yprev"),
           "the feedback term Wo y⁽ᵗ⁻¹⁾ is wrong: with Yprev = 0 your O is right. Step t receives Yprev[t] as it "
           "is (already shifted: zeros at the first step), through Yprev[t] @ Wo.T inside the tanh.",
           "with Yprev = 0 each state is tanh(b + X[t] @ Wx.T)."),
-    Probe("b = 0", _zero("b"),
+    ProbeCase("b = 0", _zero("b"),
           "the state bias b is wrong: with b = 0 your O is right. It is added once, inside the tanh.",
           "with b = 0 the state is tanh(Yprev[t] @ Wo.T + X[t] @ Wx.T)."),
-    Probe("c = 0", _zero("c"),
+    ProbeCase("c = 0", _zero("c"),
           "the output bias c is wrong: with c = 0 your O is right. o = c + h @ Wy.T, c added once.",
           "with c = 0 the output is h @ Wy.T."),
 )

@@ -551,6 +551,10 @@ FORWARD_RULES = (
     ProbeRule(right=("h0_zero",), wrong=("T1",),
               text="right when h0 = 0 but wrong from the first step otherwise: the first step does not start "
                    "from h⁽⁰⁾ = h0."),
+    ProbeRule(right=("Ws0",), wrong=("T1",),
+              text="every step is right without recurrence (Ws = 0) and wrong already at t=1 with it: the "
+                   "recurrent term is at fault: a = x @ Wx.T + h_prev @ Ws.T + b, the recurrent term inside the "
+                   "tanh with h⁽⁰⁾ = h0 at t=1."),
     ProbeRule(right=("T1", "Ws0"), wrong=("full",),
               text="the first step and every step without recurrence are right, so the recurrence is at "
                    "fault: step t must get h⁽ᵗ⁻¹⁾, the state step t−1 returned, and add h_prev @ Ws.T."),
@@ -580,22 +584,25 @@ _SEQ_ALONE = {
     "dWx": "dWx = Σₜ δ⁽ᵗ⁾ᵀ @ x⁽ᵗ⁾", "dWs": "dWs = Σₜ δ⁽ᵗ⁾ᵀ @ h⁽ᵗ⁻¹⁾ (h0 at t=1)", "db": "db = Σₜ Σ_batch δ⁽ᵗ⁾",
 }
 _SEQ_DELTA = "δ⁽ᵗ⁾ = (dHs[t] + dh_next) ⊙ (1 − h⁽ᵗ⁾²)"
+#: The outputs of the single-step probe that carry nothing (dh0 is itself a carried gradient).
+_FIRST_LOCAL = tuple(f"first_only:{o}" for o in ("dX", "dWx", "dWs", "db"))
 BACKWARD_RULES = (
     ProbeRule(right=("last_only",), wrong=("first_only",),
               text="right when the upstream gradient is at t=T only, wrong when it is at t=1 only: dHs[t] is "
                    "not taken into account at the steps before T. The gradient reaching h⁽ᵗ⁾ is "
                    "dHs[t] + dh_next at every step."),
-    ProbeRule(right=("first_only", "Hs_zero"), wrong=("last_only",),
-              text="single steps are right and so is everything where tanh′ = 1, but the carried gradient is "
-                   f"wrong: it must pass through tanh′ of its step exactly once: {_SEQ_DELTA}, then "
-                   "dh_next = δ⁽ᵗ⁾ @ Ws for step t−1."),
-    ProbeRule(right=("first_only",), wrong=("last_only", "Hs_zero"),
-              text="single steps are right but the gradient carried back from step t+1 is wrong (even where "
-                   f"tanh′ = 1): the carry into step t is dh_next = δ⁽ᵗ⁺¹⁾ @ Ws, added to dHs[t]: {_SEQ_DELTA}."),
+    ProbeRule(right=_FIRST_LOCAL + ("Hs_zero",), wrong=("last_only",),
+              text="the gradients within a single step are right and so is everything where tanh′ = 1, but the "
+                   "carried gradient is wrong (dh0 is one too): it must pass through tanh′ of its step exactly "
+                   f"once: {_SEQ_DELTA}, then dh_next = δ⁽ᵗ⁾ @ Ws for step t−1."),
+    ProbeRule(right=_FIRST_LOCAL, wrong=("last_only", "Hs_zero"),
+              text="the gradients within a single step are right but the gradient carried back from step t+1 "
+                   "(and so dh0) is wrong, even where tanh′ = 1: the carry into step t is dh_next = δ⁽ᵗ⁺¹⁾ @ Ws, "
+                   f"added to dHs[t]: {_SEQ_DELTA}."),
     ProbeRule(wrong=("Hs_zero:db",), right=("states_zero:db",),
               text="δ is right only when h0 = 0 as well, so the tanh′ factor at t=1 reads h0: tanh′ is taken "
                    f"of h⁽ᵗ⁻¹⁾. It must use h⁽ᵗ⁾ = Hs[t], the state step t produced: {_SEQ_DELTA}."),
-    ProbeRule(right=("Hs_zero", "states_zero"), wrong=("full:db", "first_only"),
+    ProbeRule(right=("Hs_zero", "states_zero"), wrong=("full:db", "first_only:db"),
               text="every gradient is right where all states are 0 (tanh′ = 1) and wrong otherwise, even for a "
                    f"single step: the tanh′ factor itself is wrong: {_SEQ_DELTA} (1 − h², h = Hs[t], once)."),
     ProbeRule(wrong=("first_only:dWs",), right=tuple(f"first_only:{o}" for o in ("dX", "dh0", "dWx", "db")),
@@ -677,11 +684,10 @@ def probe_text(probes, rules, outcomes: dict) -> str:
     for rule in rules:
         if _rule_holds(rule, obs):
             return text + " So " + rule.text
-    facts = [p.if_fails for p in wrong] if wrong else ([p.if_only_full_fails for p in right] if obs.get("full")
-                                                       else [])
-    if facts:
-        text += " So " + "; ".join(facts) + "."
-    return text
+    if not obs.get("full"):
+        return text + " The random case is right: the mistake shows only on these special inputs."
+    facts = [p.if_fails for p in wrong] or [p.if_only_full_fails for p in right]
+    return text + " So " + "; ".join(facts) + "."
 
 
 # ---------------------------------------------------------------------------
@@ -692,7 +698,8 @@ _SUP = str.maketrans("0123456789+-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻")
 
 
 def _sup(n) -> str:
-    return str(n).translate(_SUP)
+    """``3`` -> ``⁽³⁾`` (a time index as the book writes it)."""
+    return "⁽" + str(n).translate(_SUP) + "⁾"
 
 
 def _ordinal(k: int) -> str:
@@ -786,10 +793,26 @@ def _oracle_call(step: _StepHelper, args: tuple, case: dict):
     return _cf.with_oracle(args, step.name, entries, known=tuple(values)), {"labels": labels, "expected": exp}
 
 
+def _oracle_record(records, i: int) -> dict:
+    """``{"calls", "misses", "miss_call", "miss_leaves"}`` of call ``i``'s oracle, as plain ints (a record the
+    kernel reports is never trusted to be well formed: anything odd reads as zeros)."""
+    rec = records[i].get("objects", {}).get("oracle") if 0 <= i < len(records) else None
+    out = {"calls": 0, "misses": 0, "miss_call": 0, "miss_leaves": []}
+    if not isinstance(rec, dict):
+        return out
+    for key in ("calls", "misses", "miss_call"):
+        v = rec.get(key)
+        if isinstance(v, (int, np.integer)) and not isinstance(v, bool) and 0 <= int(v) < 10**9:
+            out[key] = int(v)
+    leaves = rec.get("miss_leaves")
+    if isinstance(leaves, np.ndarray) and leaves.dtype.kind in "iu" and leaves.ndim == 1 and leaves.size < 100:
+        out["miss_leaves"] = [int(j) for j in leaves]
+    return out
+
+
 def _miss_text(func: str, step: _StepHelper, info: dict, rec: dict) -> str:
     """What the first call of the step function that a correct loop would not make got wrong."""
-    k = int(rec.get("miss_call", 0))
-    leaves = [int(i) for i in np.asarray(rec.get("miss_leaves", []), dtype=np.int64).ravel()]
+    k, leaves = rec["miss_call"], rec["miss_leaves"]
     labels, expected = info["labels"], info["expected"]
 
     def label(i):
@@ -801,7 +824,7 @@ def _miss_text(func: str, step: _StepHelper, info: dict, rec: dict) -> str:
         return (f"{head}: it calls {step.name} {k} times or more; a correct loop calls it once per time step "
                 f"({len(expected)} times).")
     where, exp = expected[k - 1]
-    before = f" (its first {k - 1} call{'s' if k > 2 else ''} were right)" if k > 1 else ""
+    before = "" if k == 1 else " (its first call was right)" if k == 2 else f" (its first {k - 1} calls were right)"
     if len(leaves) != len(exp):
         return (f"{head}: its {_ordinal(k)} call ({where}) passes {len(leaves)} values where {step.name}"
                 f"{step.signature} takes {len(exp)}{before}.")
@@ -879,7 +902,7 @@ def _outcome(target: _Target, records, i: int, truth: dict) -> _Outcome:
 def _judge_case(target: _Target, case: dict, outputs: tuple, truth: dict, seed=None, select=None) -> Verdict:
     analytic = "probe" in case or not target.fd
     compared = "central differences" if not analytic else (
-        "the reference on the same inputs" if target.kind == "values" else "the exact gradients of these inputs")
+        "the reference on the same inputs" if target.kind == "values" else "the exact gradients on these inputs")
     return judge(target.func, list(target.outputs), list(outputs), truth, tol=target.tol, kind=target.kind,
                  compared_with=compared, dims=_DIMS, sizes=case["sizes"], variants=target.variants(case),
                  time_axes=target.time_axes, direction=target.direction, hints=target.hints,
@@ -934,40 +957,49 @@ def _same_outputs(a: _Outcome, b: _Outcome) -> bool:
     return True
 
 
-def _diagnosis(target: _Target, cases, truths, outcomes, select, records=None, offset=0, oracle_info=None):
-    """The failure message for one set of runs (the learner's own, or the oracle's)."""
-    lines = []
-    miss = None
-    if records is not None:
-        for i, c in enumerate(cases):
-            rec = records[offset + i]["objects"].get("oracle") if offset + i < len(records) else None
-            if isinstance(rec, dict) and int(rec.get("misses", 0) or 0) > 0:
-                miss = _miss_text(target.func, target.step, oracle_info[i], rec)
-                break
-    if miss:
-        lines.append(miss)
+def _variant_matched(target: _Target, case: dict, truth: dict, o: _Outcome) -> bool:
+    """Whether a known mistake (buggy variant) explains one of the wrong outputs of ``o``."""
+    if o.error is not None or not any(o.wrong.values()):
+        return False
+    variants = target.variants(case)
+    return any(_match_variant(n, np.asarray(v, dtype=np.float64), truth[n], variants)
+               for n, v in zip(target.outputs, o.outputs)
+               if o.wrong.get(n) and isinstance(v, np.ndarray) and v.dtype.kind in "fiu" and v.shape == truth[n].shape)
+
+
+def _first_miss(target: _Target, cases, records, offset: int, oracle_info) -> str:
+    for i in range(len(cases)):
+        rec = _oracle_record(records, offset + i)
+        if rec["misses"] > 0:
+            return _miss_text(target.func, target.step, oracle_info[i], rec)
+    return ""
+
+
+def _diagnosis(target: _Target, cases, truths, outcomes, select, *, probes: bool = True, miss: str = "") -> list:
+    """The failure message (lines) for one set of runs, the learner's own or the oracle's: the first wrong
+    case judged with the known mistakes, and what the probe cases show when none of them explains it."""
     shown = next((i for i, o in enumerate(outcomes) if not o.ok(select)), None)
-    if shown is not None:
-        o, c = outcomes[shown], cases[shown]
-        if o.error is not None:
-            message = None if miss and "a correct loop would not pass" in o.error else o.error
-        else:
-            message = _judge_case(target, c, o.outputs, truths[shown], select=select).message
-        if message:
-            head, sep, tail = message.partition("\n(Checked on")
-            main = outcomes[0]
-            variants = target.variants(cases[0]) if main.error is None and any(main.wrong.values()) else []
-            matched = main.error is None and any(
-                _match_variant(n, np.asarray(v, dtype=np.float64), truths[0][n], variants)
-                for n, v in zip(target.outputs, main.outputs)
-                if main.wrong.get(n) and isinstance(v, np.ndarray) and v.dtype.kind in "fiu"
-                and v.shape == truths[0][n].shape)
-            if not miss and not matched and target.probes and "Likely cause:" not in head:
-                named = {"full": outcomes[0]}
-                named.update({c["probe_name"]: outcomes[i] for i, c in enumerate(cases) if "probe_name" in c})
-                head += probe_text(target.probes, target.rules, named)
-            lines.append(head + sep + tail)
-    return lines
+    if shown is None:
+        return []
+    o = outcomes[shown]
+    if o.error is not None:
+        return [] if miss and "a correct loop would not pass" in o.error else [o.error]
+    message = _judge_case(target, cases[shown], o.outputs, truths[shown], select=select).message
+    head, sep, tail = message.partition("\n(Checked on")
+    if probes and not miss and target.probes and "Likely cause:" not in head \
+            and not _variant_matched(target, cases[0], truths[0], outcomes[0]):
+        named = {"full": outcomes[0]}
+        named.update({c["probe_name"]: outcomes[i] for i, c in enumerate(cases) if "probe_name" in c})
+        head += probe_text(target.probes, target.rules, named)
+    return [head + sep + tail]
+
+
+def _message(lines) -> str:
+    """Lines joined, the '(Checked on ...)' notes moved to the end."""
+    text = "\n".join(line for line in lines if line)
+    body = [line for line in text.split("\n") if not line.startswith("(Checked on")]
+    notes = [line for line in text.split("\n") if line.startswith("(Checked on")]
+    return "\n".join(body + notes[:1])
 
 
 def _judge_target(target: _Target, context: dict, records) -> Verdict:
@@ -980,39 +1012,40 @@ def _judge_target(target: _Target, context: dict, records) -> Verdict:
     if all(o.ok(select) for o in own) and not own_modified:
         return _judge_case(target, cases[0], own[0].outputs, truths[0])
     step = target.step
-    if step is not None and len(records) >= 2 * n:
-        used = sum(int((records[n + i]["objects"].get("oracle") or {}).get("calls", 0) or 0) for i in range(n))
-        if used:
-            orc = [_outcome(target, records, n + i, truths[i]) for i in range(n)]
-            orc_modified = modified_warning(records[n:2 * n], target.func, target.arg_names)
-            own_lines = _diagnosis(target, cases, truths, own, select) or [own_modified]
-            if all(o.ok(select) for o in orc) and not orc_modified:
-                first = own_lines[0].split("\n")[0]
-                return Verdict(True, (
-                    f"{target.func}: the loop is right: run with a correct {step.name} standing in for yours, "
-                    f"every output is right on every case. The errors come from your {step.name}, which is graded "
-                    f"in its own cell (fix it there; this cell keeps its points). With your {step.name}: {first}"))
-            lines = [f"{target.func}: judged with a correct {step.name} standing in for yours, so what follows "
-                     f"is a mistake of {target.func} itself."]
-            lines += _diagnosis(target, cases, truths, orc, select, records, n, context["oracle"])
-            if orc_modified:
-                lines.append(orc_modified)
-            if orc[0].error is None and own[0].error is None:
-                if _same_outputs(own[0], orc[0]):
-                    lines.append(f"Your {step.name} is not at fault here: with it the outputs are the same as "
-                                 f"with a correct one.")
-                else:
-                    lines.append(f"Your {step.name} is also wrong (with it the outputs differ again); it is "
-                                 f"graded in its own cell.")
-            elif own[0].error is not None and orc[0].error is None:
-                lines.append(f"Your {step.name} is also at fault: with it, {own[0].error}")
-            else:
-                lines.append(f"Whether your {step.name} is also wrong is judged in its own cell.")
-            return Verdict(False, "\n".join(lines))
-    lines = _diagnosis(target, cases, truths, own, select)
-    if own_modified:
-        lines.append(own_modified)
-    return Verdict(False, "\n".join(lines))
+    used = step is not None and len(records) >= 2 * n and sum(
+        _oracle_record(records, n + i)["calls"] for i in range(n)) > 0
+    if not used:  # no step function (or the loop written inline): the learner's own runs only
+        return Verdict(False, _message(_diagnosis(target, cases, truths, own, select) + [own_modified]))
+    orc = [_outcome(target, records, n + i, truths[i]) for i in range(n)]
+    orc_modified = modified_warning(records[n:2 * n], target.func, target.arg_names)
+    if all(o.ok(select) for o in orc) and not orc_modified:
+        first = (_diagnosis(target, cases, truths, own, select, probes=False) + [own_modified])[0]
+        return Verdict(True, (
+            f"{target.func}: the loop is right: run with a correct {step.name} standing in for yours, every "
+            f"output is right on every case. The errors come from your {step.name}, which is graded in its own "
+            f"cell (fix it there; this cell keeps its points). With your {step.name}: {first.split(chr(10))[0]}"))
+    miss = _first_miss(target, cases, records, n, context["oracle"])
+    lines = [f"{target.func}: judged with a correct {step.name} standing in for yours, so what follows is a "
+             f"mistake of {target.func} itself.", miss]
+    lines += _diagnosis(target, cases, truths, orc, select, miss=miss)
+    if orc_modified:
+        lines.append(orc_modified)
+    if miss:
+        # No outputs with the oracle; the learner's own run still shows a known mistake of the loop, if any.
+        if _variant_matched(target, cases[0], truths[0], own[0]):
+            lines += [f"With your {step.name}: " + line
+                      for line in _diagnosis(target, cases, truths, own, select, probes=False)]
+        lines.append(f"Whether your {step.name} is also wrong is judged in its own cell.")
+    elif orc[0].error is None and own[0].error is None:
+        lines.append(f"Your {step.name} is not at fault here: with it the outputs are the same as with a correct "
+                     f"one." if _same_outputs(own[0], orc[0]) else
+                     f"Your {step.name} is also wrong (with it the outputs differ again); it is graded in its own "
+                     f"cell.")
+    elif own[0].error is not None and orc[0].error is None:
+        lines.append(f"Your {step.name} is also at fault: with it, {own[0].error}")
+    else:
+        lines.append(f"Whether your {step.name} is also wrong is judged in its own cell.")
+    return Verdict(False, _message(lines))
 
 
 # ---------------------------------------------------------------------------

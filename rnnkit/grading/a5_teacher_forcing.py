@@ -15,16 +15,20 @@ Model (as :class:`rnnkit.models.OutputToHiddenRNN`):
   greedy prediction at t-1 (computed with what was fed at t-1).
 
 Each hidden test cell is a :class:`~rnnkit.grading.Check`: the inputs are drawn here (a random
-case and a fixed one), the learner's function runs in the sandboxed kernel
+case and fixed ones), the learner's function runs in the sandboxed kernel
 (:func:`rnnkit.casefile.run_check`), and only the recorded return values are judged here.
+Besides the cases, each check asks about fixed *probe cases* that switch one part of the model
+off (nothing fed, Wo = 0, T = 1, dO at one step only, p_truth = 0 or 1, ...): when no known
+mistake matches, which probe cases pass and which fail names the part at fault
+(:func:`rnnkit.grading._core.probe_conclusion`).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from ..casefile import special
-from ._core import (GRAD_TOL, VALUE_TOL, Check, Verdict, _Failure, distinct_sizes, judge, modified_warning,
-                    numerical_gradients, returned)
+from ._core import (GRAD_TOL, VALUE_TOL, Check, Probe, Verdict, _Failure, diagnosed, distinct_sizes, judge,
+                    modified_warning, numerical_gradients, returned)
 
 __all__ = ["CHECKS", "SANDBOX_EXPORTS", "SANDBOX_WITHHELD",
            "grade_teacher_forcing_inputs", "grade_output_rnn_forward", "grade_output_rnn_backward",
@@ -38,8 +42,9 @@ SANDBOX_EXPORTS = ("numerical_gradient",)
 SANDBOX_WITHHELD = ("OutputToHiddenRNN",)
 
 
-def _ctx(sizes, extra="", fixed=False):
-    return ", ".join(f"{k}={v}" for k, v in sizes.items()) + extra + (", the fixed case" if fixed else "")
+def _ctx(sizes, extra="", fixed=False, probe=None):
+    text = ", ".join(f"{k}={v}" for k, v in sizes.items()) + extra + (", the fixed case" if fixed else "")
+    return f"probe case {probe}, {text}" if probe else text
 
 
 def _case(r, long=False, sizes=None):
@@ -75,13 +80,15 @@ def output_rnn_reference(X, F, Wx, Wo, b, Wy, c):
     return Hs @ Wy.T + c, Hs
 
 
-def _tokens(value, func, name, shape):
+def _tokens(value, func, name, shape, shape_hints=None):
     if not isinstance(value, np.ndarray) or value.dtype.kind not in "iu":
         dtype = f" of dtype {value.dtype}" if isinstance(value, np.ndarray) else ""
         raise _Failure(f"{func}: {name} must be an integer numpy array; got {type(value).__name__}{dtype}.")
     arr = np.array(value, dtype=np.int64, copy=True, subok=False)
     if arr.shape != shape:
-        raise _Failure(f"{func}: {name} has shape {arr.shape}; expected (T, B) = {shape}.")
+        hint = (shape_hints or {}).get(arr.shape, "")
+        raise _Failure(f"{func}: {name} has shape {arr.shape}; expected (T, B) = {shape}." + (f" {hint}" if hint
+                                                                                              else ""))
     return arr
 
 
@@ -92,10 +99,12 @@ def _compare_tokens(func, got, expected, variants, context, note=""):
     t, i = (int(v) for v in wrong[0])
     msg = (f"{func}: {len(wrong)} of {expected.size} tokens differ; the first at step t={t + 1} (0-based index {t}), "
            f"sequence {i}: got {int(got[t, i])}, expected {int(expected[t, i])}.")
+    causes = []   # on coarse token outputs two mistakes can give the same tokens: name each
     for text, v in variants:
-        if v.shape == got.shape and np.array_equal(v, got):
-            msg += f" Likely cause: {text}"
-            break
+        if v.shape == got.shape and np.array_equal(v, got) and text not in causes:
+            causes.append(text)
+    if causes:
+        msg += " Likely cause: " + " Or: ".join(causes)
     return Verdict(False, msg + note + f"\n(Checked on fresh inputs: {context}.)")
 
 
@@ -103,43 +112,67 @@ def _compare_tokens(func, got, expected, variants, context, note=""):
 # the hidden test cells: build (draw the inputs) and judge (the recorded return values)
 # ---------------------------------------------------------------------------
 
-def _first_failure(verdicts, records, func, arg_names, modified_text=None):
-    """The first failed verdict; else a failure if an argument was changed in place; else the first verdict."""
-    for v in verdicts:
-        if not v.passed:
-            return v
-    warning = modified_warning(records, func, arg_names)
-    if warning:
-        return Verdict(False, modified_text or warning)
-    return verdicts[0]
-
-
-def _judge_each(cases, records, func, names, arg_names, judge_one, modified_text=None):
+def _judge_all(cases, records, func, names, arg_names, judge_one, probes=(), terms=None, modified_text=None):
+    """Judge every case and probe case; one verdict (see :func:`rnnkit.grading._core.diagnosed`)."""
     verdicts = [judge_one(case, returned(records, i, func, names), records[i]) for i, case in enumerate(cases)]
-    return _first_failure(verdicts, records, func, arg_names, modified_text)
+    main = [v for c, v in zip(cases, verdicts) if not c.get("probe")]
+    probed = {c["probe"]: v for c, v in zip(cases, verdicts) if c.get("probe")}
+    warning = modified_warning(records, func, arg_names)
+    return diagnosed(func, main, probed, probes=probes, terms=terms,
+                     also=[(modified_text or warning) if warning else ""], passed_text=main[0].message)
 
 
 # teacher_forcing_inputs -------------------------------------------------------
 
+TF_TERMS = {
+    "first": "the first step: it receives nothing, written −1.",
+    "shift": "the shift: step t receives the target of step t−1, feedback[t] = Y[t−1] for t ≥ 1.",
+    "batch": "the axes: time is axis 0 and each sequence (a column of Y) is shifted on its own.",
+}
+TF_PROBES = (Probe("T = 1 (only the first step)", frozenset({"shift"})), Probe("B = 1", frozenset({"batch"})))
+
+
+def _tf_case(r, sizes=None, fixed=False, probe=None):
+    s, p = _case(r, sizes=sizes)
+    return {"sizes": {"T": s["T"], "B": s["B"]}, "Y": p["Y"], "fixed": fixed, "probe": probe}
+
+
 def _build_tf(rng):
-    sizes, p = _case(rng)
-    fixed_sizes, fixed = _case(np.random.default_rng(20260501), sizes={"T": 1, "B": 3, "D": 2, "H": 4, "K": 5})
-    cases = [{"sizes": sizes, "Y": p["Y"], "fixed": False}, {"sizes": fixed_sizes, "Y": fixed["Y"], "fixed": True}]
+    cases = [_tf_case(rng),
+             _tf_case(np.random.default_rng(20260501), {"T": 4, "B": 3, "D": 2, "H": 4, "K": 5}, fixed=True),
+             _tf_case(np.random.default_rng(20260511), {"T": 1, "B": 3, "D": 2, "H": 4, "K": 5},
+                      probe=TF_PROBES[0].name),
+             _tf_case(np.random.default_rng(20260512), {"T": 5, "B": 1, "D": 2, "H": 4, "K": 5},
+                      probe=TF_PROBES[1].name)]
     return [(c["Y"],) for c in cases], cases
 
 
 def _judge_tf_one(case, out, record):
     Y = case["Y"]
-    got = _tokens(out[0], "teacher_forcing_inputs", "feedback", Y.shape)
+    T, B = Y.shape
+    got = _tokens(out[0], "teacher_forcing_inputs", "feedback", Y.shape,
+                  {(T + 1, B): "One row too many: the −1 row is put in front of all of Y; the last target "
+                               "Y[T−1] is never fed (nothing follows it), so feedback = [−1, Y[0], …, Y[T−2]]."})
+    smear = np.concatenate([-np.ones((1, B), dtype=np.int64), np.repeat(Y[:1], T - 1, axis=0)])
+    rolled_batch = np.roll(Y, 1, axis=1)
+    rolled_batch[:, 0] = -1
     variants = [("the targets are fed unshifted: step t receives the target of step t-1 (its own target "
                  "is what it must predict).", Y),
                 ("the first step must receive nothing, written -1 (not class 0).",
-                 np.concatenate([np.zeros((1, Y.shape[1]), dtype=np.int64), Y[:-1]])),
+                 np.concatenate([np.zeros((1, B), dtype=np.int64), Y[:-1]])),
+                ("the first step must receive nothing, written -1: it still holds Y[0] (set feedback[0] = -1 "
+                 "after the shift).", np.concatenate([Y[:1], Y[:-1]])),
+                ("only the first row is replaced by -1: the other steps must be shifted too, feedback[t] = "
+                 "Y[t-1], not Y[t].", np.concatenate([-np.ones((1, B), dtype=np.int64), Y[1:]])),
+                ("every later step receives Y[0]: a loop `feedback[t] = feedback[t-1]` running forwards (or "
+                 "Y[t] = Y[t-1] on Y itself) reads a row it has just overwritten. Read from Y, and write into "
+                 "a new array (or loop backwards).", smear),
+                ("the shift runs along the batch axis: time is axis 0, so shift the rows "
+                 "(feedback[t] = Y[t-1]), not the columns.", rolled_batch),
                 ("the shift goes the wrong way: step t receives Y[t-1], not Y[t+1].",
-                 np.concatenate([Y[1:], -np.ones((1, Y.shape[1]), dtype=np.int64)]))]
-    sizes = {k: case["sizes"][k] for k in "TB"}
+                 np.concatenate([Y[1:], -np.ones((1, B), dtype=np.int64)]))]
     return _compare_tokens("teacher_forcing_inputs", got, _teacher(Y), variants,
-                           _ctx(sizes, fixed=case["fixed"]))
+                           _ctx(case["sizes"], fixed=case["fixed"], probe=case.get("probe")))
 
 
 _TF_MODIFIED = ("teacher_forcing_inputs changed the targets Y it was given (it wrote into Y in place, e.g. "
@@ -149,60 +182,148 @@ _TF_MODIFIED = ("teacher_forcing_inputs changed the targets Y it was given (it w
 
 TEACHER_FORCING_INPUTS = Check(
     "test_teacher_forcing_inputs", "teacher_forcing_inputs", build=_build_tf,
-    judge=lambda cs, rec: _judge_each(cs, rec, "teacher_forcing_inputs", ["feedback"], ["Y"], _judge_tf_one,
-                                      modified_text=_TF_MODIFIED))
+    judge=lambda cs, rec: _judge_all(cs, rec, "teacher_forcing_inputs", ["feedback"], ["Y"], _judge_tf_one,
+                                     TF_PROBES, TF_TERMS, modified_text=_TF_MODIFIED))
 
 
 # output_rnn_forward / output_rnn_backward ---------------------------------------
 
 _FIXED_SEQ_SIZES = {"T": 3, "B": 1, "D": 2, "H": 4, "K": 5}
+_PROBE_SEQ_SIZES = {"T": 3, "B": 2, "D": 3, "H": 4, "K": 5}
 
 
-def _seq_case(r, sizes=None, fixed=False):
-    """A teacher-forced case: inputs, the fed tokens, their one-hot F, and an upstream gradient dO."""
+def _seq_case(r, sizes=None, fixed=False, probe=None, edits=()):
+    """A teacher-forced case: inputs, the fed tokens, their one-hot F, and an upstream gradient dO.
+
+    ``edits`` switch parts off for a probe case: "unfed" (nothing fed), "all_fed" (a token at every
+    step), "fed_once" (a token at the middle step only), "Wo0", "X0", "b0", "c0", "h0" (X = Wo = b = 0,
+    so h = 0), "dO_last" (dO zero but at the last step).
+    """
     sizes, p = _case(r, sizes=sizes)
+    T, B, K = sizes["T"], sizes["B"], sizes["K"]
     p["feedback"] = _teacher(p["Y"])
-    p["F"] = _onehot(p["feedback"], sizes["K"])
+    if "unfed" in edits:
+        p["feedback"] = -np.ones((T, B), dtype=np.int64)
+    if "all_fed" in edits:
+        p["feedback"] = p["Y"].astype(np.int64)
+    if "fed_once" in edits:
+        p["feedback"] = -np.ones((T, B), dtype=np.int64)
+        p["feedback"][T // 2] = p["Y"][T // 2]
+    for edit, names in {"Wo0": ("Wo",), "X0": ("X",), "b0": ("b",), "c0": ("c",), "h0": ("X", "Wo", "b")}.items():
+        if edit in edits:
+            for name in names:
+                p[name] = np.zeros_like(p[name])
+    p["F"] = _onehot(p["feedback"], K)
     O, Hs = output_rnn_reference(p["X"], p["F"], p["Wx"], p["Wo"], p["b"], p["Wy"], p["c"])
     p["O"], p["Hs"] = O, Hs
     p["dO"] = r.standard_normal(O.shape)
-    return {"sizes": sizes, "p": p, "fixed": fixed}
+    if "dO_last" in edits:
+        p["dO"][:-1] = 0.0
+    return {"sizes": sizes, "p": p, "fixed": fixed, "probe": probe}
 
 
 def _seq_cases(rng):
     return [_seq_case(rng), _seq_case(np.random.default_rng(20260502), _FIXED_SEQ_SIZES, fixed=True)]
 
 
+def _probe_cases(probes, specs, seed):
+    """One probe case per (probe, (edits, sizes)), each from its own fixed seed."""
+    return [_seq_case(np.random.default_rng(seed + i), sizes, probe=probe.name, edits=edits)
+            for i, (probe, (edits, sizes)) in enumerate(zip(probes, specs))]
+
+
+FORWARD_TERMS = {
+    "unfed": "the steps fed nothing (−1): their one-hot vector is zero, so Wo adds nothing there (not the "
+             "one-hot of class 0 or K−1).",
+    "feed": "the feedback term Wo onehot(f⁽ᵗ⁾) (F @ Wo.T), with the token fed at step t, feedback[t] (it is "
+            "already shifted: do not shift it again).",
+    "input": "the input term Wx x⁽ᵗ⁾ (X @ Wx.T).",
+    "hbias": "the hidden bias b inside the tanh.",
+    "obias": "the output bias: o = c + Wy h.",
+    "time": "the time alignment: step t uses X[t] and feedback[t] together.",
+    "batch": "the batch: each sequence uses its own inputs and tokens.",
+}
+FORWARD_PROBES = (
+    Probe("nothing fed (feedback = −1 everywhere)", frozenset({"feed"})),
+    Probe("a token fed at every step (no −1)", frozenset({"unfed"})),
+    Probe("Wo = 0", frozenset({"feed", "unfed"})),
+    Probe("X = 0", frozenset({"input"})),
+    Probe("b = 0", frozenset({"hbias"})),
+    Probe("c = 0", frozenset({"obias"})),
+    Probe("T = 1 (a token fed)", frozenset({"time"})),
+    Probe("B = 1", frozenset({"batch"})),
+)
+_FORWARD_EDITS = [(("unfed",), _PROBE_SEQ_SIZES), (("all_fed",), _PROBE_SEQ_SIZES), (("Wo0",), _PROBE_SEQ_SIZES),
+                  (("X0",), _PROBE_SEQ_SIZES), (("b0",), _PROBE_SEQ_SIZES), (("c0",), _PROBE_SEQ_SIZES),
+                  (("all_fed",), {**_PROBE_SEQ_SIZES, "T": 1}), ((), {**_PROBE_SEQ_SIZES, "B": 1})]
+
+
 def _build_forward(rng):
-    cases = _seq_cases(rng)
+    cases = _seq_cases(rng) + _probe_cases(FORWARD_PROBES, _FORWARD_EDITS, 20260521)
     return [tuple(c["p"][k] for k in ("X", "feedback", "Wx", "Wo", "b", "Wy", "c")) for c in cases], cases
 
 
 def _judge_forward_one(case, out, record):
     sizes, p = case["sizes"], case["p"]
     K, feedback, F = sizes["K"], p["feedback"], p["F"]
-    rest = (p["Wx"], p["Wo"], p["b"], p["Wy"], p["c"])
+    X, Wx, Wo, b, Wy, c = (p[k] for k in ("X", "Wx", "Wo", "b", "Wy", "c"))
+    rest = (Wx, Wo, b, Wy, c)
+    O = p["O"]
+    softmax = np.exp(O - O.max(-1, keepdims=True))
     variants = [("the -1 entries (nothing fed) must give a zero vector, not the one-hot of class 0 or K-1.",
-                 {"O": output_rnn_reference(p["X"], _onehot(np.where(feedback < 0, 0, feedback), K), *rest)[0]}),
+                 {"O": output_rnn_reference(X, _onehot(np.where(feedback < 0, 0, feedback), K), *rest)[0]}),
                 ("the -1 entries (nothing fed) must give a zero vector, not the one-hot of class 0 or K-1.",
-                 {"O": output_rnn_reference(p["X"], _onehot(np.where(feedback < 0, K - 1, feedback), K), *rest)[0]}),
+                 {"O": output_rnn_reference(X, _onehot(np.where(feedback < 0, K - 1, feedback), K), *rest)[0]}),
                 ("tanh is missing: h = tanh(b + Wx x + Wo onehot(f)).",
-                 {"O": (p["b"] + p["X"] @ p["Wx"].T + F @ p["Wo"].T) @ p["Wy"].T + p["c"]}),
+                 {"O": (b + X @ Wx.T + F @ Wo.T) @ Wy.T + c}),
                 ("the feedback is missing: the fed token enters through Wo.",
-                 {"O": output_rnn_reference(p["X"], 0 * F, *rest)[0]})]
-    return judge("output_rnn_forward", ["O"], [out[0]], {"O": p["O"]}, tol=VALUE_TOL, kind="values",
+                 {"O": output_rnn_reference(X, 0 * F, *rest)[0]}),
+                ("the feedback is shifted a second time: `feedback` already holds the token fed at each step "
+                 "(feedback[t] enters step t); one_hot_feedback(feedback, K) is all it needs.",
+                 {"O": output_rnn_reference(X, _onehot(_teacher(feedback), K), *rest)[0]}),
+                ("O must be the logits o = c + Wy h: no softmax in the forward pass.",
+                 {"O": softmax / softmax.sum(-1, keepdims=True)})]
+    return judge("output_rnn_forward", ["O"], [out[0]], {"O": O}, tol=VALUE_TOL, kind="values",
                  compared_with="the reference", dims={"O": "T B K"}, sizes=sizes, variants=variants,
-                 time_axes={"O": 0}, direction="forward", context=_ctx(sizes, fixed=case["fixed"]))
+                 time_axes={"O": 0}, direction="forward",
+                 context=_ctx(sizes, fixed=case["fixed"], probe=case.get("probe")))
 
 
 OUTPUT_RNN_FORWARD = Check(
     "test_output_rnn_forward", "output_rnn_forward", build=_build_forward,
-    judge=lambda cs, rec: _judge_each(cs, rec, "output_rnn_forward", ["O", "cache"],
-                                      ["X", "feedback", "Wx", "Wo", "b", "Wy", "c"], _judge_forward_one))
+    judge=lambda cs, rec: _judge_all(cs, rec, "output_rnn_forward", ["O", "cache"],
+                                     ["X", "feedback", "Wx", "Wo", "b", "Wy", "c"], _judge_forward_one,
+                                     FORWARD_PROBES, FORWARD_TERMS))
+
+
+BACKWARD_TERMS = {
+    "tanh": "the tanh′ factor: δ = (dO @ Wy) ⊙ (1 − h²), with h the states Hs of the cache.",
+    "time": "the sums over time: every parameter is used at every step, so dWx, dWo, db, dWy and dc add up "
+            "all T steps (and dX[t] belongs to step t).",
+    "path": "gradient passed between steps: under teacher forcing the fed tokens are targets, constants, so "
+            "no gradient flows from step t back into step t−1 (through Wo or otherwise); each step's "
+            "gradient comes from its own dO[t] only.",
+    "unfed": "the steps fed nothing: their row of F is zero and adds nothing to dWo (dWo = Σ δᵀ F, "
+             "not built from token indices such as F.argmax(-1)).",
+    "batch": "the sums over the batch: the loss is a sum over sequences (no mean).",
+}
+BACKWARD_PROBES = (
+    Probe("dO only at the last step", frozenset({"time"})),
+    Probe("T = 1 (one step, a token fed)", frozenset({"time", "path", "unfed"})),
+    Probe("Wo = 0", frozenset({"path"})),
+    Probe("h = 0 (X = Wo = b = 0, so tanh′ = 1)", frozenset({"tanh", "path"})),
+    Probe("a token fed at every step (no −1)", frozenset({"unfed"})),
+    Probe("B = 1", frozenset({"batch"})),
+)
+# The probe cases feed a token at the middle step only (F = 0 at the other steps), except where
+# stated: so the steps fed nothing matter in every probe that does not switch them off.
+_BACKWARD_EDITS = [(("fed_once", "dO_last"), _PROBE_SEQ_SIZES), (("all_fed",), {**_PROBE_SEQ_SIZES, "T": 1}),
+                   (("fed_once", "Wo0"), _PROBE_SEQ_SIZES), (("fed_once", "h0"), _PROBE_SEQ_SIZES),
+                   (("all_fed",), _PROBE_SEQ_SIZES), (("fed_once",), {**_PROBE_SEQ_SIZES, "B": 1})]
 
 
 def _build_backward(rng):
-    cases = _seq_cases(rng)
+    cases = _seq_cases(rng) + _probe_cases(BACKWARD_PROBES, _BACKWARD_EDITS, 20260531)
     return [(c["p"]["dO"], tuple(c["p"][k] for k in ("X", "F", "Hs", "Wx", "Wo", "Wy"))) for c in cases], cases
 
 
@@ -220,6 +341,9 @@ def _judge_backward_one(case, grads, record):
     dHs = dO @ Wy
     d = dHs * (1 - Hs ** 2)
     flat = lambda a: a.reshape(-1, a.shape[-1])  # noqa: E731
+    B = sizes["B"]
+    good = {"dX": d @ Wx, "dWx": flat(d).T @ flat(X), "dWo": flat(d).T @ flat(F), "db": flat(d).sum(0),
+            "dWy": flat(dO).T @ flat(Hs), "dc": flat(dO).sum(0)}
     variants = [("the tanh′ factor (1 − h²) is missing between dHs and the pre-activation.",
                  {"dX": dHs @ Wx, "dWx": flat(dHs).T @ flat(X), "dWo": flat(dHs).T @ flat(F),
                   "db": flat(dHs).sum(0)}),
@@ -228,16 +352,22 @@ def _judge_backward_one(case, grads, record):
                  {"dWx": d[-1].T @ X[-1], "dWo": d[-1].T @ F[-1], "db": d[-1].sum(0), "dWy": dO[-1].T @ Hs[-1],
                   "dc": dO[-1].sum(0)}),
                 ("dWo is transposed: it has the shape of Wo, (H, K) = δᵀ @ onehot(f).",
-                 {"dWo": (flat(d).T @ flat(F)).T})]
+                 {"dWo": (flat(d).T @ flat(F)).T}),
+                ("dc still has the batch (or time) axis: sum dO over time and batch to get shape (K,).",
+                 {"dc": dO.sum(0)}),
+                ("db still has the batch (or time) axis: sum δ over time and batch to get shape (H,).",
+                 {"db": d.sum(0)}),
+                ("the gradients are divided by the batch size B: the loss is a sum over the batch, so the "
+                 "gradients are sums too.", {k: v / B for k, v in good.items() if k != "dX"})]
     return judge("output_rnn_backward", list(_BACKWARD_DIMS), grads, num, tol=GRAD_TOL, kind="gradients",
                  compared_with="central differences", dims=_BACKWARD_DIMS, sizes=sizes, variants=variants,
-                 time_axes={"dX": 0}, context=_ctx(sizes, fixed=case["fixed"]))
+                 time_axes={"dX": 0}, context=_ctx(sizes, fixed=case["fixed"], probe=case.get("probe")))
 
 
 OUTPUT_RNN_BACKWARD = Check(
     "test_output_rnn_backward", "output_rnn_backward", build=_build_backward,
-    judge=lambda cs, rec: _judge_each(cs, rec, "output_rnn_backward", list(_BACKWARD_DIMS), ["dO", "cache"],
-                                      _judge_backward_one))
+    judge=lambda cs, rec: _judge_all(cs, rec, "output_rnn_backward", list(_BACKWARD_DIMS), ["dO", "cache"],
+                                     _judge_backward_one, BACKWARD_PROBES, BACKWARD_TERMS))
 
 
 # generate_closed_loop ------------------------------------------------------------
@@ -245,7 +375,8 @@ OUTPUT_RNN_BACKWARD = Check(
 def _closed_loop(X, Wx, Wo, b, Wy, c, mode=None):
     T, B, _ = X.shape
     K = Wy.shape[0]
-    fed = -np.ones(B, dtype=np.int64) if mode != "start_zero" else np.zeros(B, dtype=np.int64)
+    fed = {"start_zero": np.zeros(B, dtype=np.int64), "start_last": np.full(B, K - 1, dtype=np.int64)}.get(
+        mode, -np.ones(B, dtype=np.int64))
     tokens = np.zeros((T, B), dtype=np.int64)
     prev_o = np.zeros((B, K))
     for t in range(T):
@@ -259,26 +390,51 @@ def _closed_loop(X, Wx, Wo, b, Wy, c, mode=None):
     return tokens
 
 
-def _closed_loop_case(r, sizes=None, fixed=False):
-    # Inputs on which every known mistake changes at least one token (drawn again otherwise).
+_CLOSED_LOOP_BUGS = {
+    "start_zero": "the first step must be fed nothing (a zero vector), not class 0.",
+    "start_last": "the first step must be fed nothing (a zero vector): np.eye(K)[-1] is the one-hot of class "
+                  "K−1, not a zero vector.",
+    "no_feedback": "the prediction is not fed back: step t receives the token the model chose at step t-1.",
+    "feeds_probs": "feed back the one-hot of the chosen token (argmax), not the probabilities.",
+}
+
+CLOSED_LOOP_TERMS = {
+    "first": "the first step: it is fed nothing, a zero vector (not class 0 or K−1).",
+    "feedback": "what is fed back: the one-hot of the token chosen at step t−1 (its argmax), fed into step t.",
+    "greedy": "the choice at each step: the argmax over the K classes of the logits o = c + Wy h, one token "
+              "per sequence.",
+    "batch": "the batch: each sequence feeds back its own token.",
+}
+CLOSED_LOOP_PROBES = (Probe("T = 1 (only the first step)", frozenset({"feedback"})),
+                      Probe("Wo = 0 (what is fed has no effect)", frozenset({"feedback", "first"})),
+                      Probe("B = 1", frozenset({"batch"})))
+
+
+def _closed_loop_case(r, sizes=None, fixed=False, probe=None, edit=None, bugs=tuple(_CLOSED_LOOP_BUGS)):
+    # Inputs on which every known mistake that can show changes at least one token (drawn again otherwise).
     for _ in range(50):
         sizes_, p = _case(r, long=True, sizes=sizes)
+        if edit == "Wo0":
+            p["Wo"] = np.zeros_like(p["Wo"])
         args = (p["X"], p["Wx"], p["Wo"], p["b"], p["Wy"], p["c"])
         expected = _closed_loop(*args)
-        variants = [("the first step must be fed nothing (a zero vector), not class 0.",
-                     _closed_loop(*args, mode="start_zero")),
-                    ("the prediction is not fed back: step t receives the token the model chose at step t-1.",
-                     _closed_loop(*args, mode="no_feedback")),
-                    ("feed back the one-hot of the chosen token (argmax), not the probabilities.",
-                     _closed_loop(*args, mode="feeds_probs"))]
-        if all(not np.array_equal(v, expected) for _, v in variants):
+        variants = [(text, _closed_loop(*args, mode=mode)) for mode, text in _CLOSED_LOOP_BUGS.items()]
+        if all(not np.array_equal(v, expected) for (mode, (_, v)) in zip(_CLOSED_LOOP_BUGS, variants)
+               if mode in bugs):
             break
-    return {"sizes": sizes_, "args": args, "expected": expected, "variants": variants, "fixed": fixed}
+    return {"sizes": sizes_, "args": args, "expected": expected, "variants": variants, "fixed": fixed,
+            "probe": probe}
 
 
 def _build_closed_loop(rng):
+    base = {"T": 10, "B": 1, "D": 3, "H": 5, "K": 4}
     cases = [_closed_loop_case(rng),
-             _closed_loop_case(np.random.default_rng(20260504), {"T": 10, "B": 1, "D": 3, "H": 5, "K": 4}, True)]
+             _closed_loop_case(np.random.default_rng(20260504), base, True),
+             _closed_loop_case(np.random.default_rng(20260541), {**base, "T": 1, "B": 8},
+                               probe=CLOSED_LOOP_PROBES[0].name, bugs=("start_zero", "start_last")),
+             _closed_loop_case(np.random.default_rng(20260542), {**base, "B": 6}, probe=CLOSED_LOOP_PROBES[1].name,
+                               edit="Wo0", bugs=()),
+             _closed_loop_case(np.random.default_rng(20260543), {**base, "T": 12}, probe=CLOSED_LOOP_PROBES[2].name)]
     return [c["args"] for c in cases], cases
 
 
@@ -286,13 +442,14 @@ def _judge_closed_loop_one(case, out, record):
     sizes = case["sizes"]
     got = _tokens(out[0], "generate_closed_loop", "tokens", (sizes["T"], sizes["B"]))
     return _compare_tokens("generate_closed_loop", got, case["expected"], case["variants"],
-                           _ctx(sizes, fixed=case["fixed"]))
+                           _ctx(sizes, fixed=case["fixed"], probe=case.get("probe")))
 
 
 GENERATE_CLOSED_LOOP = Check(
     "test_generate_closed_loop", "generate_closed_loop", build=_build_closed_loop,
-    judge=lambda cs, rec: _judge_each(cs, rec, "generate_closed_loop", ["tokens"],
-                                      ["X", "Wx", "Wo", "b", "Wy", "c"], _judge_closed_loop_one))
+    judge=lambda cs, rec: _judge_all(cs, rec, "generate_closed_loop", ["tokens"],
+                                     ["X", "Wx", "Wo", "b", "Wy", "c"], _judge_closed_loop_one,
+                                     CLOSED_LOOP_PROBES, CLOSED_LOOP_TERMS))
 
 
 # scheduled_feedback ---------------------------------------------------------------
@@ -304,41 +461,73 @@ def _scheduled(X, Y, p_truth, P, seed, mode=None):
     feedback = -np.ones((T, B), dtype=np.int64)
     teacher = _teacher(Y)
     fed = feedback[0]
+    closed = -np.ones(B, dtype=np.int64)   # what a separate closed loop would feed
     for t in range(1, T):
-        f_prev = teacher[t - 1] if mode == "teacher_forced_predictions" else fed
-        h = np.tanh(P["b"] + X[t - 1] @ P["Wx"].T + _onehot(f_prev, K) @ P["Wo"].T)
+        f_prev = {"teacher_forced_predictions": teacher[t - 1], "closed_loop_predictions": closed}.get(mode, fed)
+        x = X[t] if mode == "prediction_from_x_t" else X[t - 1]
+        h = np.tanh(P["b"] + x @ P["Wx"].T + _onehot(f_prev, K) @ P["Wo"].T)
         pred = (P["c"] + h @ P["Wy"].T).argmax(-1)
+        closed = pred
         u = r.random(B)
         truth = u >= p_truth if mode == "inverted" else u < p_truth
-        fed = np.where(truth, Y[t - 1], pred)
+        fed = np.where(truth, Y[t] if mode == "truth_y_t" else Y[t - 1], pred)
         feedback[t] = fed
     return feedback
 
 
-def _scheduled_case(r, sizes=None, p_truth=None, fixed=False):
-    for _ in range(50):  # inputs on which every known mistake changes at least one token
+_SCHEDULED_BUGS = {
+    "inverted": "the coin is inverted: feed the truth where the draw is *below* p_truth.",
+    "teacher_forced_predictions": "the model's prediction at step t-1 must be computed with the token actually "
+                                  "fed at t-1 (the mixed feedback), not with the teacher-forced one.",
+    "closed_loop_predictions": "the predictions come from a separate closed loop (each fed the previous "
+                               "prediction): the model's prediction at step t-1 must be computed with the "
+                               "token actually fed at t-1 (truth or prediction, whichever the coin chose).",
+    "truth_y_t": "the truth fed at step t is Y[t-1], the target of the step before, not Y[t].",
+    "prediction_from_x_t": "the prediction fed at step t is the model's output at step t-1: computed from "
+                           "X[t-1] (and the token fed at t-1), not X[t].",
+}
+
+SCHEDULED_TERMS = {
+    "truth": "the truth fed at step t: Y[t−1], the target of the step before.",
+    "pred": "the prediction fed at step t: the greedy token of step t−1, computed from X[t−1] and the token "
+            "fed at t−1.",
+    "mix": "the mix: the prediction at t−1 is computed with the token actually fed at t−1 (truth or "
+           "prediction, whichever the coin chose).",
+    "coin": "the coins: one rng.random(B) per step t = 1 … T−1; sequence i gets the truth where u[i] < p_truth.",
+    "batch": "the batch: each sequence has its own coin and its own tokens.",
+}
+SCHEDULED_PROBES = (Probe("p_truth = 1 (always the truth)", frozenset({"pred", "mix"})),
+                    Probe("p_truth = 0 (always the prediction)", frozenset({"truth", "mix"})),
+                    Probe("B = 1", frozenset({"batch"})))
+
+
+def _scheduled_case(r, sizes=None, p_truth=None, fixed=False, probe=None, bugs=tuple(_SCHEDULED_BUGS)):
+    for _ in range(50):  # inputs on which every known mistake that can show changes at least one token
         sizes_, p = _case(r, long=True, sizes=sizes)
         params = {k: p[k] for k in ("Wx", "Wo", "b", "Wy", "c")}
         pt = float(r.uniform(0.3, 0.7)) if p_truth is None else float(p_truth)
         draw_seed = int(r.integers(0, 2**32))
         args = (p["X"], p["Y"], pt, params, draw_seed)
         expected = _scheduled(*args)
-        if all(not np.array_equal(_scheduled(*args, mode=m), expected)
-               for m in ("inverted", "teacher_forced_predictions")):
+        if all(not np.array_equal(_scheduled(*args, mode=m), expected) for m in bugs):
             break
-    variants = [("the coin is inverted: feed the truth where the draw is *below* p_truth.",
-                 _scheduled(*args, mode="inverted")),
-                ("the model's prediction at step t-1 must be computed with the token actually fed at t-1 "
-                 "(the mixed feedback), not with the teacher-forced one.",
-                 _scheduled(*args, mode="teacher_forced_predictions"))]
+    variants = [(text, _scheduled(*args, mode=mode)) for mode, text in _SCHEDULED_BUGS.items()]
     return {"sizes": sizes_, "X": p["X"], "Y": p["Y"], "p_truth": pt, "params": params, "seed": draw_seed,
-            "expected": expected, "variants": variants, "fixed": fixed}
+            "expected": expected, "variants": variants, "fixed": fixed, "probe": probe}
 
 
 def _build_scheduled(rng):
-    cases = [_scheduled_case(rng),
-             _scheduled_case(np.random.default_rng(20260505), {"T": 10, "B": 1, "D": 3, "H": 5, "K": 4},
-                             p_truth=0.5, fixed=True)]
+    base = {"T": 10, "B": 1, "D": 3, "H": 5, "K": 4}
+    cases = [_scheduled_case(rng, bugs=("inverted", "teacher_forced_predictions")),
+             _scheduled_case(np.random.default_rng(20260505), base, p_truth=0.5, fixed=True,
+                             bugs=("inverted", "teacher_forced_predictions")),
+             _scheduled_case(np.random.default_rng(20260551), {**base, "B": 5}, p_truth=1.0,
+                             probe=SCHEDULED_PROBES[0].name, bugs=("inverted", "truth_y_t")),
+             _scheduled_case(np.random.default_rng(20260552), {**base, "B": 5}, p_truth=0.0,
+                             probe=SCHEDULED_PROBES[1].name,
+                             bugs=("inverted", "prediction_from_x_t", "teacher_forced_predictions")),
+             _scheduled_case(np.random.default_rng(20260553), {**base, "T": 12}, p_truth=0.5,
+                             probe=SCHEDULED_PROBES[2].name)]
     # The rng argument is built in the kernel from the seed (a RecordingGenerator: it records the sizes
     # of the rng.random draws, so a wrong drawing scheme can be named).
     return [(c["X"], c["Y"], c["p_truth"], c["params"], special("generator", seed=c["seed"])) for c in cases], cases
@@ -363,14 +552,16 @@ def _draws_note(case, record) -> str:
 def _judge_scheduled_one(case, out, record):
     got = _tokens(out[0], "scheduled_feedback", "feedback", case["Y"].shape)
     return _compare_tokens("scheduled_feedback", got, case["expected"], case["variants"],
-                           _ctx(case["sizes"], f", p_truth={case['p_truth']:.2f}", fixed=case["fixed"]),
+                           _ctx(case["sizes"], f", p_truth={case['p_truth']:.2f}", fixed=case["fixed"],
+                                probe=case.get("probe")),
                            note=_draws_note(case, record))
 
 
 SCHEDULED_FEEDBACK = Check(
     "test_scheduled_feedback", "scheduled_feedback", build=_build_scheduled,
-    judge=lambda cs, rec: _judge_each(cs, rec, "scheduled_feedback", ["feedback"],
-                                      ["X", "Y", "p_truth", "params", "rng"], _judge_scheduled_one))
+    judge=lambda cs, rec: _judge_all(cs, rec, "scheduled_feedback", ["feedback"],
+                                     ["X", "Y", "p_truth", "params", "rng"], _judge_scheduled_one,
+                                     SCHEDULED_PROBES, SCHEDULED_TERMS))
 
 #: The hidden test cells of a5-teacher-forcing, by grade_id.
 CHECKS = {c.grade_id: c for c in (TEACHER_FORCING_INPUTS, OUTPUT_RNN_FORWARD, OUTPUT_RNN_BACKWARD,

@@ -23,8 +23,16 @@ How a mistake is named (in this order):
    probe tells them apart);
 2. for ``make_batches``, where each id is unique, a reading of the layout the learner produced
    (how far apart the streams start, the shift of the targets, where the windows start);
-3. the probe table (``_*_PROBES``): which probe cases, each with one part of the computation
-   switched off, are right, and so which part is at fault.
+3. the probe tables (``_BATCH_PROBES``, ``_SAMPLE_PROBE_TABLE``, ``_TRAIN_PROBE_TABLE``): which probe
+   cases, each with one part of the computation switched off (one stream, one window; temperature 1,
+   equal logits; no clipping needed, a zero state), are right, and so which part is at fault.
+
+A check also records facts a value cannot show: the uniforms drawn from the generator
+(``sample_with_temperature`` must draw exactly ``rng.random(B)``) and, for ``train_step``, how the model's
+``loss_and_grads`` was called (its ``state0``, whether after the update, and the gradient dict after the
+call, which tells clipping after the update from no clipping at all). The draws are part of the
+contract; the model's calls only explain a failure (the verdict rests on the returned values and the
+parameters).
 """
 from __future__ import annotations
 
@@ -32,8 +40,8 @@ import numpy as np
 
 from .. import layers as _layers
 from ..casefile import special
-from ._core import (BUG_MATCH_TOL, Check, Verdict, VALUE_TOL, _Failure, _max_error, as_float_array,
-                    distinct_sizes, judge, modified_warning, returned)
+from ._core import (BUG_MATCH_TOL, VALUE_TOL, Check, Verdict, _Failure, _max_error, distinct_sizes, judge,
+                    modified_warning, returned)
 
 __all__ = ["CHECKS", "SANDBOX_EXPORTS", "SANDBOX_WITHHELD",
            "grade_make_batches", "grade_sample_with_temperature", "grade_train_step"]
@@ -310,12 +318,18 @@ def _layout(case, out) -> list[str]:
     return findings
 
 
+def _is_format(problem: str) -> bool:
+    """A problem with the form of a result (its type, dtype or structure), not with its values."""
+    return " raised " not in problem[:40] and (" must return " in problem or " must be " in problem)
+
+
 def _judge_batch_case(case: dict, out) -> str | None:
     """The first problem of the learner's batches on one case (None if they are right)."""
     ids, B, T, sizes = case["ids"], case["B"], case["T"], case["sizes"]
     expected = _batches(ids, B, T)
     if not isinstance(out, (list, tuple)):
-        return f"make_batches must return a list of (inputs, targets) pairs; got {type(out).__name__}."
+        return (f"make_batches must return a list of (inputs, targets) pairs; got "
+                f"{getattr(out, 'type_name', type(out).__name__)}.")
     if len(out) != len(expected):
         return f"make_batches returned {len(out)} batches; expected {len(expected)}."
     for j, (pair, (x_ref, y_ref)) in enumerate(zip(out, expected)):
@@ -323,7 +337,10 @@ def _judge_batch_case(case: dict, out) -> str | None:
             return f"make_batches: batch {j} must be a pair (inputs, targets)."
         for name, got, ref in (("inputs", pair[0], x_ref), ("targets", pair[1], y_ref)):
             if not isinstance(got, np.ndarray) or got.dtype.kind not in "iu":
-                return f"make_batches: {name} of batch {j} must be an integer numpy array."
+                kind = f"dtype {got.dtype}" if isinstance(got, np.ndarray) else getattr(got, "type_name",
+                                                                                       type(got).__name__)
+                return (f"make_batches: {name} of batch {j} must be an integer numpy array; got {kind} "
+                        f"(take slices of ids, which are integers).")
             if got.shape != ref.shape:
                 return f"make_batches: {name} of batch {j} has shape {got.shape}; expected (T, B) = {ref.shape}."
             if not np.array_equal(got, ref):
@@ -376,6 +393,8 @@ def _judge_batches(cases, records) -> Verdict:
         cause = next((m for m in BATCH_BUGS
                       if all(_batch_variant_fits(m, c, o, r) for c, (o, r, _) in zip(cases, results))), None)
     others = [i for i in failing if i != main and not cases[i]["name"]]
+    if _is_format(problem):  # not a list of integer (T, B) pairs: nothing to read the layout from
+        return Verdict(False, msg)
     if cause is not None:
         msg += f" Likely cause: {BATCH_BUGS[cause]}"
         if others:
@@ -451,26 +470,30 @@ SAMPLE_BUGS = {
     "argmax": "this is the argmax; sampling draws a class at random with the softmax probabilities.",
 }
 
+#: Probe cases of sample_with_temperature (built by ``_sample_probes``): what is at fault, from which of
+#: them are right, as (right at temperature 1, right on equal logits) -> text. Equal logits in a row have
+#: probability 1/K whatever the temperature, so that probe isolates the inverse-CDF draw; temperature 1
+#: isolates the softmax from the temperature.
+_SAMPLE_PROBE_TABLE = {
+    (False, False): "Wrong also on the probe case with equal logits in each row, where every class has "
+                    "probability 1/K at any temperature: the inverse-CDF draw itself is at fault. With one "
+                    "u = rng.random(B), row b's class is the number of classes whose cumulative probability is "
+                    "below u[b] (capped at K - 1).",
+    (False, True): "Right on the probe case with equal logits in each row (so the inverse-CDF draw is right) but "
+                   "wrong on the probe case at temperature 1: the probabilities are at fault. They are the "
+                   "softmax of each row of logits, over its K classes.",
+    (True, False): "Right on the probe case at temperature 1, wrong on equal logits at temperature 0.5: the "
+                   "temperature is applied wrongly. It divides the logits, softmax(logits / temperature), which "
+                   "leaves equal logits equal.",
+    (True, True): "Right on the probe cases at temperature 1 and with equal logits in each row: the temperature "
+                  "is applied wrongly. The probabilities are softmax(logits / temperature).",
+}
+
+
 def _sample_probe_text(passed: dict) -> str:
-    """What the two probe cases say (``passed``: probe name -> right), never contradicting each other."""
-    flat, t1 = passed.get("flat"), passed.get("temperature 1")
-    if flat is None or t1 is None:
-        return ""
-    if not flat and not t1:
-        return (" Wrong also on the probe case with equal logits in each row, where every class has probability "
-                "1/K at any temperature: the inverse-CDF draw itself is at fault. With one u = rng.random(B), "
-                "row b's class is the number of classes whose cumulative probability is below u[b] (capped at "
-                "K - 1).")
-    if flat and not t1:
-        return (" Right on the probe case with equal logits in each row (so the inverse-CDF draw is right) but "
-                "wrong on the probe case at temperature 1: the probabilities are at fault. They are the softmax "
-                "of each row of logits, over its K classes.")
-    if t1 and not flat:
-        return (" Right on the probe case at temperature 1, wrong on equal logits at temperature 0.5: the "
-                "temperature is applied wrongly. It divides the logits, softmax(logits / temperature), which "
-                "leaves equal logits equal.")
-    return (" Right on the probe cases at temperature 1 and with equal logits in each row: the temperature is "
-            "applied wrongly. The probabilities are softmax(logits / temperature).")
+    """The probe table's conclusion (``passed``: probe name -> right)."""
+    key = (passed.get("temperature 1"), passed.get("flat"))
+    return " " + _SAMPLE_PROBE_TABLE[key] if key in _SAMPLE_PROBE_TABLE else ""
 
 
 def _sample_case(logits, temperature, draw_seed, note="", name=""):
@@ -604,6 +627,8 @@ def _judge_samples(cases, records) -> Verdict:
                   if all(_sample_variant_fits(m, c, o, r) for c, (o, r, _) in zip(cases, results))), None)
     if cause is not None:
         return Verdict(False, f"{msg} Likely cause: {SAMPLE_BUGS[cause]}")
+    if _is_format(problem):
+        return Verdict(False, msg)
     hint = _draws_text(_recorded_draws(records, main), case["B"])
     if hint:
         return Verdict(False, msg + hint)
@@ -773,6 +798,15 @@ def _close(got, ref) -> bool:
         _max_error(a, np.asarray(ref, dtype=np.float64)) <= BUG_MATCH_TOL
 
 
+def _low_precision(value) -> str:
+    """The dtype of a float result that is not float64 ('' otherwise): reported on every run."""
+    dtype = getattr(value, "dtype", None)
+    if isinstance(value, (np.ndarray, np.floating)) and dtype is not None and dtype.kind == "f" \
+            and dtype != np.float64:
+        return str(dtype)
+    return ""
+
+
 def _close_all(a: dict, b: dict) -> bool:
     return all(_close(a[k], b[k]) for k in a)
 
@@ -834,10 +868,10 @@ def _calls_text(case, calls) -> str:
     return ""
 
 
-#: Probe table of train_step: (right on "no clipping needed", right on "zero state", right on "strong clip")
-#: -> what it means when no classic mistake explains the results. None: the probe failed too.
+#: Probe table of train_step, read when no classic mistake explains the parameters: (right on the fixed
+#: case where no clipping is needed, right on the probe case with a zero state; None: either) -> what is at
+#: fault. No clipping needed switches the clipping off; a zero state switches the use of the state off.
 _TRAIN_PROBE_TABLE = (
-    # (no-clip case right, zero-state probe right) -> text
     ((False, None), "Wrong also on the fixed case where no clipping is needed (max_norm above ‖g‖): the step "
                     "itself is at fault, not the clipping. Each array moves by params[name] -= lr * grads[name] "
                     "with the gradients of model.loss_and_grads(X, Y, state), from the given state."),
@@ -866,8 +900,8 @@ def _train_outputs(case, out, obj) -> dict:
     before = case["params"]
     for k, v in before.items():
         p = params.get(k)
-        if not isinstance(p, np.ndarray) or p.dtype.kind != "f" or p.shape != v.shape:
-            raise _Failure(f"train_step: model.params[{k!r}] must stay a float array of shape {v.shape}; got "
+        if not isinstance(p, np.ndarray) or p.dtype != np.float64 or p.shape != v.shape:
+            raise _Failure(f"train_step: model.params[{k!r}] must stay a float64 array of shape {v.shape}; got "
                            + (f"{p.dtype} {p.shape}" if isinstance(p, np.ndarray) else
                               getattr(p, "type_name", type(p).__name__)) + ".")
     if all(np.array_equal(params[k], v) for k, v in before.items()):
@@ -913,7 +947,8 @@ def _judge_train(cases, records) -> Verdict:
                 bad.add("params")
         for n in ("loss", "new_state"):
             a = _as_array(g.get(n))
-            if a is None or a.shape != np.shape(t[n]) or _max_error(a, np.asarray(t[n])) > VALUE_TOL:
+            if a is None or a.shape != np.shape(t[n]) or _max_error(a, np.asarray(t[n])) > VALUE_TOL \
+                    or _low_precision(g.get(n)):
                 bad.add(n)
         wrong.append(bad)
     failing = [i for i, w in enumerate(wrong) if w]
@@ -958,6 +993,7 @@ def _judge_train(cases, records) -> Verdict:
                      for c, w in zip(cases, wrong)}
             text += "\n" + _train_probe_text(right.get("no clipping needed", False),
                                              right.get("zero state", False)).strip()
+            text += _calls_text(case, calls[main])
         elif cause == STATE_IGNORED:
             text += _calls_text(case, calls[main])
         elif cause not in (NOT_CLIPPED, CLIP_AFTER_UPDATE) and _close_all(outs, dict(v["params"])[NOT_CLIPPED]):
@@ -971,6 +1007,10 @@ def _judge_train(cases, records) -> Verdict:
         if group not in wrong[main]:
             continue
         value = g[group]
+        if _low_precision(value):
+            problems.append(f"train_step: {group} has dtype {_low_precision(value)}; the inputs are float64, so "
+                            f"compute and return float64 (look for an .astype or a dtype= argument).")
+            continue
         if value is None or isinstance(value, (tuple, list)) or _as_array(value) is None:
             problems.append(f"train_step: {group} must be a {'float' if group == 'loss' else 'numpy array'}; got "
                             f"{getattr(value, 'type_name', type(value).__name__)}."
@@ -986,7 +1026,11 @@ def _judge_train(cases, records) -> Verdict:
                                        "before the update.",
                                "new_state": "return the final state that model.loss_and_grads(X, Y, state, "
                                             "return_state=True) gives."})
-        problems.append(verdict.message)
+        text = verdict.message
+        if cause in (LOSS_AFTER, STATE_AFTER) and isinstance(calls[main], list) and any(
+                isinstance(c, dict) and c.get("after_update") for c in calls[main]):
+            text += " (model.loss_and_grads was called again after the update.)"
+        problems.append(text)
     message = "\n".join(problems) + f"\n(On {_train_case_name(case)}: {ctx}.)"
     others = [_train_case_name(cases[i]) for i in failing if i != main and not cases[i]["name"]]
     if others:

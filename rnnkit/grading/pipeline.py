@@ -377,6 +377,10 @@ class SandboxedExecute(Execute):
 
     def _run(self, nb, resources, state):
         NotebookClientInit(self, nb)
+        # no widget emulation: comm messages are learner-made data that nbclient would keep (widget
+        # state, unbounded) or parse (an Output-widget hook, a KeyError on a malformed comm_open)
+        self.store_widget_state = False
+        self.comm_open_handlers = {}
         self.reset_execution_trackers()
         self._check_assign_resources(resources)
         self.shutdown_kernel = "immediate"

@@ -1,0 +1,416 @@
+"""a6-lstm: learner-style mistakes named by the catalogue, the probes or the oracle, and valid alternatives.
+
+Collected by tests/test_grading_table.py (format of tests/grading_bugs.py: ``(grader, label, fn, expected)``,
+``expected=None`` for a valid implementation). None of these calls the grader's own variants.
+
+The sequence functions that call a step function are defined the way a notebook defines them: in one
+namespace (:func:`_notebook`) where ``lstm_step_forward`` / ``lstm_step_backward`` are global names, so the
+grader's oracle can stand in for them. A sequence function whose loop is right but whose step function
+is wrong keeps its points; :func:`_passes_naming` also requires its message to name the step function.
+"""
+from __future__ import annotations
+
+import functools
+import textwrap
+
+import numpy as np
+
+from rnnkit import grading as G
+from rnnkit.grading import Verdict
+
+
+def _notebook(*cells: str) -> dict:
+    """Run code cells in one fresh namespace, as a notebook does; return the namespace."""
+    ns: dict = {"np": np, "sigmoid": lambda a: 1.0 / (1.0 + np.exp(-a))}
+    for src in cells:
+        exec(textwrap.dedent(src), ns)
+    return ns
+
+
+def _passes_naming(grader, phrase: str):
+    """A grader that passes only if ``grader`` passes *and* its message contains ``phrase``."""
+    @functools.wraps(getattr(grader, "func", grader))
+    def graded(fn, *, rng=None):
+        v = grader(fn, rng=rng)
+        return Verdict(v.passed and phrase in v.message, v.message)
+    return graded
+
+
+def _part(part):
+    return functools.partial(G.grade_lstm_backward, part=part)
+
+
+LSF, LSB, LF = G.grade_lstm_step_forward, G.grade_lstm_step_backward, G.grade_lstm_forward
+LBP, LBI = _part("parameters"), _part("inputs")
+
+# ---------------------------------------------------------------------------
+# lstm_step_forward
+# ---------------------------------------------------------------------------
+
+STEP_FORWARD_OK = '''
+def lstm_step_forward(x, h_prev, c_prev, W, b):
+    H = h_prev.shape[1]
+    z = np.concatenate([h_prev, x], axis=1)
+    a = z @ W.T + b
+    i, f, o = sigmoid(a[:, :H]), sigmoid(a[:, H:2 * H]), sigmoid(a[:, 2 * H:3 * H])
+    g = np.tanh(a[:, 3 * H:])
+    c = f * c_prev + i * g
+    h = o * np.tanh(c)
+    return h, c, (x, h_prev, c_prev, i, f, o, g, c, W)
+'''
+
+
+def _step_forward_with(**edits) -> str:
+    """STEP_FORWARD_OK with some lines replaced (a learner's edit)."""
+    src = STEP_FORWARD_OK
+    for old, new in edits.values():
+        assert old in src, old
+        src = src.replace(old, new)
+    return src
+
+
+def _sf(src: str):
+    return _notebook(src)["lstm_step_forward"]
+
+
+def sf_ok_einsum_split(x, h_prev, c_prev, W, b):
+    """Weights split into Wh, Wx with np.split, einsum, a sigmoid of its own."""
+    H = h_prev.shape[1]
+    Wh, Wx = W[:, :H], W[:, H:]
+    a = np.einsum("gk,bk->bg", Wh, h_prev) + np.einsum("gd,bd->bg", Wx, x) + b
+    ai, af, ao, ag = np.split(a, 4, axis=1)
+    i, f, o = (np.exp(-np.logaddexp(0.0, -v)) for v in (ai, af, ao))
+    g = np.tanh(ag)
+    c = f * c_prev + i * g
+    return o * np.tanh(c), c, (x, h_prev, c_prev, i, f, o, g, c, W)
+
+
+sf_o_tanh = _sf(_step_forward_with(o=("sigmoid(a[:, 2 * H:3 * H])", "np.tanh(a[:, 2 * H:3 * H])")))
+sf_f_from_i_rows = _sf(_step_forward_with(f=("sigmoid(a[:, H:2 * H])", "sigmoid(a[:, :H])")))
+sf_bias_first_block = _sf(_step_forward_with(b=("a = z @ W.T + b", "a = z @ W.T + np.tile(b[:H], 4)")))
+sf_h_from_c_prev = _sf(_step_forward_with(h=("h = o * np.tanh(c)", "h = o * np.tanh(c_prev)")))
+sf_g_from_f_rows = _sf(_step_forward_with(g=("np.tanh(a[:, 3 * H:])", "np.tanh(a[:, H:2 * H])")))
+sf_sigmoid_sign = _notebook("sigmoid = lambda a: 1.0 / (1.0 + np.exp(a))", STEP_FORWARD_OK)["lstm_step_forward"]
+
+# ---------------------------------------------------------------------------
+# lstm_step_backward
+# ---------------------------------------------------------------------------
+
+STEP_BACKWARD_OK = '''
+def lstm_step_backward(dh, dc, cache):
+    x, h_prev, c_prev, i, f, o, g, c, W = cache
+    H = h_prev.shape[1]
+    tanh_c = np.tanh(c)
+    dc_total = dc + dh * o * (1.0 - tanh_c ** 2)
+    da = np.concatenate([
+        dc_total * g * i * (1.0 - i),
+        dc_total * c_prev * f * (1.0 - f),
+        dh * tanh_c * o * (1.0 - o),
+        dc_total * i * (1.0 - g ** 2),
+    ], axis=1)
+    z = np.concatenate([h_prev, x], axis=1)
+    dW = da.T @ z
+    db = da.sum(axis=0)
+    dz = da @ W
+    dh_prev, dx = dz[:, :H], dz[:, H:]
+    dc_prev = dc_total * f
+    return dx, dh_prev, dc_prev, dW, db
+'''
+
+
+def _step_backward_with(*edits) -> str:
+    src = STEP_BACKWARD_OK
+    for old, new in edits:
+        assert old in src, old
+        src = src.replace(old, new)
+    return src
+
+
+def _sb(*edits):
+    return _notebook(_step_backward_with(*edits))["lstm_step_backward"]
+
+
+def sb_ok_row_loop(dh, dc, cache):
+    """One sequence of the batch at a time, outer products summed."""
+    x, h_prev, c_prev, i, f, o, g, c, W = cache
+    B, H = h_prev.shape
+    dx, dh_prev, dc_prev = np.zeros_like(x), np.zeros_like(h_prev), np.zeros_like(c_prev)
+    dW, db = np.zeros_like(W), np.zeros(4 * H)
+    for r in range(B):
+        tc = np.tanh(c[r])
+        dct = dc[r] + dh[r] * o[r] * (1 - tc ** 2)
+        da = np.concatenate([dct * g[r] * i[r] * (1 - i[r]), dct * c_prev[r] * f[r] * (1 - f[r]),
+                             dh[r] * tc * o[r] * (1 - o[r]), dct * i[r] * (1 - g[r] ** 2)])
+        z = np.concatenate([h_prev[r], x[r]])
+        dW += np.outer(da, z)
+        db += da
+        dz = W.T @ da
+        dh_prev[r], dx[r], dc_prev[r] = dz[:H], dz[H:], dct * f[r]
+    return dx, dh_prev, dc_prev, dW, db
+
+
+SIGMA_F = "dc_total * c_prev * f * (1.0 - f)"
+SIGMA_O = "dh * tanh_c * o * (1.0 - o)"
+TANH_G = "dc_total * i * (1.0 - g ** 2)"
+
+sb_no_sigma_prime_f = _sb((SIGMA_F, "dc_total * c_prev"))
+sb_sigma_prime_o_one_minus = _sb((SIGMA_O, "dh * tanh_c * (1.0 - o)"))
+sb_tanh_prime_g_one_minus = _sb((TANH_G, "dc_total * i * (1.0 - g)"))
+sb_sigma_prime_f_of_i = _sb((SIGMA_F, "dc_total * c_prev * i * (1.0 - i)"))
+sb_do_with_c = _sb((SIGMA_O, "dh * c * o * (1.0 - o)"))
+sb_dg_times_g = _sb((TANH_G, "dc_total * g * (1.0 - g ** 2)"))
+sb_db_batch_mean = _sb(("db = da.sum(axis=0)", "db = da.mean(axis=0)"))
+sb_db_first_row = _sb(("db = da.sum(axis=0)", "db = da[0]"))
+sb_dc_prev_from_dc = _sb(("dc_prev = dc_total * f", "dc_prev = dc * f"))
+sb_h_path_without_o = _sb(("dc + dh * o * (1.0 - tanh_c ** 2)", "dc + dh * (1.0 - tanh_c ** 2)"))
+
+# ---------------------------------------------------------------------------
+# lstm_forward
+# ---------------------------------------------------------------------------
+
+FORWARD_OK = '''
+def lstm_forward(X, h0, c0, W, b):
+    T, B, D = X.shape
+    H = h0.shape[1]
+    Hs = np.zeros((T, B, H))
+    caches = []
+    h, c = h0, c0
+    for t in range(T):
+        h, c, cache = lstm_step_forward(X[t], h, c, W, b)
+        Hs[t] = h
+        caches.append(cache)
+    return Hs, caches
+'''
+
+
+def _forward(loop_edits=(), step_edits=None) -> object:
+    src = FORWARD_OK
+    for old, new in loop_edits:
+        assert old in src, old
+        src = src.replace(old, new)
+    step = STEP_FORWARD_OK if step_edits is None else _step_forward_with(**step_edits)
+    return _notebook(step, src)["lstm_forward"]
+
+
+CALL = "h, c, cache = lstm_step_forward(X[t], h, c, W, b)"
+f_ok_keywords = _forward([(CALL, "h, c, cache = lstm_step_forward(x=X[t], h_prev=h, c_prev=c, W=W, b=b)")])
+f_ok_while = _forward([("    for t in range(T):\n", "    t = 0\n    while t < T:\n"),
+                       ("        caches.append(cache)\n", "        caches.append(cache)\n        t += 1\n")])
+
+
+def f_ok_inline_projections(X, h0, c0, W, b):
+    """No step function: the input projections of all steps at once, then the recurrence."""
+    T, B, D = X.shape
+    H = h0.shape[1]
+    AX = np.einsum("tbd,gd->tbg", X, W[:, H:]) + b
+    h, c, Hs = h0, c0, []
+    for t in range(T):
+        a = AX[t] + h @ W[:, :H].T
+        i, f, o = (1 / (1 + np.exp(-a[:, k * H:(k + 1) * H])) for k in range(3))
+        c = f * c + i * np.tanh(a[:, 3 * H:])
+        h = o * np.tanh(c)
+        Hs.append(h)
+    return np.array(Hs), None
+
+
+f_buggy_step_o_tanh = _forward(step_edits={"o": ("sigmoid(a[:, 2 * H:3 * H])", "np.tanh(a[:, 2 * H:3 * H])")})
+f_h_not_carried = _forward([(CALL, "h, c, cache = lstm_step_forward(X[t], h0, c, W, b)")])
+f_c_not_carried = _forward([(CALL, "h, _, cache = lstm_step_forward(X[t], h, c0, W, b)")])
+f_h_c_swapped = _forward([(CALL, "h, c, cache = lstm_step_forward(X[t], c, h, W, b)")])
+f_stores_c = _forward([("        Hs[t] = h\n", "        Hs[t] = c\n")])
+f_stores_before_step = _forward([("        h, c, cache = lstm_step_forward(X[t], h, c, W, b)\n        Hs[t] = h\n",
+                                  "        Hs[t] = h\n        h, c, cache = lstm_step_forward(X[t], h, c, W, b)\n")])
+f_skips_last_step = _forward([("    for t in range(T):\n", "    for t in range(T - 1):\n")])
+f_input_off_by_one = _forward([(CALL, "h, c, cache = lstm_step_forward(X[t - 1], h, c, W, b)")])
+f_buggy_step_and_c_not_carried = _forward([(CALL, "h, _, cache = lstm_step_forward(X[t], h, c0, W, b)")],
+                                          step_edits={"o": ("sigmoid(a[:, 2 * H:3 * H])",
+                                                            "np.tanh(a[:, 2 * H:3 * H])")})
+
+
+def f_inline_bias_twice(X, h0, c0, W, b):
+    T, B, D = X.shape
+    H = h0.shape[1]
+    h, c, Hs = h0, c0, []
+    for t in range(T):
+        a = np.concatenate([h, X[t]], axis=1) @ W.T + b + b
+        i, f, o = (1 / (1 + np.exp(-a[:, k * H:(k + 1) * H])) for k in range(3))
+        c = f * c + i * np.tanh(a[:, 3 * H:])
+        h = o * np.tanh(c)
+        Hs.append(h)
+    return np.stack(Hs), None
+
+
+# ---------------------------------------------------------------------------
+# lstm_backward
+# ---------------------------------------------------------------------------
+
+BACKWARD_OK = '''
+def lstm_backward(dHs, caches):
+    T, B, H = dHs.shape
+    D = caches[0][0].shape[1]
+    dX = np.zeros((T, B, D))
+    dW = np.zeros_like(caches[0][-1])
+    db = np.zeros(4 * H)
+    dh_next, dc_next = np.zeros((B, H)), np.zeros((B, H))
+    for t in reversed(range(T)):
+        dX[t], dh_next, dc_next, dW_t, db_t = lstm_step_backward(dHs[t] + dh_next, dc_next, caches[t])
+        dW += dW_t
+        db += db_t
+    return dX, dh_next, dc_next, dW, db
+'''
+BCALL = "dX[t], dh_next, dc_next, dW_t, db_t = lstm_step_backward(dHs[t] + dh_next, dc_next, caches[t])"
+
+
+def _backward(loop_edits=(), step_edits=()) -> object:
+    src = BACKWARD_OK
+    for old, new in loop_edits:
+        assert old in src, old
+        src = src.replace(old, new)
+    return _notebook(_step_backward_with(*step_edits), src)["lstm_backward"]
+
+
+b_ok_keywords_scalar_dc = _backward([
+    ("dh_next, dc_next = np.zeros((B, H)), np.zeros((B, H))", "dh_next, dc_next = 0.0, 0.0"),
+    (BCALL, "dX[t], dh_next, dc_next, dW_t, db_t = lstm_step_backward(dh=dHs[t] + dh_next, dc=dc_next, "
+            "cache=caches[t])")])
+b_ok_enumerate_reversed = _backward([
+    ("    for t in reversed(range(T)):\n        " + BCALL,
+     "    for t, cache in reversed(list(enumerate(caches))):\n        dh = dHs[t].copy()\n        dh += dh_next\n"
+     "        dX[t], dh_next, dc_next, dW_t, db_t = lstm_step_backward(dh, dc_next, cache)")])
+
+
+def b_ok_inline_einsum(dHs, caches):
+    """No step function: the gate gradients of each step, then all products with einsum at the end."""
+    T, B, H = dHs.shape
+    X = np.stack([cch[0] for cch in caches])
+    Hprev = np.stack([cch[1] for cch in caches])
+    W = caches[0][-1]
+    dA = np.zeros((T, B, 4 * H))
+    dh, dc = np.zeros((B, H)), np.zeros((B, H))
+    for t in range(T - 1, -1, -1):
+        x, h_prev, c_prev, i, f, o, g, c, _ = caches[t]
+        tc = np.tanh(c)
+        dh_t = dHs[t] + dh
+        dct = dc + dh_t * o * (1 - tc * tc)
+        dA[t] = np.concatenate([dct * g * i * (1 - i), dct * c_prev * f * (1 - f), dh_t * tc * o * (1 - o),
+                                dct * i * (1 - g * g)], axis=1)
+        dh, dc = dA[t] @ W[:, :H], dct * f
+    dW = np.concatenate([np.einsum("tbg,tbk->gk", dA, Hprev), np.einsum("tbg,tbd->gd", dA, X)], axis=1)
+    return np.einsum("tbg,gd->tbd", dA, W[:, H:]), dh, dc, dW, dA.sum(axis=(0, 1))
+
+
+b_buggy_step_dc_prev = _backward(step_edits=[("dc_prev = dc_total * f", "dc_prev = dc * f")])
+b_buggy_step_sigma_f = _backward(step_edits=[(SIGMA_F, "dc_total * c_prev")])
+b_no_h_carry = _backward([(BCALL, BCALL.replace("dHs[t] + dh_next", "dHs[t]"))])
+b_no_c_carry = _backward([(BCALL, BCALL.replace("dc_next, caches[t])", "np.zeros((B, H)), caches[t])"))])
+b_forward_order = _backward([("for t in reversed(range(T)):", "for t in range(T):")])
+b_dw_overwritten = _backward([("        dW += dW_t\n", "        dW = dW_t\n")])
+b_dx_reversed = _backward([("dX[t], dh_next", "dX[T - 1 - t], dh_next")])
+b_returns_dh_input = _backward([
+    ("    for t in reversed(range(T)):\n        " + BCALL,
+     "    for t in reversed(range(T)):\n        dh = dHs[t] + dh_next\n        "
+     "dX[t], dh_next, dc_next, dW_t, db_t = lstm_step_backward(dh, dc_next, caches[t])"),
+    ("    return dX, dh_next, dc_next, dW, db", "    return dX, dh, dc_next, dW, db")])
+b_skips_first_step = _backward([("for t in reversed(range(T)):", "for t in range(T - 1, 0, -1):")])
+b_buggy_step_and_no_c_carry = _backward([(BCALL, BCALL.replace("dc_next, caches[t])", "np.zeros((B, H)), caches[t])"))],
+                                        step_edits=[("dc_prev = dc_total * f", "dc_prev = dc * f")])
+
+
+def _inline_backward(sigma_o=True, dc_times_f_twice=False, dh_accumulates=False, db_mean=False):
+    def lstm_backward(dHs, caches):
+        T, B, H = dHs.shape
+        W = caches[0][-1]
+        dX = np.zeros((T, B, caches[0][0].shape[1]))
+        dW, db = np.zeros_like(W), np.zeros(4 * H)
+        dh, dc = np.zeros((B, H)), np.zeros((B, H))
+        for t in range(T - 1, -1, -1):
+            x, h_prev, c_prev, i, f, o, g, c, _ = caches[t]
+            tc = np.tanh(c)
+            dh_t = dHs[t] + dh
+            dct = dc + dh_t * o * (1 - tc * tc)
+            da_o = dh_t * tc * (o * (1 - o) if sigma_o else 1.0)
+            da = np.concatenate([dct * g * i * (1 - i), dct * c_prev * f * (1 - f), da_o, dct * i * (1 - g * g)],
+                                axis=1)
+            dW += da.T @ np.concatenate([h_prev, x], axis=1)
+            db += da.mean(axis=0) if db_mean else da.sum(axis=0)
+            dz = da @ W
+            dX[t] = dz[:, H:]
+            dh = dh + dz[:, :H] if dh_accumulates else dz[:, :H]
+            dc = dct * f * f if dc_times_f_twice else dct * f
+        return dX, dh, dc, dW, db
+    return lstm_backward
+
+
+b_inline_no_sigma_o = _inline_backward(sigma_o=False)
+b_inline_cell_carry_f_twice = _inline_backward(dc_times_f_twice=True)
+b_inline_dh_accumulates = _inline_backward(dh_accumulates=True)
+b_inline_db_mean = _inline_backward(db_mean=True)
+
+
+CASES = [
+    # lstm_step_forward
+    (LSF, "weights split, einsum, own stable sigmoid", sf_ok_einsum_split, None),
+    (LSF, "output gate with tanh", sf_o_tanh, "the value of the output gate o is wrong below saturation"),
+    (LSF, "forget gate from the rows of i", sf_f_from_i_rows, "the forget term f ⊙ c_prev"),
+    (LSF, "forget gate from the rows of i (cache)", sf_f_from_i_rows, "the gate f is wrong"),
+    (LSF, "bias of the first gate tiled", sf_bias_first_block, "the bias is added wrongly"),
+    (LSF, "h from tanh(c_prev)", sf_h_from_c_prev, "c is right, so the mistake is in h = o ⊙ tanh(c)"),
+    (LSF, "g from the rows of f", sf_g_from_f_rows, "In your cache, the gate g is wrong"),
+    (LSF, "sigmoid with the wrong sign", sf_sigmoid_sign, "the gates i, f and o are wrong and g right"),
+    # lstm_step_backward
+    (LSB, "loop over the batch rows", sb_ok_row_loop, None),
+    (LSB, "σ′ missing for f only", sb_no_sigma_prime_f, "σ′ of the forget gate f is missing"),
+    (LSB, "σ′ missing for f only (block)", sb_no_sigma_prime_f, "wrong in the block of f (forget gate, rows"),
+    (LSB, "σ′(o) written 1 − o", sb_sigma_prime_o_one_minus,
+     "the derivative of the output gate o vanishes where o saturates, as it should, but has the wrong value"),
+    (LSB, "tanh′(g) written 1 − g", sb_tanh_prime_g_one_minus,
+     "the derivative of the candidate g vanishes where g saturates, as it should, but has the wrong value"),
+    (LSB, "σ′ of f computed from i", sb_sigma_prime_f_of_i,
+     "the block of f vanishes when the input gate i saturates"),
+    (LSB, "do with c instead of tanh c", sb_do_with_c, "the mistake is in do = dh ⊙ tanh(c)"),
+    (LSB, "dg multiplied by g", sb_dg_times_g, "the mistake is in dg = dc̄ ⊙ i"),
+    (LSB, "db as a batch mean", sb_db_batch_mean, "right for a batch of one, wrong for B > 1"),
+    (LSB, "db from the first row", sb_db_first_row, "db is not the sum of δ over the batch"),
+    (LSB, "dc_prev = dc * f", sb_dc_prev_from_dc, "dc_prev = dc ⊙ f leaves out the gradient that comes through h"),
+    (LSB, "o missing on the path through h", sb_h_path_without_o, "the gradient through h is mishandled"),
+    # lstm_forward
+    (LF, "step called with keyword arguments", f_ok_keywords, None),
+    (LF, "while loop", f_ok_while, None),
+    (LF, "inline, input projections first", f_ok_inline_projections, None),
+    (_passes_naming(LF, "the errors come from lstm_step_forward"), "right loop, buggy step (o with tanh)",
+     f_buggy_step_o_tanh, None),
+    (LF, "h not carried (step called with h0)", f_h_not_carried, "the hidden state is not carried"),
+    (LF, "c not carried (step called with c0)", f_c_not_carried, "the cell state is not carried"),
+    (LF, "h and c swapped in the call", f_h_c_swapped, "h_prev and c_prev are swapped"),
+    (LF, "stores c in Hs", f_stores_c, "Hs holds the cell states"),
+    (LF, "stores the state before the step", f_stores_before_step, "Hs is shifted by one step"),
+    (LF, "last step skipped", f_skips_last_step, "a correct loop calls it once per step"),
+    (LF, "X[t - 1] read at step t", f_input_off_by_one, "x is X["),
+    (LF, "buggy step and c not carried", f_buggy_step_and_c_not_carried, "the cell state is not carried"),
+    (LF, "inline, bias added twice", f_inline_bias_twice, "the bias is added wrongly"),
+    # lstm_backward
+    (LBP, "step with keyword arguments, dc starts as 0.0", b_ok_keywords_scalar_dc, None),
+    (LBI, "step with keyword arguments, dc starts as 0.0 (inputs)", b_ok_keywords_scalar_dc, None),
+    (LBP, "enumerate in reverse, dh built in place", b_ok_enumerate_reversed, None),
+    (LBI, "inline, einsum at the end", b_ok_inline_einsum, None),
+    (LBP, "inline, einsum at the end (parameters)", b_ok_inline_einsum, None),
+    (_passes_naming(LBP, "the errors come from lstm_step_backward"), "right loop, step with dc_prev = dc * f",
+     b_buggy_step_dc_prev, None),
+    (_passes_naming(LBI, "the errors come from lstm_step_backward"), "right loop, step with dc_prev = dc * f (inputs)",
+     b_buggy_step_dc_prev, None),
+    (_passes_naming(LBP, "the errors come from lstm_step_backward"), "right loop, step without σ′ of f",
+     b_buggy_step_sigma_f, None),
+    (LBP, "dh_next not added (step call)", b_no_h_carry, "dh is dHs["),
+    (LBI, "dc_next not passed (step call)", b_no_c_carry, "dc is zeros: the cell-state carry is missing"),
+    (LBP, "loop forwards in time", b_forward_order, "the loop walks forwards in time"),
+    (LBP, "dW overwritten (step call)", b_dw_overwritten, "only the contribution of t=1"),
+    (LBI, "dX stored in reverse", b_dx_reversed, "dX is in reverse time order"),
+    (LBI, "returns the dh that entered step 1", b_returns_dh_input, "dh0 is the gradient that entered step t=1"),
+    (LBP, "loop stops before t=1", b_skips_first_step, "a correct loop calls it once per step"),
+    (LBI, "buggy step and dc_next not passed", b_buggy_step_and_no_c_carry, "the cell-state carry is missing"),
+    (LBP, "inline, σ′ missing for o", b_inline_no_sigma_o, "σ′ of the output gate o is missing"),
+    (LBI, "inline, cell carry multiplied by f twice", b_inline_cell_carry_f_twice,
+     "the gradient carried along the cell path is wrong"),
+    (LBI, "inline, dh_next accumulated", b_inline_dh_accumulates, "the gradient carried through h is wrong"),
+    (LBP, "inline, db as a batch mean", b_inline_db_mean, "right for a batch of one, wrong for B > 1"),
+]
