@@ -1,20 +1,24 @@
 r"""Data the course uses: synthetic sequence tasks, a probabilistic grammar, characters and text.
 
 Everything is generated from an explicit ``rng`` or read from a local file;
-nothing is downloaded.
+nothing is downloaded. The one text corpus, :func:`load_corpus`, ships inside the
+package (``rnnkit/corpus/``): prose written for the course, with a fixed
+train/validation/test split and a licence note in ``rnnkit/corpus/README.md``.
 
 See chapter 6, :doc:`/book/06-vanishing-exploding` (long-range tasks) and
 chapter 9, :doc:`/book/09-char-lm` (grammar, characters, text).
 """
 from __future__ import annotations
 
+import hashlib
 import math
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
 __all__ = ["one_hot", "copy_task", "delayed_recall", "adding_problem", "ReberGrammar", "Vocab", "load_text",
-           "lm_batches"]
+           "lm_batches", "CORPUS_PARTS", "load_corpus"]
 
 
 def _positive_int(func: str, name: str, n, minimum: int = 1) -> int:
@@ -317,3 +321,49 @@ def lm_batches(ids, B: int, T: int):
     inputs = np.stack([ids[b * L:b * L + L] for b in range(B)], axis=1)        # (L, B)
     targets = np.stack([ids[b * L + 1:b * L + L + 1] for b in range(B)], axis=1)
     return [(inputs[s:s + T], targets[s:s + T]) for s in range(0, L - T + 1, T)]
+
+
+#: The parts of the course corpus and the SHA-256 of each file. The split is fixed by file, not
+#: by a fraction of a concatenation, so results on "valid" and "test" do not drift when other
+#: text changes; any edit of a corpus file changes its digest and is refused by load_corpus.
+CORPUS_PARTS = {
+    "train": "1d7513787f4ccddfc6d619d3b56f21be8a9cc4b1534a975c19e24b035b61d434",
+    "valid": "5c2ed7dd5c1d49b6f431515f69c6a5c89c4b320aa603c6731106be44e3af2bef",
+    "test": "695ab1c230dd22b5187282cf05064818f9895846efdbe37daf63ffe401e9d42c",
+}
+
+
+def load_corpus(part: str) -> str:
+    """One part of the course corpus: English prose written for this course (CC BY 4.0).
+
+    Fifteen short pieces (stories, letters, essays, fables, instructions) make up the
+    training part; the validation and test parts are further pieces of the same kinds,
+    never seen in training. All three are plain ASCII. The corpus is described, with its
+    licence, in ``rnnkit/corpus/README.md``; it is not the book's own text.
+
+    Parameters
+    ----------
+    part : {"train", "valid", "test"}
+
+    Returns
+    -------
+    str
+        The text, lines separated by ``\\n``; ``train`` has about 74,000 characters, ``valid`` and
+        ``test`` about 6,000 each.
+
+    Raises
+    ------
+    ValueError
+        For an unknown part, or if the file's SHA-256 differs from :data:`CORPUS_PARTS`
+        (the file was edited: the numbers chapter 9 asserts would no longer hold).
+
+    See chapter 9, :doc:`/book/09-char-lm`.
+    """
+    if part not in CORPUS_PARTS:
+        raise ValueError(f"load_corpus: argument 'part' must be one of {sorted(CORPUS_PARTS)}, got {part!r}")
+    data = resources.files("rnnkit").joinpath("corpus").joinpath(f"{part}.txt").read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != CORPUS_PARTS[part]:
+        raise ValueError(f"load_corpus: rnnkit/corpus/{part}.txt has been modified (SHA-256 {digest[:12]}..., "
+                         f"expected {CORPUS_PARTS[part][:12]}...); restore it or update CORPUS_PARTS")
+    return data.decode("ascii")

@@ -1164,8 +1164,3 @@ for _ in range(200):
 print(len(children), "children started")
 ''')),
 ]
-
-import os as _os_dev  # TEMPORARY (development): run a subset
-if _os_dev.environ.get("ADV_ONLY"):
-    ATTACKS = [a for a in ATTACKS if a.assignment in _os_dev.environ["ADV_ONLY"].split(",")
-               or a.name in _os_dev.environ["ADV_ONLY"].split(",")]

@@ -90,6 +90,7 @@ sf_f_from_i_rows = _sf(_step_forward_with(f=("sigmoid(a[:, H:2 * H])", "sigmoid(
 sf_bias_first_block = _sf(_step_forward_with(b=("a = z @ W.T + b", "a = z @ W.T + np.tile(b[:H], 4)")))
 sf_h_from_c_prev = _sf(_step_forward_with(h=("h = o * np.tanh(c)", "h = o * np.tanh(c_prev)")))
 sf_g_from_f_rows = _sf(_step_forward_with(g=("np.tanh(a[:, 3 * H:])", "np.tanh(a[:, H:2 * H])")))
+sf_clipped_preactivations = _sf(_step_forward_with(clip=("a = z @ W.T + b", "a = np.clip(z @ W.T + b, -10, 10)")))
 sf_sigmoid_sign = _notebook("sigmoid = lambda a: 1.0 / (1.0 + np.exp(a))", STEP_FORWARD_OK)["lstm_step_forward"]
 
 # ---------------------------------------------------------------------------
@@ -213,7 +214,12 @@ def f_ok_inline_projections(X, h0, c0, W, b):
     return np.array(Hs), None
 
 
-f_buggy_step_o_tanh = _forward(step_edits={"o": ("sigmoid(a[:, 2 * H:3 * H])", "np.tanh(a[:, 2 * H:3 * H])")})
+O_TANH = {"o": ("sigmoid(a[:, 2 * H:3 * H])", "np.tanh(a[:, 2 * H:3 * H])")}
+f_buggy_step_o_tanh = _forward(step_edits=O_TANH)
+f_buggy_step_keywords = _forward([(CALL, "h, c, cache = lstm_step_forward(x=X[t], h_prev=h, c_prev=c, W=W, b=b)")],
+                                 step_edits=O_TANH)
+f_step_not_implemented = _forward(step_edits={"raise": ("    H = h_prev.shape[1]\n",
+                                                        "    raise NotImplementedError()\n")})
 f_h_not_carried = _forward([(CALL, "h, c, cache = lstm_step_forward(X[t], h0, c, W, b)")])
 f_c_not_carried = _forward([(CALL, "h, _, cache = lstm_step_forward(X[t], h, c0, W, b)")])
 f_h_c_swapped = _forward([(CALL, "h, c, cache = lstm_step_forward(X[t], c, h, W, b)")])
@@ -225,6 +231,20 @@ f_input_off_by_one = _forward([(CALL, "h, c, cache = lstm_step_forward(X[t - 1],
 f_buggy_step_and_c_not_carried = _forward([(CALL, "h, _, cache = lstm_step_forward(X[t], h, c0, W, b)")],
                                           step_edits={"o": ("sigmoid(a[:, 2 * H:3 * H])",
                                                             "np.tanh(a[:, 2 * H:3 * H])")})
+
+
+def f_inline_o_tanh(X, h0, c0, W, b):
+    T, B, D = X.shape
+    H = h0.shape[1]
+    h, c, Hs = h0, c0, []
+    for t in range(T):
+        a = np.concatenate([h, X[t]], axis=1) @ W.T + b
+        i, f = (1 / (1 + np.exp(-a[:, k * H:(k + 1) * H])) for k in range(2))
+        o = np.tanh(a[:, 2 * H:3 * H])
+        c = f * c + i * np.tanh(a[:, 3 * H:])
+        h = o * np.tanh(c)
+        Hs.append(h)
+    return np.stack(Hs), None
 
 
 def f_inline_bias_twice(X, h0, c0, W, b):
@@ -301,6 +321,10 @@ def b_ok_inline_einsum(dHs, caches):
 
 b_buggy_step_dc_prev = _backward(step_edits=[("dc_prev = dc_total * f", "dc_prev = dc * f")])
 b_buggy_step_sigma_f = _backward(step_edits=[(SIGMA_F, "dc_total * c_prev")])
+b_buggy_step_keywords_scalar_dc = _backward([
+    ("dh_next, dc_next = np.zeros((B, H)), np.zeros((B, H))", "dh_next, dc_next = 0.0, 0"),
+    (BCALL, "dX[t], dh_next, dc_next, dW_t, db_t = lstm_step_backward(dh=dHs[t] + dh_next, dc=dc_next, "
+            "cache=caches[t])")], step_edits=[("dc_prev = dc_total * f", "dc_prev = dc * f")])
 b_no_h_carry = _backward([(BCALL, BCALL.replace("dHs[t] + dh_next", "dHs[t]"))])
 b_no_c_carry = _backward([(BCALL, BCALL.replace("dc_next, caches[t])", "np.zeros((B, H)), caches[t])"))])
 b_forward_order = _backward([("for t in reversed(range(T)):", "for t in range(T):")])
@@ -312,6 +336,9 @@ b_returns_dh_input = _backward([
      "dX[t], dh_next, dc_next, dW_t, db_t = lstm_step_backward(dh, dc_next, caches[t])"),
     ("    return dX, dh_next, dc_next, dW, db", "    return dX, dh, dc_next, dW, db")])
 b_skips_first_step = _backward([("for t in reversed(range(T)):", "for t in range(T - 1, 0, -1):")])
+b_step_overwrites_cache = _backward(step_edits=[("tanh_c = np.tanh(c)", "tanh_c = np.tanh(c, out=c)")])
+b_loop_writes_dHs = _backward([(BCALL, "dHs[t] += dh_next\n        " + BCALL.replace("dHs[t] + dh_next", "dHs[t]"))])
+sb_overwrites_cache = _sb(("tanh_c = np.tanh(c)", "tanh_c = np.tanh(c, out=c)"))
 b_buggy_step_and_no_c_carry = _backward([(BCALL, BCALL.replace("dc_next, caches[t])", "np.zeros((B, H)), caches[t])"))],
                                         step_edits=[("dc_prev = dc_total * f", "dc_prev = dc * f")])
 
@@ -357,6 +384,8 @@ CASES = [
     (LSF, "h from tanh(c_prev)", sf_h_from_c_prev, "c is right, so the mistake is in h = o ⊙ tanh(c)"),
     (LSF, "g from the rows of f", sf_g_from_f_rows, "In your cache, the gate g is wrong"),
     (LSF, "sigmoid with the wrong sign", sf_sigmoid_sign, "the gates i, f and o are wrong and g right"),
+    (LSF, "pre-activations clipped at ±10", sf_clipped_preactivations,
+     "right on the full cases, but h and c are wrong with the input gate i saturated"),
     # lstm_step_backward
     (LSB, "loop over the batch rows", sb_ok_row_loop, None),
     (LSB, "σ′ missing for f only", sb_no_sigma_prime_f, "σ′ of the forget gate f is missing"),
@@ -368,7 +397,7 @@ CASES = [
     (LSB, "σ′ of f computed from i", sb_sigma_prime_f_of_i,
      "the block of f vanishes when the input gate i saturates"),
     (LSB, "do with c instead of tanh c", sb_do_with_c, "the mistake is in do = dh ⊙ tanh(c)"),
-    (LSB, "dg multiplied by g", sb_dg_times_g, "the mistake is in dg = dc̄ ⊙ i"),
+    (LSB, "dg multiplied by g", sb_dg_times_g, "the mistake is in dg = dc_total ⊙ i"),
     (LSB, "db as a batch mean", sb_db_batch_mean, "right for a batch of one, wrong for B > 1"),
     (LSB, "db from the first row", sb_db_first_row, "db is not the sum of δ over the batch"),
     (LSB, "dc_prev = dc * f", sb_dc_prev_from_dc, "dc_prev = dc ⊙ f leaves out the gradient that comes through h"),
@@ -379,6 +408,10 @@ CASES = [
     (LF, "inline, input projections first", f_ok_inline_projections, None),
     (_passes_naming(LF, "the errors come from lstm_step_forward"), "right loop, buggy step (o with tanh)",
      f_buggy_step_o_tanh, None),
+    (_passes_naming(LF, "the errors come from lstm_step_forward"), "right loop with keywords, buggy step",
+     f_buggy_step_keywords, None),
+    (_passes_naming(LF, "raises NotImplementedError"), "right loop, step not implemented yet",
+     f_step_not_implemented, None),
     (LF, "h not carried (step called with h0)", f_h_not_carried, "the hidden state is not carried"),
     (LF, "c not carried (step called with c0)", f_c_not_carried, "the cell state is not carried"),
     (LF, "h and c swapped in the call", f_h_c_swapped, "h_prev and c_prev are swapped"),
@@ -388,6 +421,7 @@ CASES = [
     (LF, "X[t - 1] read at step t", f_input_off_by_one, "x is X["),
     (LF, "buggy step and c not carried", f_buggy_step_and_c_not_carried, "the cell state is not carried"),
     (LF, "inline, bias added twice", f_inline_bias_twice, "the bias is added wrongly"),
+    (LF, "inline, output gate with tanh", f_inline_o_tanh, "the value of the output gate o is wrong below saturation"),
     # lstm_backward
     (LBP, "step with keyword arguments, dc starts as 0.0", b_ok_keywords_scalar_dc, None),
     (LBI, "step with keyword arguments, dc starts as 0.0 (inputs)", b_ok_keywords_scalar_dc, None),
@@ -400,8 +434,11 @@ CASES = [
      b_buggy_step_dc_prev, None),
     (_passes_naming(LBP, "the errors come from lstm_step_backward"), "right loop, step without σ′ of f",
      b_buggy_step_sigma_f, None),
+    (_passes_naming(LBP, "the errors come from lstm_step_backward"),
+     "right loop with keywords and scalar start, buggy step", b_buggy_step_keywords_scalar_dc, None),
     (LBP, "dh_next not added (step call)", b_no_h_carry, "dh is dHs["),
-    (LBI, "dc_next not passed (step call)", b_no_c_carry, "dc is zeros: the cell-state carry is missing"),
+    (LBI, "dc_next not passed (step call)", b_no_c_carry,
+     "dc is zeros where the dc_prev returned by the call for t+1 belongs: the cell-state carry is missing"),
     (LBP, "loop forwards in time", b_forward_order, "the loop walks forwards in time"),
     (LBP, "dW overwritten (step call)", b_dw_overwritten, "only the contribution of t=1"),
     (LBI, "dX stored in reverse", b_dx_reversed, "dX is in reverse time order"),
@@ -409,6 +446,9 @@ CASES = [
     (LBP, "loop stops before t=1", b_skips_first_step, "a correct loop calls it once per step"),
     (LBI, "buggy step and dc_next not passed", b_buggy_step_and_no_c_carry, "the cell-state carry is missing"),
     (LBP, "inline, σ′ missing for o", b_inline_no_sigma_o, "σ′ of the output gate o is missing"),
+    (LBP, "right loop, step overwrites c of its cache", b_step_overwrites_cache, None),
+    (LSB, "overwrites c of its cache", sb_overwrites_cache, "modified its argument(s) cache in place"),
+    (LBI, "loop adds dh_next into dHs in place", b_loop_writes_dHs, "modified its argument(s) dHs in place"),
     (LBI, "inline, cell carry multiplied by f twice", b_inline_cell_carry_f_twice,
      "the gradient carried along the cell path is wrong"),
     (LBI, "inline, dh_next accumulated", b_inline_dh_accumulates, "the gradient carried through h is wrong"),

@@ -11,7 +11,7 @@ import io
 import os
 import textwrap
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
@@ -581,9 +581,11 @@ class Probe:
     the keys of the terms (of a ``terms`` table: key -> what is wrong if that term is) that this case
     switches off. A mistake in term X leaves every probe with X off right, so a probe that fails
     rules out its ``off`` terms, and a probe that passes points at them (the fewer, the sharper).
+    ``spec`` is the check's own recipe for building the case (sizes, which arrays are zeroed, ...).
     """
     name: str
     off: frozenset
+    spec: object = field(default=None, compare=False)
 
 
 def probe_conclusion(probes: Sequence[Probe], outcomes: Mapping[str, bool], terms: Mapping[str, str]) -> str:

@@ -471,8 +471,13 @@ def _probe_base() -> dict:
 
 _BATCH_TEXT = ("right for a batch of one row (B = 1), wrong for B > 1: the rows of the batch get mixed. Each row "
                "is its own sequence")
-_ONE_ROW = lambda text: ProbeCase(  # noqa: E731 - a table entry
-    "one_row", lambda c: _rows(c, 1), "one row (B = 1)", _BATCH_TEXT + text, "wrong even for one row (B = 1)")
+
+
+def _ONE_ROW(text: str) -> ProbeCase:
+    """The probe with a batch of one row; ``text`` says how rows are kept apart in this function."""
+    return ProbeCase("one_row", lambda c: _rows(c, 1), "one row (B = 1)", _BATCH_TEXT + text,
+                     "wrong even for one row (B = 1)")
+
 
 STEP_FORWARD_PROBES = (
     ProbeCase("bias_only", lambda c: _zero(c, "X", "h0"), "x = 0 and h_prev = 0 (only the bias)",
@@ -507,7 +512,7 @@ STEP_FORWARD_RULES = (
 _DELTA = "δ = dh ⊙ (1 − h²)"
 STEP_BACKWARD_PROBES = (
     ProbeCase("tanh_off", lambda c: _with_states(c, np.zeros_like(c["dHs"])), "h = 0 in the cache (tanh′ = 1)",
-              "everything but the tanh′ factor is right", "wrong even where tanh′ = 1"),
+              "right where tanh′ = 1, so the tanh′ factor is the likely culprit", "wrong even where tanh′ = 1"),
     ProbeCase("states_zero", lambda c: _with_states(c, np.zeros_like(c["dHs"]), h0=np.zeros_like(c["h0"])),
               "h = 0 and h_prev = 0 in the cache (tanh′ = 1 of either state)",
               "right when no state is nonzero", "wrong even when both states are 0"),

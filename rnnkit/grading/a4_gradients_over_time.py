@@ -122,13 +122,16 @@ JACOBIAN_TERMS = {
     "count": "the number of factors: one per step k = t+1 … T, none for t = T (where J is the identity).",
 }
 
+#: Probe cases (spec: how the fixed sequence batch of _jacobian_probes is changed, and which t is asked).
 JACOBIAN_PROBES = (
-    Probe("t = T (no factor: J is the identity)", frozenset({"tanh", "orient", "order", "matmul", "batch"})),
-    Probe("t = T − 1 (a single factor)", frozenset({"order"})),
-    Probe("h = 0 (tanh′ = 1, J = Ws^(T−t))", frozenset({"tanh", "batch"})),
-    Probe("Ws symmetric", frozenset({"orient"})),
-    Probe("B = 1", frozenset({"batch"})),
-    Probe("h = 0 and Ws = 0.5 I (J = 0.5^(T−t) I)", frozenset({"tanh", "orient", "order", "matmul", "batch"})),
+    Probe("t = T (no factor: J is the identity)", frozenset({"tanh", "orient", "order", "matmul", "batch"}),
+          {"t": "T"}),
+    Probe("t = T − 1 (a single factor)", frozenset({"order"}), {"t": "T-1"}),
+    Probe("h = 0 (tanh′ = 1, J = Ws^(T−t))", frozenset({"tanh", "batch"}), {"Hs": "zeros", "t": 1}),
+    Probe("Ws symmetric", frozenset({"orient"}), {"Ws": "symmetric", "t": 1}),
+    Probe("B = 1", frozenset({"batch"}), {"B": 1, "t": 1}),
+    Probe("h = 0 and Ws = 0.5 I (J = 0.5^(T−t) I)", frozenset({"tanh", "orient", "order", "matmul", "batch"}),
+          {"Hs": "zeros", "Ws": "0.5 I", "t": 1}),
 )
 
 
@@ -160,19 +163,22 @@ def _jacobian_case(r, sizes, ts=None):
 def _jacobian_probes():
     """The probe cases of JACOBIAN_PROBES, from one fixed sequence batch (T=4, B=3, H=4)."""
     r = np.random.default_rng(20261208)
-    sizes = {"T": 4, "B": 3, "D": 2, "H": 4}
-    (base,) = _jacobian_case(r, sizes, ts=(1,))
+    (base,) = _jacobian_case(r, {"T": 4, "B": 3, "D": 2, "H": 4}, ts=(1,))
     Hs, Ws = base["Hs"], base["Ws"]
     T, B, H = Hs.shape
     sym = (Ws + Ws.T) / 2
-    sym_Hs = _ref.rnn_forward(r.standard_normal((T, B, 2)), 0.5 * r.standard_normal((B, H)),
-                              r.standard_normal((H, 2)), sym, 0.2 * r.standard_normal(H))[0]
-    made = [(Hs, Ws, T), (Hs, Ws, T - 1), (np.zeros_like(Hs), Ws, 1), (sym_Hs, sym, 1), (Hs[:, :1].copy(), Ws, 1),
-            (np.zeros_like(Hs), 0.5 * np.eye(H), 1)]
+    states = {"zeros": np.zeros_like(Hs),
+              "with symmetric Ws": _ref.rnn_forward(r.standard_normal((T, B, 2)), 0.5 * r.standard_normal((B, H)),
+                                                    r.standard_normal((H, 2)), sym, 0.2 * r.standard_normal(H))[0]}
     cases = []
-    for probe, (hs, ws, t) in zip(JACOBIAN_PROBES, made):
-        s = {"T": hs.shape[0], "B": hs.shape[1], "H": hs.shape[2]}
-        cases.append({"sizes": s, "Hs": hs, "Ws": ws, "t": int(t), "probe": probe.name})
+    for probe in JACOBIAN_PROBES:
+        spec = probe.spec
+        ws = {"symmetric": sym, "0.5 I": 0.5 * np.eye(H)}.get(spec.get("Ws"), Ws)
+        hs = states["with symmetric Ws"] if spec.get("Ws") == "symmetric" else states.get(spec.get("Hs"), Hs)
+        hs = hs[:, :spec.get("B", B)].copy()
+        t = {"T": T, "T-1": T - 1}.get(spec["t"], spec["t"])
+        sizes = {"T": hs.shape[0], "B": hs.shape[1], "H": hs.shape[2]}
+        cases.append({"sizes": sizes, "Hs": hs, "Ws": ws, "t": int(t), "probe": probe.name})
     return cases
 
 
@@ -275,12 +281,13 @@ CLIP_VALUE_TERMS = {
     "across": "treating arrays together: clipping by value works entry by entry, each array on its own.",
 }
 
+#: Probe cases (spec: how the fixed gradients of _clip_value_probes are changed; limit 1 unless stated).
 CLIP_VALUE_PROBES = (
-    Probe("nothing to clip (limit above every entry)", frozenset({"upper", "lower"})),
-    Probe("only entries ≥ 0", frozenset({"lower"})),
-    Probe("only entries ≤ 0", frozenset({"upper"})),
-    Probe("every entry outside [−limit, limit]", frozenset({"inside"})),
-    Probe("a single array", frozenset({"across"})),
+    Probe("nothing to clip (limit above every entry)", frozenset({"upper", "lower"}), {"limit": "above all"}),
+    Probe("only entries ≥ 0", frozenset({"lower"}), {"entries": "|g|"}),
+    Probe("only entries ≤ 0", frozenset({"upper"}), {"entries": "-|g|"}),
+    Probe("every entry outside [−limit, limit]", frozenset({"inside"}), {"entries": "outside"}),
+    Probe("a single array", frozenset({"across"}), {"arrays": ("W",)}),
 )
 
 
@@ -288,11 +295,18 @@ def _clip_value_probes():
     r = np.random.default_rng(20261209)
     W, b = 3.0 * r.standard_normal((3, 4)), 3.0 * r.standard_normal(5)
     W[0, :2], b[:2] = (0.5, -0.5), (2.5, -2.5)      # both sides and the inside, whatever the draw
-    outside = {"W": np.where(np.abs(W) > 1.2, W, 1.5 * np.sign(W + 1e-9)), "b": np.where(np.abs(b) > 1.2, b, -2.0)}
-    made = [({"W": W, "b": b}, 1.1 * max(np.abs(W).max(), np.abs(b).max())), ({"W": np.abs(W), "b": np.abs(b)}, 1.0),
-            ({"W": -np.abs(W), "b": -np.abs(b)}, 1.0), (outside, 1.0), ({"W": W}, 1.0)]
-    return [{"sizes": {"arrays": len(g)}, "grads": g, "limit": float(lim), "probe": p.name}
-            for p, (g, lim) in zip(CLIP_VALUE_PROBES, made)]
+    grads = {"W": W, "b": b}
+    entries = {"|g|": {k: np.abs(g) for k, g in grads.items()}, "-|g|": {k: -np.abs(g) for k, g in grads.items()},
+               "outside": {"W": np.where(np.abs(W) > 1.2, W, 1.5 * np.sign(W + 1e-9)),
+                           "b": np.where(np.abs(b) > 1.2, b, -2.0)}}
+    cases = []
+    for probe in CLIP_VALUE_PROBES:
+        spec = probe.spec
+        g = entries.get(spec.get("entries"), grads)
+        g = {k: g[k] for k in spec.get("arrays", g)}
+        limit = 1.1 * max(np.abs(a).max() for a in g.values()) if spec.get("limit") == "above all" else 1.0
+        cases.append({"sizes": {"arrays": len(g)}, "grads": g, "limit": float(limit), "probe": probe.name})
+    return cases
 
 
 def _build_clip_value(rng):
@@ -356,19 +370,21 @@ CLIP_NORM_TERMS = {
     "norm": "the value of the global norm √(Σ g²).",
 }
 
+#: Probe cases (spec: which of the fixed gradients of _clip_norm_probes, and max_norm as a multiple of their norm).
 CLIP_NORM_PROBES = (
-    Probe("norm below max_norm (nothing to scale)", frozenset({"factor", "combine", "returned"})),
-    Probe("a single array", frozenset({"combine"})),
+    Probe("norm below max_norm (nothing to scale)", frozenset({"factor", "combine", "returned"}),
+          {"grads": "three arrays", "max_norm": 1.7}),
+    Probe("a single array", frozenset({"combine"}), {"grads": "one array", "max_norm": 0.45}),
 )
 
 
 def _clip_norm_probes():
     r = np.random.default_rng(20261210)
-    grads = {"W": r.standard_normal((3, 4)), "b": r.standard_normal(4), "c": 3.0 * r.standard_normal(2)}
-    single = {"W": 2.0 * r.standard_normal((3, 2))}
-    made = [(grads, 1.7 * _global_norm(grads)), (single, 0.45 * _global_norm(single))]
-    return [{"sizes": {"arrays": len(g)}, "grads": g, "max_norm": float(m), "probe": p.name}
-            for p, (g, m) in zip(CLIP_NORM_PROBES, made)]
+    grads = {"three arrays": {"W": r.standard_normal((3, 4)), "b": r.standard_normal(4),
+                              "c": 3.0 * r.standard_normal(2)},
+             "one array": {"W": 2.0 * r.standard_normal((3, 2))}}
+    return [{"sizes": {"arrays": len(g)}, "grads": g, "max_norm": p.spec["max_norm"] * _global_norm(g),
+             "probe": p.name} for p in CLIP_NORM_PROBES for g in (grads[p.spec["grads"]],)]
 
 
 def _build_clip_norm(rng):
@@ -556,12 +572,13 @@ TBPTT_TERMS = {
             "dWs += δᵀ @ h⁽ᵗ⁻¹⁾, db += Σ_batch δ.",
 }
 
+#: Probe cases (spec: k and the change made to a fixed case with T=7, B=2, D=3, H=4).
 TBPTT_PROBES = (
-    Probe("k = 1 (nothing carried)", frozenset({"borders", "carry"})),
-    Probe("k > T (one chunk: full BPTT)", frozenset({"borders"})),
-    Probe("dHs only at the last step", frozenset({"dhs"})),
-    Probe("h0 = 0", frozenset({"h0"})),
-    Probe("B = 1", frozenset({"batch"})),
+    Probe("k = 1 (nothing carried)", frozenset({"borders", "carry"}), {"k": 1}),
+    Probe("k > T (one chunk: full BPTT)", frozenset({"borders"}), {"k": 9}),
+    Probe("dHs only at the last step", frozenset({"dhs"}), {"k": 4, "edit": "dhs_last"}),
+    Probe("h0 = 0", frozenset({"h0"}), {"k": 3, "edit": "h0_zero"}),
+    Probe("B = 1", frozenset({"batch"}), {"k": 3, "B": 1}),
 )
 
 
@@ -581,10 +598,8 @@ def _tbptt_case(r, sizes, k, probe=None, edit=None):
 
 def _tbptt_probes():
     sizes = {"T": 7, "B": 2, "D": 3, "H": 4}
-    made = [(sizes, 1, None), (sizes, 9, None), (sizes, 4, "dhs_last"), (sizes, 3, "h0_zero"),
-            ({**sizes, "B": 1}, 3, None)]
-    return [_tbptt_case(np.random.default_rng(20261211 + i), s, k, probe=p.name, edit=e)
-            for i, (p, (s, k, e)) in enumerate(zip(TBPTT_PROBES, made))]
+    return [_tbptt_case(np.random.default_rng(20261211 + i), {**sizes, "B": p.spec.get("B", sizes["B"])},
+                        p.spec["k"], probe=p.name, edit=p.spec.get("edit")) for i, p in enumerate(TBPTT_PROBES)]
 
 
 def _build_tbptt(rng):

@@ -92,6 +92,22 @@ def _tokens(value, func, name, shape, shape_hints=None):
     return arr
 
 
+def _merged(variants):
+    """Variants with identical outputs on this case folded into one, their texts joined: on some inputs two
+    mistakes give the same result, and the message must not pick one of them at random."""
+    out = []
+    for text, outs in variants:
+        for i, (t0, o0) in enumerate(out):
+            if set(o0) == set(outs) and all(o0[k].shape == outs[k].shape and np.allclose(o0[k], outs[k], rtol=1e-12,
+                                                                                           atol=1e-12) for k in outs):
+                if text not in t0:
+                    out[i] = (f"{t0} Or: {text}", o0)
+                break
+        else:
+            out.append((text, outs))
+    return out
+
+
 def _compare_tokens(func, got, expected, variants, context, note=""):
     if np.array_equal(got, expected):
         return Verdict(True, f"{func} correct ({context}).")
@@ -118,8 +134,11 @@ def _judge_all(cases, records, func, names, arg_names, judge_one, probes=(), ter
     main = [v for c, v in zip(cases, verdicts) if not c.get("probe")]
     probed = {c["probe"]: v for c, v in zip(cases, verdicts) if c.get("probe")}
     warning = modified_warning(records, func, arg_names)
+    passed = main[0].message
+    if passed.endswith(")."):
+        passed = passed[:-2] + ", and fixed and probe cases)."
     return diagnosed(func, main, probed, probes=probes, terms=terms,
-                     also=[(modified_text or warning) if warning else ""], passed_text=main[0].message)
+                     also=[(modified_text or warning) if warning else ""], passed_text=passed)
 
 
 # teacher_forcing_inputs -------------------------------------------------------
@@ -129,7 +148,9 @@ TF_TERMS = {
     "shift": "the shift: step t receives the target of step t−1, feedback[t] = Y[t−1] for t ≥ 1.",
     "batch": "the axes: time is axis 0 and each sequence (a column of Y) is shifted on its own.",
 }
-TF_PROBES = (Probe("T = 1 (only the first step)", frozenset({"shift"})), Probe("B = 1", frozenset({"batch"})))
+#: Probe cases (spec: the sizes of the fixed targets).
+TF_PROBES = (Probe("T = 1 (only the first step)", frozenset({"shift"}), {"T": 1, "B": 3}),
+             Probe("B = 1", frozenset({"batch"}), {"T": 5, "B": 1}))
 
 
 def _tf_case(r, sizes=None, fixed=False, probe=None):
@@ -140,10 +161,8 @@ def _tf_case(r, sizes=None, fixed=False, probe=None):
 def _build_tf(rng):
     cases = [_tf_case(rng),
              _tf_case(np.random.default_rng(20260501), {"T": 4, "B": 3, "D": 2, "H": 4, "K": 5}, fixed=True),
-             _tf_case(np.random.default_rng(20260511), {"T": 1, "B": 3, "D": 2, "H": 4, "K": 5},
-                      probe=TF_PROBES[0].name),
-             _tf_case(np.random.default_rng(20260512), {"T": 5, "B": 1, "D": 2, "H": 4, "K": 5},
-                      probe=TF_PROBES[1].name)]
+             *(_tf_case(np.random.default_rng(20260511 + i), {"D": 2, "H": 4, "K": 5, **p.spec}, probe=p.name)
+               for i, p in enumerate(TF_PROBES))]
     return [(c["Y"],) for c in cases], cases
 
 
@@ -226,10 +245,10 @@ def _seq_cases(rng):
     return [_seq_case(rng), _seq_case(np.random.default_rng(20260502), _FIXED_SEQ_SIZES, fixed=True)]
 
 
-def _probe_cases(probes, specs, seed):
-    """One probe case per (probe, (edits, sizes)), each from its own fixed seed."""
-    return [_seq_case(np.random.default_rng(seed + i), sizes, probe=probe.name, edits=edits)
-            for i, (probe, (edits, sizes)) in enumerate(zip(probes, specs))]
+def _probe_cases(probes, seed):
+    """One case per probe (spec: (edits, sizes that differ from _PROBE_SEQ_SIZES)), each from its own seed."""
+    return [_seq_case(np.random.default_rng(seed + i), {**_PROBE_SEQ_SIZES, **p.spec[1]}, probe=p.name,
+                      edits=p.spec[0]) for i, p in enumerate(probes)]
 
 
 FORWARD_TERMS = {
@@ -243,23 +262,21 @@ FORWARD_TERMS = {
     "time": "the time alignment: step t uses X[t] and feedback[t] together.",
     "batch": "the batch: each sequence uses its own inputs and tokens.",
 }
+#: Probe cases (spec: the edits of _seq_case, and sizes besides T=3, B=2, D=3, H=4, K=5).
 FORWARD_PROBES = (
-    Probe("nothing fed (feedback = −1 everywhere)", frozenset({"feed"})),
-    Probe("a token fed at every step (no −1)", frozenset({"unfed"})),
-    Probe("Wo = 0", frozenset({"feed", "unfed"})),
-    Probe("X = 0", frozenset({"input"})),
-    Probe("b = 0", frozenset({"hbias"})),
-    Probe("c = 0", frozenset({"obias"})),
-    Probe("T = 1 (a token fed)", frozenset({"time"})),
-    Probe("B = 1", frozenset({"batch"})),
+    Probe("nothing fed (feedback = −1 everywhere)", frozenset({"feed"}), (("unfed",), {})),
+    Probe("a token fed at every step (no −1)", frozenset({"unfed"}), (("all_fed",), {})),
+    Probe("Wo = 0", frozenset({"feed", "unfed"}), (("Wo0",), {})),
+    Probe("X = 0", frozenset({"input"}), (("X0",), {})),
+    Probe("b = 0", frozenset({"hbias"}), (("b0",), {})),
+    Probe("c = 0", frozenset({"obias"}), (("c0",), {})),
+    Probe("T = 1 (a token fed)", frozenset({"time"}), (("all_fed",), {"T": 1})),
+    Probe("B = 1", frozenset({"batch"}), ((), {"B": 1})),
 )
-_FORWARD_EDITS = [(("unfed",), _PROBE_SEQ_SIZES), (("all_fed",), _PROBE_SEQ_SIZES), (("Wo0",), _PROBE_SEQ_SIZES),
-                  (("X0",), _PROBE_SEQ_SIZES), (("b0",), _PROBE_SEQ_SIZES), (("c0",), _PROBE_SEQ_SIZES),
-                  (("all_fed",), {**_PROBE_SEQ_SIZES, "T": 1}), ((), {**_PROBE_SEQ_SIZES, "B": 1})]
 
 
 def _build_forward(rng):
-    cases = _seq_cases(rng) + _probe_cases(FORWARD_PROBES, _FORWARD_EDITS, 20260521)
+    cases = _seq_cases(rng) + _probe_cases(FORWARD_PROBES, 20260521)
     return [tuple(c["p"][k] for k in ("X", "feedback", "Wx", "Wo", "b", "Wy", "c")) for c in cases], cases
 
 
@@ -284,7 +301,7 @@ def _judge_forward_one(case, out, record):
                 ("O must be the logits o = c + Wy h: no softmax in the forward pass.",
                  {"O": softmax / softmax.sum(-1, keepdims=True)})]
     return judge("output_rnn_forward", ["O"], [out[0]], {"O": O}, tol=VALUE_TOL, kind="values",
-                 compared_with="the reference", dims={"O": "T B K"}, sizes=sizes, variants=variants,
+                 compared_with="the reference", dims={"O": "T B K"}, sizes=sizes, variants=_merged(variants),
                  time_axes={"O": 0}, direction="forward",
                  context=_ctx(sizes, fixed=case["fixed"], probe=case.get("probe")))
 
@@ -307,23 +324,21 @@ BACKWARD_TERMS = {
              "not built from token indices such as F.argmax(-1)).",
     "batch": "the sums over the batch: the loss is a sum over sequences (no mean).",
 }
+#: Probe cases (spec as for FORWARD_PROBES). They feed a token at the middle step only (F = 0 at the
+#: other steps) unless a token is fed at every step: so the steps fed nothing matter in every probe
+#: that does not switch them off.
 BACKWARD_PROBES = (
-    Probe("dO only at the last step", frozenset({"time"})),
-    Probe("T = 1 (one step, a token fed)", frozenset({"time", "path", "unfed"})),
-    Probe("Wo = 0", frozenset({"path"})),
-    Probe("h = 0 (X = Wo = b = 0, so tanh′ = 1)", frozenset({"tanh", "path"})),
-    Probe("a token fed at every step (no −1)", frozenset({"unfed"})),
-    Probe("B = 1", frozenset({"batch"})),
+    Probe("dO only at the last step", frozenset({"time"}), (("fed_once", "dO_last"), {})),
+    Probe("T = 1 (one step, a token fed)", frozenset({"time", "path", "unfed"}), (("all_fed",), {"T": 1})),
+    Probe("Wo = 0", frozenset({"path"}), (("fed_once", "Wo0"), {})),
+    Probe("h = 0 (X = Wo = b = 0, so tanh′ = 1)", frozenset({"tanh", "path"}), (("fed_once", "h0"), {})),
+    Probe("a token fed at every step (no −1)", frozenset({"unfed"}), (("all_fed",), {})),
+    Probe("B = 1", frozenset({"batch"}), (("fed_once",), {"B": 1})),
 )
-# The probe cases feed a token at the middle step only (F = 0 at the other steps), except where
-# stated: so the steps fed nothing matter in every probe that does not switch them off.
-_BACKWARD_EDITS = [(("fed_once", "dO_last"), _PROBE_SEQ_SIZES), (("all_fed",), {**_PROBE_SEQ_SIZES, "T": 1}),
-                   (("fed_once", "Wo0"), _PROBE_SEQ_SIZES), (("fed_once", "h0"), _PROBE_SEQ_SIZES),
-                   (("all_fed",), _PROBE_SEQ_SIZES), (("fed_once",), {**_PROBE_SEQ_SIZES, "B": 1})]
 
 
 def _build_backward(rng):
-    cases = _seq_cases(rng) + _probe_cases(BACKWARD_PROBES, _BACKWARD_EDITS, 20260531)
+    cases = _seq_cases(rng) + _probe_cases(BACKWARD_PROBES, 20260531)
     return [(c["p"]["dO"], tuple(c["p"][k] for k in ("X", "F", "Hs", "Wx", "Wo", "Wy"))) for c in cases], cases
 
 
@@ -405,9 +420,15 @@ CLOSED_LOOP_TERMS = {
               "per sequence.",
     "batch": "the batch: each sequence feeds back its own token.",
 }
-CLOSED_LOOP_PROBES = (Probe("T = 1 (only the first step)", frozenset({"feedback"})),
-                      Probe("Wo = 0 (what is fed has no effect)", frozenset({"feedback", "first"})),
-                      Probe("B = 1", frozenset({"batch"})))
+#: Probe cases (spec: sizes besides T=10, B=1, D=3, H=5, K=4; an edit; the known mistakes that must
+#: show on the case, whose inputs are redrawn until they do).
+CLOSED_LOOP_PROBES = (
+    Probe("T = 1 (only the first step)", frozenset({"feedback"}),
+          {"sizes": {"T": 1, "B": 8}, "bugs": ("start_zero", "start_last")}),
+    Probe("Wo = 0 (what is fed has no effect)", frozenset({"feedback", "first"}),
+          {"sizes": {"B": 6}, "edit": "Wo0", "bugs": ()}),
+    Probe("B = 1", frozenset({"batch"}), {"sizes": {"T": 12}}),
+)
 
 
 def _closed_loop_case(r, sizes=None, fixed=False, probe=None, edit=None, bugs=tuple(_CLOSED_LOOP_BUGS)):
@@ -430,11 +451,9 @@ def _build_closed_loop(rng):
     base = {"T": 10, "B": 1, "D": 3, "H": 5, "K": 4}
     cases = [_closed_loop_case(rng),
              _closed_loop_case(np.random.default_rng(20260504), base, True),
-             _closed_loop_case(np.random.default_rng(20260541), {**base, "T": 1, "B": 8},
-                               probe=CLOSED_LOOP_PROBES[0].name, bugs=("start_zero", "start_last")),
-             _closed_loop_case(np.random.default_rng(20260542), {**base, "B": 6}, probe=CLOSED_LOOP_PROBES[1].name,
-                               edit="Wo0", bugs=()),
-             _closed_loop_case(np.random.default_rng(20260543), {**base, "T": 12}, probe=CLOSED_LOOP_PROBES[2].name)]
+             *(_closed_loop_case(np.random.default_rng(20260541 + i), {**base, **p.spec["sizes"]}, probe=p.name,
+                                 edit=p.spec.get("edit"), bugs=p.spec.get("bugs", tuple(_CLOSED_LOOP_BUGS)))
+               for i, p in enumerate(CLOSED_LOOP_PROBES))]
     return [c["args"] for c in cases], cases
 
 
@@ -496,9 +515,15 @@ SCHEDULED_TERMS = {
     "coin": "the coins: one rng.random(B) per step t = 1 … T−1; sequence i gets the truth where u[i] < p_truth.",
     "batch": "the batch: each sequence has its own coin and its own tokens.",
 }
-SCHEDULED_PROBES = (Probe("p_truth = 1 (always the truth)", frozenset({"pred", "mix"})),
-                    Probe("p_truth = 0 (always the prediction)", frozenset({"truth", "mix"})),
-                    Probe("B = 1", frozenset({"batch"})))
+#: Probe cases (spec: sizes besides T=10, B=1, D=3, H=5, K=4; p_truth; the known mistakes that must show).
+SCHEDULED_PROBES = (
+    Probe("p_truth = 1 (always the truth)", frozenset({"pred", "mix"}),
+          {"sizes": {"B": 5}, "p_truth": 1.0, "bugs": ("inverted", "truth_y_t")}),
+    Probe("p_truth = 0 (always the prediction)", frozenset({"truth", "mix"}),
+          {"sizes": {"B": 5}, "p_truth": 0.0,
+           "bugs": ("inverted", "prediction_from_x_t", "teacher_forced_predictions")}),
+    Probe("B = 1", frozenset({"batch"}), {"sizes": {"T": 12}, "p_truth": 0.5}),
+)
 
 
 def _scheduled_case(r, sizes=None, p_truth=None, fixed=False, probe=None, bugs=tuple(_SCHEDULED_BUGS)):
@@ -521,13 +546,10 @@ def _build_scheduled(rng):
     cases = [_scheduled_case(rng, bugs=("inverted", "teacher_forced_predictions")),
              _scheduled_case(np.random.default_rng(20260505), base, p_truth=0.5, fixed=True,
                              bugs=("inverted", "teacher_forced_predictions")),
-             _scheduled_case(np.random.default_rng(20260551), {**base, "B": 5}, p_truth=1.0,
-                             probe=SCHEDULED_PROBES[0].name, bugs=("inverted", "truth_y_t")),
-             _scheduled_case(np.random.default_rng(20260552), {**base, "B": 5}, p_truth=0.0,
-                             probe=SCHEDULED_PROBES[1].name,
-                             bugs=("inverted", "prediction_from_x_t", "teacher_forced_predictions")),
-             _scheduled_case(np.random.default_rng(20260553), {**base, "T": 12}, p_truth=0.5,
-                             probe=SCHEDULED_PROBES[2].name)]
+             *(_scheduled_case(np.random.default_rng(20260551 + i), {**base, **p.spec["sizes"]},
+                               p_truth=p.spec["p_truth"], probe=p.name,
+                               bugs=p.spec.get("bugs", tuple(_SCHEDULED_BUGS)))
+               for i, p in enumerate(SCHEDULED_PROBES))]
     # The rng argument is built in the kernel from the seed (a RecordingGenerator: it records the sizes
     # of the rng.random draws, so a wrong drawing scheme can be named).
     return [(c["X"], c["Y"], c["p_truth"], c["params"], special("generator", seed=c["seed"])) for c in cases], cases

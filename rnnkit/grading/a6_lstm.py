@@ -64,8 +64,10 @@ _DIMS = {"h": "B H", "c": "B H", "Hs": "T B H", "dx": "B D", "dh_prev": "B H", "
 
 GATES = ("i", "f", "o", "g")
 GATE_NAMES = {"i": "input gate i", "f": "forget gate f", "o": "output gate o", "g": "candidate g"}
-#: The gradient of each gate's value, before its activation's derivative (dc̄ = dc + dh ⊙ o ⊙ (1 − tanh²c)).
-GATE_UPSTREAM = {"i": "di = dc̄ ⊙ g", "f": "df = dc̄ ⊙ c_(t−1)", "o": "do = dh ⊙ tanh(c)", "g": "dg = dc̄ ⊙ i"}
+#: The gradient of each gate's value, before its activation's derivative
+#: (dc_total = dc + dh ⊙ o ⊙ (1 − tanh²c), the gradient that reaches the new cell state).
+GATE_UPSTREAM = {"i": "di = dc_total ⊙ g", "f": "df = dc_total ⊙ c_(t−1)", "o": "do = dh ⊙ tanh(c)",
+                 "g": "dg = dc_total ⊙ i"}
 
 GATE_ORDER = ("the gate order is wrong: the row blocks of W (and of dW, db) are i, f, o, g — "
               "W[:H] input gate, W[H:2H] forget gate, W[2H:3H] output gate, W[3H:] candidate g.")
@@ -517,7 +519,8 @@ def _saturated(k: str, idx: int, forward: bool) -> _Probe:
         return _Probe(f"sat_{k}", what, _shift_gate(idx, SATURATE),
                       f"the value of the {GATE_NAMES[k]} is wrong below saturation: {k} = "
                       f"{_act(k)}({_gate_slice(k)})",
-                      f"with {k} = 1 the step is still the same formula; is {k} computed with {_act(k)}?")
+                      f"a large pre-activation gives {k} = {_act(k)}(a) ≈ 1 and the same formulas hold: is a "
+                      f"clipped, or {k} computed some other way for large a?")
     return _Probe(f"sat_{k}", what, _shift_gate(idx, SATURATE), "",
                   f"where the {GATE_NAMES[k]} saturates its derivative is ≈ 0, so its block of dW and db must "
                   f"vanish: is the derivative {_derivative(k)} computed from the cached gate value {k}?")
@@ -623,7 +626,7 @@ class _Outcome:
     """The learner's outputs on one probe case next to the truth."""
 
     def __init__(self, names: Sequence[str], outputs, expected: dict, tol: float, error: str | None = None):
-        self.expected, self.tol, self.error = expected, tol, error
+        self.expected, self.tol, self.error, self.context = expected, tol, error, ""
         self.got = {}
         if outputs is not None:
             for name, value in zip(names, outputs):
@@ -669,7 +672,7 @@ class _Outcome:
         blk = self._block(k)
         if blk is None:
             return None
-        scale = max(float(np.abs(self.expected["dW"]).max(initial=0)), float(np.abs(self.expected["db"]).max(initial=0)))
+        scale = max(float(np.abs(self.expected[n]).max(initial=0)) for n in ("dW", "db"))
         return float(np.abs(blk[0]).max(initial=0)) <= 1e-7 * scale
 
     def ratio(self, k: int):
@@ -696,6 +699,7 @@ def _outcomes(probes, items, records, indices, func, names, truth, tol):
         except _Failure as f:
             outputs, error = None, str(f)
         out[p.name] = _Outcome(names, outputs, truth(case), tol, error)
+        out[p.name].context = _context(case)
     return out
 
 
@@ -937,8 +941,7 @@ def _cache_gates(cache, case: dict):
     return out
 
 
-def _probe_failure(func: str, outcomes: dict, probes: Sequence[_Probe], judged: Sequence[str],
-                   context: str) -> str:
+def _probe_failure(func: str, outcomes: dict, probes: Sequence[_Probe], judged: Sequence[str]) -> str:
     """Message for a function right on the full cases but wrong on a probe ('' if every probe is right)."""
     for p in probes:
         o = outcomes.get(p.name)
@@ -946,11 +949,11 @@ def _probe_failure(func: str, outcomes: dict, probes: Sequence[_Probe], judged: 
             continue
         if o.error is not None:
             return (f"{func}: right on the full cases, but with {p.what} it fails: {o.error}"
-                    f"\n(Checked on fixed inputs: {context}.)")
+                    f"\n(Checked on fixed inputs: {o.context}.)")
         bad = [n for n in judged if n in o.expected and not o.right(n)]
         if bad:
             return (f"{func}: right on the full cases, but {_and(bad)} {'are' if len(bad) > 1 else 'is'} wrong "
-                    f"with {p.what}: {p.if_fails}\n(Checked on fixed inputs: {context}.)")
+                    f"with {p.what}: {p.if_fails}\n(Checked on fixed inputs: {o.context}.)")
     return ""
 
 
@@ -990,10 +993,6 @@ def _step_backward_args(c):
 
 def _sequence_args(c):
     return (c["X"], c["h0"], c["c0"], c["W"], c["b"])
-
-
-def _backward_args(c):
-    return (c["dHs"], lstm_step_caches(c)[1])
 
 
 def _truth_step_forward(c):
@@ -1036,7 +1035,7 @@ def _step_judge(func, names, arg_names, probes, truth, verdict_of, notes_of, tol
             if not v.passed:
                 extra = notes_of(case, outputs, outcomes, "Likely cause:" in v.message)
                 return _finish(v, _context(case), extra + [warning])
-        failed = _probe_failure(func, outcomes, probes, names[:len(truth(pcases[0]))], _context(main[-1]))
+        failed = _probe_failure(func, outcomes, probes, names[:len(truth(pcases[0]))])
         if failed:
             return Verdict(False, failed)
         if warning:
@@ -1291,11 +1290,16 @@ def _sequence_judge(s: _Sequence):
     def judge_(ctx, records):
         main, pcases, index = ctx["main"], ctx["probes"], ctx["index"]
         n = len(main)
-        warning = modified_warning(records, s.func, s.arg_names)
+        # An argument changed in place counts against the loop when it happens with the oracle standing in
+        # for the step function too (or when the step function is not called): else the step function did it,
+        # and its own cell reports that.
+        loop_calls_step = any(_oracle_calls(records[index[i][1]]) > 0 for i in range(n))
+        own = [records[o] if o is not None and _oracle_calls(records[o]) > 0 else records[p] for p, o in index
+               if o is not None or not loop_calls_step]
+        warning = modified_warning(own, s.func, s.arg_names)
         prim = _outcomes(s.probes, pcases, records, [p for p, _ in index[n:]], s.func, s.names, s.truth, s.tol)
         orc = _outcomes(s.probes, pcases, records, [o for _, o in index[n:]], s.func, s.names, s.truth, s.tol)
         blamed = []
-        loop_calls_step = any(_oracle_calls(records[index[i][1]]) > 0 for i in range(n))
         for i, case in enumerate(main):
             memo: dict = {}
             P, O = index[i]
@@ -1308,6 +1312,8 @@ def _sequence_judge(s: _Sequence):
                 return _finish(v, _context(case), s.notes(case, outputs, prim, "Likely cause:" in v.message)
                                + [warning])
             p_out, p_err = _try_returned(records, P, s.func, s.names)
+            if p_err is not None and records[P].get("error"):
+                p_err = f"it raises {records[P]['error']}".rstrip(": ")
             if p_out is not None and s.verdict(case, p_out, False, memo).passed:
                 continue
             o_out, o_err = _try_returned(records, O, s.func, s.names)
@@ -1323,7 +1329,7 @@ def _sequence_judge(s: _Sequence):
                     extra.append(f"{s.func} called {s.helper} {calls} time{'s' if calls != 1 else ''} for T={T} "
                                  f"steps: a correct loop calls it once per step.")
                 if p_err is not None:
-                    extra.append(f"With your own {s.helper} it fails: {p_err}")
+                    extra.append(f"With your own {s.helper}: {p_err}")
                 elif all(_close(a, b, s.tol) for a, b, nm in zip(p_out, o_out, s.names) if nm in s.judged):
                     extra.append(f"With your own {s.helper} the results are the same, so it is right on these "
                                  f"inputs: the loop alone is at fault.")
@@ -1357,7 +1363,7 @@ def _sequence_judge(s: _Sequence):
                 effective[p.name] = orc[p.name]
             else:
                 effective[p.name] = orc[p.name] if used and not right else prim[p.name]
-        failed = _probe_failure(s.func, effective, s.probes, s.judged, _context(main[-1]))
+        failed = _probe_failure(s.func, effective, s.probes, s.judged)
         if failed:
             return Verdict(False, failed)
         if warning:
@@ -1365,8 +1371,7 @@ def _sequence_judge(s: _Sequence):
         checked = ", ".join(s.judged)
         if blamed:
             err = next((e for e in blamed if e), None)
-            own = (f"with your own {s.helper} it fails ({err})" if err else
-                   f"with your own {s.helper} they do not")
+            own = (f"with your own {s.helper} {err}" if err else f"with your own {s.helper} they do not")
             return Verdict(True, f"{s.func}: {checked} correct when a correct {s.helper} stands in for yours, so "
                                  f"your loop is right ({_context(main[0])}). But {own}: the errors come from "
                                  f"{s.helper}, which is graded in its own cell — fix it there.")
