@@ -97,3 +97,69 @@ def test_temperature_raises_entropy_monotonically(rng):
         entropies.append(-np.sum(p * np.log(p)))
     assert np.all(np.diff(entropies) > 0)
     assert entropies[-1] < np.log(20)
+
+
+# ---------------------------------------------------------------------------------------------
+# Chapters 3, 5, 7, 9 and 10: facts the prose states (the chapters assert them too).
+
+def test_adam_first_step_moves_every_entry_by_about_the_learning_rate():
+    # Chapter 3 explains Adam with this property; plain gradient descent moves by eta * g.
+    g = np.array([50.0, -0.002, 3.0])
+    plain, adaptive = {"w": np.zeros(3)}, {"w": np.zeros(3)}
+    rk.SGD(lr=0.02).step(plain, {"w": g})
+    rk.Adam(lr=0.02).step(adaptive, {"w": g})
+    np.testing.assert_allclose(plain["w"], -0.02 * g)
+    np.testing.assert_allclose(adaptive["w"], -0.02 * np.sign(g), rtol=1e-4)
+
+
+def test_machine_epsilon_and_unit_roundoff_of_chapter_5():
+    assert np.finfo(np.float64).eps == 2.0 ** -52 and np.finfo(np.float32).eps == 2.0 ** -23
+    assert abs(np.finfo(np.float32).eps / 2 - 6.0e-8) < 0.1e-8      # the unit roundoff, not the epsilon
+
+
+def test_bayes_error_at_the_first_step_of_chapter_7():
+    # Largest of e_y + N(0, 1) noise in 4 dimensions is wrong with probability 44.8 %.
+    from math import erf, sqrt
+    z = np.linspace(-12, 12, 240001)
+    density = np.exp(-z ** 2 / 2) / np.sqrt(2 * np.pi)
+    distribution = 0.5 * (1 + np.vectorize(erf)((z + 1) / sqrt(2)))
+    exact = 1 - np.sum(density * distribution ** 3) * (z[1] - z[0])
+    assert abs(exact - 0.448) < 0.0005
+    rng = np.random.default_rng(0)
+    X = np.eye(4)[np.zeros(200_000, dtype=int)] + rng.standard_normal((200_000, 4))
+    assert abs(np.mean(X.argmax(axis=1) != 0) - exact) < 0.005
+
+
+def test_course_corpus_is_fixed_ascii_and_split_by_file():
+    import hashlib
+    from importlib import resources
+    texts = {part: rk.load_corpus(part) for part in rk.CORPUS_PARTS}
+    for part, digest in rk.CORPUS_PARTS.items():
+        data = resources.files("rnnkit").joinpath("corpus").joinpath(f"{part}.txt").read_bytes()
+        assert hashlib.sha256(data).hexdigest() == digest
+        assert data.isascii()
+    assert len(texts["train"]) > 70_000 and all(len(texts[p]) > 5_000 for p in ("valid", "test"))
+    assert set(texts["valid"] + texts["test"]) <= set(texts["train"]), "no unseen characters in held-out text"
+    # the held-out pieces are new text: no line of them occurs in the training part
+    train_lines = {line for line in texts["train"].splitlines() if len(line) > 30}
+    for part in ("valid", "test"):
+        assert not [line for line in texts[part].splitlines() if len(line) > 30 and line in train_lines]
+    readme = resources.files("rnnkit").joinpath("corpus").joinpath("README.md").read_text(encoding="utf-8")
+    assert "CC BY 4.0" in readme
+
+
+def test_course_corpus_is_not_the_book_prose():
+    # Chapter 9 must not train on its own text: no 8-word sequence of the corpus occurs in the book.
+    from pathlib import Path
+    book = " ".join(p.read_text(encoding="utf-8") for p in (Path(__file__).parents[1] / "book").glob("*.md"))
+    book_words = book.lower().split()
+    book_grams = {" ".join(book_words[i:i + 8]) for i in range(len(book_words) - 7)}
+    corpus_words = " ".join(rk.load_corpus(p) for p in rk.CORPUS_PARTS).lower().split()
+    shared = [" ".join(corpus_words[i:i + 8]) for i in range(len(corpus_words) - 7)
+              if " ".join(corpus_words[i:i + 8]) in book_grams]
+    assert not shared, shared[:3]
+
+
+def test_load_corpus_rejects_unknown_parts():
+    with pytest.raises(ValueError, match="load_corpus: argument 'part'"):
+        rk.load_corpus("training")

@@ -12,6 +12,7 @@ read with nbgrader's own ``determine_grade`` (the function autograde uses).
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -30,6 +31,8 @@ ASSIGNMENTS = available_assignments(ROOT)
 
 
 def _execute(path: Path, workdir: Path) -> nbformat.NotebookNode:
+    # progress bars write to stderr, which nbgrader (and _errors below) count as a failure
+    os.environ["RNNKIT_PROGRESS"] = "0"
     nb = nbformat.read(path, as_version=4)
     client = nbclient.NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True,
                                      resources={"metadata": {"path": str(workdir)}})

@@ -593,7 +593,8 @@ def probe_conclusion(probes: Sequence[Probe], outcomes: Mapping[str, bool], term
 
     ``outcomes`` maps probe names to passed (True) / failed (False); probes without an outcome are
     skipped. A term is a candidate when no failed probe switches it off; among candidates, those off
-    in the passing probe that switches off the fewest terms are named (at most two), else nothing.
+    in the passing probe that switches off the fewest terms are named (at most two), else nothing;
+    when every probe fails, the one term that none of them switches off (if there is one) is named.
     """
     judged = [p for p in probes if p.name in outcomes]
     if not judged:

@@ -65,6 +65,19 @@ def _probe_context(case, text):
     return f"probe case {case['probe']}" + (f", {text}" if text else "") if case.get("probe") else text
 
 
+def _each(cases, judge_one):
+    """``judge_one(i, case)`` for every case; a failure that stops one case (an exception of the learner's
+    function, a wrong return type) becomes that case's failed verdict, saying which inputs it was."""
+    out = []
+    for i, c in enumerate(cases):
+        try:
+            out.append(judge_one(i, c))
+        except _Failure as f:
+            where = _probe_context(c, _ctx(c["sizes"], extra="".join(f", {k}={c[k]}" for k in ("t", "k") if k in c)))
+            out.append(Verdict(False, f"{f}\n(Checked on fresh inputs: {where}.)"))
+    return out
+
+
 # ---------------------------------------------------------------------------
 # Jacobian of the last state with respect to an earlier one
 # ---------------------------------------------------------------------------
@@ -212,8 +225,7 @@ def _judge_jacobian_one(c, J):
 
 
 def _judge_jacobian(cases, records):
-    verdicts = [_judge_jacobian_one(c, returned(records, i, "jacobian_to_last", ["J"])[0])
-                for i, c in enumerate(cases)]
+    verdicts = _each(cases, lambda i, c: _judge_jacobian_one(c, returned(records, i, "jacobian_to_last", ["J"])[0]))
     main, probes = _split(cases, verdicts)
     return diagnosed("jacobian_to_last", main, probes, probes=JACOBIAN_PROBES, terms=JACOBIAN_TERMS,
                      also=[modified_warning(records, "jacobian_to_last", ["Hs", "Ws", "t"])],
@@ -349,8 +361,8 @@ def _judge_clip_value_one(c, out, record):
 
 
 def _judge_clip_value(cases, records):
-    verdicts = [_judge_clip_value_one(c, returned(records, i, "clip_by_value", ["clipped"])[0], records[i])
-                for i, c in enumerate(cases)]
+    verdicts = _each(cases, lambda i, c: _judge_clip_value_one(c, returned(records, i, "clip_by_value", ["clipped"])[0],
+                                                               records[i]))
     main, probes = _split(cases, verdicts)
     return diagnosed("clip_by_value", main, probes, probes=CLIP_VALUE_PROBES, terms=CLIP_VALUE_TERMS,
                      also=[modified_warning(records, "clip_by_value", ["grads", "limit"])],
@@ -476,8 +488,8 @@ def _min_max_swapped(cases, records) -> bool:
 
 
 def _judge_clip_norm(cases, records):
-    verdicts = [_judge_clip_norm_one(c, returned(records, i, "clip_by_global_norm", ["clipped", "norm"]), records[i])
-                for i, c in enumerate(cases)]
+    verdicts = _each(cases, lambda i, c: _judge_clip_norm_one(
+        c, returned(records, i, "clip_by_global_norm", ["clipped", "norm"]), records[i]))
     main, probes = _split(cases, verdicts)
     verdict = diagnosed("clip_by_global_norm", main, probes, probes=CLIP_NORM_PROBES, terms=CLIP_NORM_TERMS,
                         also=[modified_warning(records, "clip_by_global_norm", ["grads", "max_norm"])],
@@ -553,7 +565,7 @@ TBPTT_BUGS = {
                            "first step.",
     ("k_plus_one", None): "the chunks are one step too long: each holds k steps.",
     (None, "hs_last_as_h0"): "dWs at the first step uses Hs[-1] (Python's index −1 is the *last* state) where "
-                             "h⁽⁰⁾ = h0 belongs: h_prev = Hs[t−1] only for t > 0.",
+                             "h⁽⁰⁾ = h0 belongs: h_prev = Hs[t−1] only for t > 0 (0-based t).",
     (None, "chunk_h0"): "each chunk's first step uses h0 as its previous state in dWs: the forward pass is not cut, "
                         "so a chunk starting at step s starts from Hs[s−1] (h0 only for the first chunk).",
     (None, "no_tanh_prime"): "the tanh′ factor is missing: δ⁽ᵗ⁾ = (dHs[t] + carried) ⊙ (1 − h⁽ᵗ⁾²).",
@@ -729,8 +741,9 @@ def _judge_tbptt_case(case: dict, grads) -> tuple[Verdict, int]:
 
 
 def _judge_tbptt(cases, records):
-    judged = [_judge_tbptt_case(c, returned(records, i, "tbptt_backward", ["dX", "dWx", "dWs", "db"]))
-              for i, c in enumerate(cases)]
+    judged = _each(cases, lambda i, c: _judge_tbptt_case(
+        c, returned(records, i, "tbptt_backward", ["dX", "dWx", "dWs", "db"])))
+    judged = [v if isinstance(v, tuple) else (v, 0) for v in judged]
     main, probes = _split(cases, [v for v, _ in judged])
     # Show first a case whose chunk layout is named unambiguously (for some T mod k, two mistaken
     # layouts coincide; the fixed cases make one of them tell the mistakes apart).

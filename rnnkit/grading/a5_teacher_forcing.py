@@ -130,7 +130,14 @@ def _compare_tokens(func, got, expected, variants, context, note=""):
 
 def _judge_all(cases, records, func, names, arg_names, judge_one, probes=(), terms=None, modified_text=None):
     """Judge every case and probe case; one verdict (see :func:`rnnkit.grading._core.diagnosed`)."""
-    verdicts = [judge_one(case, returned(records, i, func, names), records[i]) for i, case in enumerate(cases)]
+    verdicts = []
+    for i, case in enumerate(cases):
+        try:
+            verdicts.append(judge_one(case, returned(records, i, func, names), records[i]))
+        except _Failure as f:  # this case stopped (an exception, a wrong type): say which inputs it was
+            sizes = case["sizes"] if "p_truth" not in case else {**case["sizes"], "p_truth": case["p_truth"]}
+            verdicts.append(Verdict(False, f"{f}\n(Checked on fresh inputs: "
+                                           f"{_ctx(sizes, fixed=case['fixed'], probe=case.get('probe'))}.)"))
     main = [v for c, v in zip(cases, verdicts) if not c.get("probe")]
     probed = {c["probe"]: v for c, v in zip(cases, verdicts) if c.get("probe")}
     warning = modified_warning(records, func, arg_names)
@@ -449,8 +456,10 @@ def _closed_loop_case(r, sizes=None, fixed=False, probe=None, edit=None, bugs=tu
 
 def _build_closed_loop(rng):
     base = {"T": 10, "B": 1, "D": 3, "H": 5, "K": 4}
+    # Fixed cases, judged on every run: one sequence, and a batch (each sequence feeds back its own token).
     cases = [_closed_loop_case(rng),
              _closed_loop_case(np.random.default_rng(20260504), base, True),
+             _closed_loop_case(np.random.default_rng(20260506), {**base, "B": 5}, True),
              *(_closed_loop_case(np.random.default_rng(20260541 + i), {**base, **p.spec["sizes"]}, probe=p.name,
                                  edit=p.spec.get("edit"), bugs=p.spec.get("bugs", tuple(_CLOSED_LOOP_BUGS)))
                for i, p in enumerate(CLOSED_LOOP_PROBES))]
@@ -546,6 +555,7 @@ def _build_scheduled(rng):
     cases = [_scheduled_case(rng, bugs=("inverted", "teacher_forced_predictions")),
              _scheduled_case(np.random.default_rng(20260505), base, p_truth=0.5, fixed=True,
                              bugs=("inverted", "teacher_forced_predictions")),
+             _scheduled_case(np.random.default_rng(20260507), {**base, "B": 5}, p_truth=0.5, fixed=True),
              *(_scheduled_case(np.random.default_rng(20260551 + i), {**base, **p.spec["sizes"]},
                                p_truth=p.spec["p_truth"], probe=p.name,
                                bugs=p.spec.get("bugs", tuple(_SCHEDULED_BUGS)))

@@ -19,8 +19,8 @@ How a mistake is named:
 * the catalogue: outputs of deliberately buggy variants on the same inputs (``*_BUGS``);
 * facts: which gate blocks of ``dW`` / ``db`` are wrong (rows i: 0..H, f: H..2H, o: 2H..3H,
   g: 3H..4H), and which gates in the learner's step cache;
-* probes (:data:`STEP_FORWARD_PROBES`, :data:`STEP_BACKWARD_PROBES`, :data:`SEQUENCE_PROBES`): the
-  fixed typical case again with one term switched off (``dc = 0``, ``dh = 0``, ``B = 1``, ``T = 1``,
+* probes (:data:`STEP_FORWARD_PROBES`, :data:`STEP_BACKWARD_PROBES`, :data:`FORWARD_SEQUENCE_PROBES`,
+  :data:`BACKWARD_SEQUENCE_PROBES`): the fixed typical case again with one term switched off (``dc = 0``, ``dh = 0``, ``B = 1``, ``T = 1``,
   ``W[:, :H] = 0``, the forget gate shut ...), and per gate the gate saturated (pre-activation
   +30: σ′ ≈ 0, tanh′ = 0) and pinned (its pre-activation the same number everywhere, so its
   derivative is one number and a wrong derivative scales the whole gate block). Which probes the
@@ -41,7 +41,7 @@ import numpy as np
 
 from .. import layers as _ref
 from ..casefile import with_oracle
-from ._core import (GRAD_TOL, VALUE_TOL, Check, Verdict, _Failure, as_float_array, distinct_sizes, judge,
+from ._core import (BUG_MATCH_TOL, GRAD_TOL, VALUE_TOL, Check, Verdict, _Failure, as_float_array, distinct_sizes, judge,
                     modified_warning, numerical_gradients, returned, scaled_rel_error)
 
 __all__ = [
@@ -1111,8 +1111,7 @@ def _backward_oracle(case: dict, caches: list):
     pairs.append((np.zeros_like(caches[0][1]), ("zeros",)))
     pairs += [(dh_next, ("dh_next", t)) for t, _, _, dh_next in chain if t < T - 1]
     pairs += [(inputs[1], ("dc_in", t)) for t, inputs, _, _ in chain if t < T - 1]
-    pairs += [(caches[t][7], ("cache_c", t)) for t in range(T)] + [(case["X"][t], ("X", t)) for t in range(T)]
-    pairs.append((case["W"], ("W",)))
+    pairs += [(caches[t][7], ("cache_c", t)) for t in range(T)]  # the new cell state names a cache's step
     return (with_oracle((dHs, caches), "lstm_step_backward", entries, known=[v for v, _ in pairs]),
             [lab for _, lab in pairs])
 
@@ -1152,7 +1151,8 @@ def _miss_forward(orc: dict, labels: list, T: int) -> str:
     if lab[0] != ("X", t):
         if lab[0] and lab[0][0] == "X":
             problems.append(f"x is X[{lab[0][1]}] where X[{t}] belongs"
-                            + (" (the loop runs backwards in time?)" if n == 1 and lab[0][1] == T - 1 else ""))
+                            + (" (X[-1]: an index t − 1 at t = 0, or a loop that runs backwards in time?)"
+                               if n == 1 and lab[0][1] == T - 1 else ""))
         else:
             problems.append(f"x is not X[{t}]")
     if lab[1] == ("c", t) and lab[2] == ("h", t):
@@ -1258,6 +1258,17 @@ class _Sequence(NamedTuple):
     notes: Callable          # (case, outputs, outcomes, explained) -> list of lines
     miss: Callable           # (oracle record, labels, T) -> text
     tol: float
+    loop_bugs: Callable      # case -> [outputs of a loop mistake with every step computed right, ...]
+
+
+def _is_loop_bug(s: _Sequence, case: dict, outputs) -> bool:
+    """Whether ``outputs`` are exactly those of a catalogued loop mistake made with a correct step function."""
+    got = _got(s.names, outputs)
+    for variant in s.loop_bugs(case):
+        if all(n in got and n in variant and got[n].shape == variant[n].shape and
+               float(scaled_rel_error(got[n], variant[n]).max(initial=0)) <= BUG_MATCH_TOL for n in s.judged):
+            return True
+    return False
 
 
 #: Probes of the sequence cells that also run with the oracle (they locate a mistake of the loop itself);
@@ -1343,8 +1354,10 @@ def _sequence_judge(s: _Sequence):
                 text = (f"{s.func}: the loop passes {s.helper} arguments a correct loop would not pass (found by "
                         f"running it with a correct {s.helper} standing in for yours, which answers only the calls "
                         f"a correct loop makes) — " + s.miss(record, ctx["labels"][i], T))
-                if p_out is not None and "Likely cause:" in s.verdict(case, p_out, True, memo).message:
+                if p_out is not None and _is_loop_bug(s, case, p_out):
                     text += f"\nYour own {s.helper} is right on these inputs: only the loop is wrong."
+                else:
+                    text += f"\n(Whether your {s.helper} is right as well is graded in its own cell.)"
             else:
                 text = f"{s.func}, run with a correct {s.helper} standing in for yours, fails: {o_err}"
             return Verdict(False, text + (f"\n{warning}" if warning else "") + f"\n(Checked on fresh inputs: "
@@ -1432,7 +1445,8 @@ FORWARD = Check(
     build=_sequence_build({"probes": FORWARD_SEQUENCE_PROBES, "calls": _forward_calls}),
     judge=_sequence_judge(_Sequence("lstm_forward", "lstm_step_forward", ["Hs", "caches"], ("Hs",),
                                     ["X", "h0", "c0", "W", "b"], FORWARD_SEQUENCE_PROBES, _truth_forward,
-                                    _forward_verdict, _forward_notes_rules, _miss_forward, VALUE_TOL)))
+                                    _forward_verdict, _forward_notes_rules, _miss_forward, VALUE_TOL,
+                                    lambda c: [v for _, v in _forward_variants(c, loop_only=True)])))
 
 
 def _backward_check(part: str) -> Check:
@@ -1442,7 +1456,9 @@ def _backward_check(part: str) -> Check:
         judge=_sequence_judge(_Sequence("lstm_backward", "lstm_step_backward", _BACKWARD_NAMES,
                                         LSTM_BACKWARD_PARTS[part], ["dHs", "caches"], BACKWARD_SEQUENCE_PROBES,
                                         _truth_backward, _backward_verdict(part), _backward_notes_seq(part),
-                                        _miss_backward, GRAD_TOL)))
+                                        _miss_backward, GRAD_TOL,
+                                        lambda c: [_sequence_backward(c["dHs"], lstm_step_caches(c)[1], bug)
+                                                   for bug in LOOP_BUGS])))
 
 
 #: The hidden test cells of a6-lstm, by grade_id.
