@@ -208,8 +208,16 @@ class SandboxKernelManager(AsyncKernelManager):
         sandbox.prepare_private_dir(Path(self.ip).parent, conn)
         argv = [_python(), "-m", "ipykernel_launcher", "-f", sandbox.CONNECTION_FILE,
                 "--HistoryManager.hist_file=:memory:", "--IPKernelApp.parent_handle=1"]
-        return sandbox.sandbox_command(argv, course_root=Path(self.course_root), cases_dir=ws / "cases",
-                                       lib_dir=ws / "lib", connection_file=conn, ipc_dir=Path(self.ip).parent)
+        cmd = sandbox.sandbox_command(argv, course_root=Path(self.course_root), cases_dir=ws / "cases",
+                                      lib_dir=ws / "lib", connection_file=conn, ipc_dir=Path(self.ip).parent)
+        self.cgroup = sandbox.Cgroup.create(f"rnnkit-{ws.name}-{os.getpid()}-{id(self)}", sandbox.Limits())
+        if self.cgroup is None:
+            self.log.warning("no writable cgroup: the sandbox's total memory and processes are not limited "
+                             "(each process still is)")
+            return cmd
+        return self.cgroup.wrap(cmd)
+
+    cgroup = None
 
     #: Characters of the kernel process's own stdout/stderr kept (for the grader's debug log).
     output_tail = 20_000
@@ -267,6 +275,7 @@ class SandboxedExecute(Execute):
         self.km = SandboxKernelManager(config=self.config, transport="ipc",
                                        ip=str(Path(self._workspace) / "ipc" / "k"),
                                        workspace=str(self._workspace), course_root=str(self._course_root))
+        self._last_km = self.km  # nbclient forgets km when it cleans up; the sandbox's cgroup is on it
         return self.km
 
     # --- output limits -----------------------------------------------------
@@ -479,6 +488,8 @@ class SandboxedExecute(Execute):
 
     def _kill_sandbox(self):
         proc = getattr(getattr(self.km, "provisioner", None), "process", None) if self.km else None
+        group = getattr(getattr(self, "_last_km", None), "cgroup", None)
+        self._last_km = None
         try:
             if self.km is not None:
                 self._cleanup_kernel()
@@ -487,6 +498,11 @@ class SandboxedExecute(Execute):
         if proc is not None and proc.poll() is None:
             proc.kill()
             proc.wait(5)
+        if group is not None:
+            left = group.alive()
+            if left:
+                self._sandbox_leftovers = getattr(self, "_sandbox_leftovers", []) + left
+            group.remove()
         self.km, self.kc = None, None
 
 

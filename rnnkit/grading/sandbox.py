@@ -59,6 +59,9 @@ class Limits:
     open_files: int = 256
     cpu_seconds: int = 300
     tmpfs_size: int = 256 * 2**20
+    #: All processes of one sandbox together (a cgroup, where the machine lets us create one).
+    total_memory: int = 2 * 2**30
+    total_processes: int = 128
 
 
 class SandboxUnavailable(RuntimeError):
@@ -263,3 +266,100 @@ def seal_private_dir(path: Path) -> None:
     """
     if os.geteuid() == 0:
         os.chmod(path, 0o750)
+
+
+# ---------------------------------------------------------------------------
+# a cgroup for the whole sandbox: total memory and processes (rlimits are per process)
+# ---------------------------------------------------------------------------
+
+class Cgroup:
+    """A memory + pids control group holding every process of one sandbox, or nothing.
+
+    rlimits bound each process; a learner who forks 60 processes of 1.5 GB each would still
+    exhaust the machine. A cgroup bounds their sum. It needs a writable cgroup hierarchy
+    (root, or a delegated subtree): cgroup v2 (``memory.max``, ``pids.max``) or v1 (the
+    ``memory`` and ``pids`` controllers). Where neither is writable, :meth:`create` returns
+    ``None`` and only the per-process limits apply (the instructor guide says so).
+    """
+
+    def __init__(self, dirs: list[Path]):
+        self.dirs = dirs
+
+    @classmethod
+    def create(cls, name: str, limits: Limits) -> "Cgroup | None":
+        try:
+            own = Path("/proc/self/cgroup").read_text().splitlines()
+        except OSError:
+            return None
+        paths = {}
+        for line in own:
+            _, controllers, path = line.split(":", 2)
+            for ctl in controllers.split(",") if controllers else ["unified"]:
+                paths[ctl] = path
+        made: list[Path] = []
+        try:
+            v2 = Path("/sys/fs/cgroup") / paths.get("unified", "/").lstrip("/")
+            if (Path("/sys/fs/cgroup/cgroup.controllers").exists() and "memory" in paths.get("unified", "") + "memory"
+                    and (v2 / "cgroup.subtree_control").exists()
+                    and {"memory", "pids"} <= set((v2 / "cgroup.subtree_control").read_text().split())):
+                d = v2 / name
+                d.mkdir()
+                made.append(d)
+                (d / "memory.max").write_text(str(limits.total_memory))
+                (d / "pids.max").write_text(str(limits.total_processes))
+                return cls(made)
+            for ctl, knob, value in (("memory", "memory.limit_in_bytes", limits.total_memory),
+                                     ("pids", "pids.max", limits.total_processes)):
+                base = Path("/sys/fs/cgroup") / ctl / paths.get(ctl, "/").lstrip("/")
+                d = base / name
+                d.mkdir()
+                made.append(d)
+                (d / knob).write_text(str(value))
+            return cls(made)
+        except OSError:
+            for d in reversed(made):
+                try:
+                    d.rmdir()
+                except OSError:
+                    pass
+            return None
+
+    def procs_files(self) -> list[str]:
+        return [str(d / "cgroup.procs") for d in self.dirs]
+
+    def wrap(self, cmd: list[str]) -> list[str]:
+        """``cmd`` started inside the cgroup: a shell writes its own pid into it, then execs."""
+        script = 'for f; do [ "$f" = "--" ] && break; echo $$ > "$f"; shift; done; shift; exec "$@"'
+        return ["/bin/sh", "-c", script, "sh", *self.procs_files(), "--", *cmd]
+
+    def alive(self) -> list[int]:
+        pids = set()
+        for d in self.dirs:
+            try:
+                pids.update(int(p) for p in (d / "cgroup.procs").read_text().split())
+            except OSError:
+                pass
+        return sorted(pids)
+
+    def remove(self) -> None:
+        """Kill whatever is left in it and remove it."""
+        import os
+        import signal
+        import time
+        for _ in range(50):
+            pids = self.alive()
+            if not pids:
+                break
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            time.sleep(0.02)
+        for d in self.dirs:
+            for _ in range(50):
+                try:
+                    d.rmdir()
+                    break
+                except OSError:
+                    time.sleep(0.02)
