@@ -505,8 +505,14 @@ class _Recorder:
         self.__name__ = getattr(fn, "__name__", "helper")
 
     def __call__(self, *args, **kwargs):
-        entry = {"args": [_copy_value(a) for a in args], "value": None}
-        value = self.fn(*args, **kwargs)
+        entry = {"args": [_copy_value(a) for a in args], "value": None, "error": None}
+        try:
+            value = self.fn(*args, **kwargs)
+        except BaseException as exc:
+            entry["error"] = type(exc).__name__
+            if len(self.log) < MAX_OBSERVED_CALLS:
+                self.log.append(entry)
+            raise
         entry["value"] = _copy_value(value)
         if len(self.log) < MAX_OBSERVED_CALLS:
             self.log.append(entry)
@@ -594,6 +600,14 @@ def run_calls(fn, calls: list[list], observe: dict | None = None) -> list[dict]:
     import warnings
 
     records = []
+    # A helper the grader stands in for in some calls (the step function under an oracle) is also
+    # recorded in the others: the judge checks that the learner's own run really composes it.
+    observe = dict(observe or {})
+    namespace = getattr(fn, "__globals__", None)
+    for args in calls:
+        stand_in = getattr(args, "oracle", None)
+        if stand_in is not None and isinstance(namespace, dict) and callable(namespace.get(stand_in[0])):
+            observe.setdefault(stand_in[0], namespace[stand_in[0]])
     for args in calls:
         originals = [[a.copy() for a in _arrays_in(arg, [])] for arg in args]
         rec: dict = {"value": None, "error": None, "modified": [], "aliased": [], "objects": {}, "observed": {}}
@@ -631,7 +645,8 @@ def encode_results(grade_id: str, records: list[dict]) -> bytes:
     structure = {"grade_id": grade_id, "calls": [
         {"value": _encode(r["value"], arrays), "error": r["error"], "modified": r["modified"],
          "aliased": r["aliased"], "objects": {k: _encode(v, arrays) for k, v in r["objects"].items()},
-         "observed": {name: [{"args": _encode(tuple(c["args"]), arrays), "value": _encode(c["value"], arrays)}
+         "observed": {name: [{"args": _encode(tuple(c["args"]), arrays), "value": _encode(c["value"], arrays),
+                              "error": c.get("error")}
                              for c in log] for name, log in r.get("observed", {}).items()}}
         for r in records]}
     return _pack(structure, arrays)
@@ -653,7 +668,8 @@ def decode_results(data: bytes) -> tuple[str, list[dict]]:
             "modified": [int(i) for i in r.get("modified", []) if isinstance(i, int)],
             "aliased": [int(i) for i in r.get("aliased", []) if isinstance(i, int)],
             "objects": {str(k): _decode(v, arrays) for k, v in dict(r.get("objects", {})).items()},
-            "observed": {str(name): [{"args": _decode(c.get("args"), arrays), "value": _decode(c.get("value"), arrays)}
+            "observed": {str(name): [{"args": _decode(c.get("args"), arrays), "value": _decode(c.get("value"), arrays),
+                                      "error": str(c["error"])[:80] if c.get("error") is not None else None}
                                      for c in log[:MAX_OBSERVED_CALLS] if isinstance(c, dict)]
                          for name, log in dict(r.get("observed", {})).items() if isinstance(log, list)},
         })

@@ -163,3 +163,30 @@ def test_course_corpus_is_not_the_book_prose():
 def test_load_corpus_rejects_unknown_parts():
     with pytest.raises(ValueError, match="load_corpus: argument 'part'"):
         rk.load_corpus("training")
+
+
+def test_irnn_jacobian_norm_is_one_after_warm_up():
+    # Chapter 6: ReLU units with Ws = I pass the gradient on unchanged along the units that stay active.
+    rng = np.random.default_rng(5)
+    T, D, H = 40, 4, 16
+    X = rng.standard_normal((T, 1, D))
+    Wx = rng.normal(0.0, 0.5, size=(H, D))
+    Hs, _ = rk.relu_rnn_forward(X, np.zeros((1, H)), Wx, np.eye(H), np.zeros(H))
+    active_throughout = np.all(Hs[10:, 0] > 0, axis=0)
+    assert active_throughout.any(), "some unit must stay active for the norm to be 1"
+    _, cache = rk.relu_rnn_forward(X[10:], Hs[9], Wx, np.eye(H), np.zeros(H))
+    dHs = np.zeros((T - 10, 1, H))
+    dHs[-1] = 1.0
+    dh_start = rk.relu_rnn_backward(dHs, cache)[1][0]
+    np.testing.assert_array_equal(dh_start, active_throughout.astype(float))
+
+
+@pytest.mark.parametrize("k, T", [(8, 48), (5, 20)])
+def test_tbptt_cuts_one_lag_one_term_per_chunk_border(rng, k, T):
+    # Chapter 6: with non-overlapping chunks, the lag-1 term whose loss step opens a chunk is lost.
+    X, Y = rk.delayed_recall(rng, 1, T, lag=1)
+    model = rk.HiddenToHiddenRNN(X.shape[2], 4, int(Y.max()) + 1, rng=rng)
+    cut = sum((t - 1) // k != t // k for t in range(1, T))
+    assert cut == T // k - (T % k == 0)
+    full = model.loss_and_grads(X, Y)[1]["Ws"]
+    assert not np.allclose(rk.tbptt_loss_and_grads(model, X, Y, k)[1]["Ws"], full)

@@ -506,6 +506,9 @@ class Check:
     function: str
     build: Callable
     judge: Callable
+    #: grade_ids of the cells grading the learner's helpers this function is meant to call (its step
+    #: function): their verdicts reach the judge as ``records[i]["cells"]`` (see :meth:`judge_payload`).
+    helper_cells: tuple = ()
 
     def cases(self, rng: np.random.Generator | None = None) -> tuple[bytes, object, int]:
         """``(encoded calls, context, seed)`` for one grading run (a fresh seed unless ``rng`` is given)."""
@@ -514,8 +517,12 @@ class Check:
         from ..casefile import encode_calls
         return encode_calls(calls), context, seed
 
-    def judge_payload(self, context, data: bytes, seed: int | None = None) -> Verdict:
-        """Judge the bytes a hidden cell displayed (never trusted beyond plain arrays)."""
+    def judge_payload(self, context, data: bytes, seed: int | None = None, cells: Mapping | None = None) -> Verdict:
+        """Judge the bytes a hidden cell displayed (never trusted beyond plain arrays).
+
+        ``cells`` maps grade_ids of cells judged before (in the grading process) to whether they passed;
+        the judge reads the verdicts of :attr:`helper_cells` from it.
+        """
         from ..casefile import decode_results
         try:
             grade_id, records = decode_results(data)
@@ -523,6 +530,9 @@ class Check:
             return Verdict(False, f"{self.function}: the outputs recorded for grading could not be read ({exc}).")
         if grade_id != self.grade_id:
             return Verdict(False, f"{self.function}: the recorded outputs belong to another check ({grade_id!r}).")
+        known = {gid: bool(passed) for gid, passed in (cells or {}).items() if gid in self.helper_cells}
+        for rec in records:
+            rec["cells"] = known
         verdict = run_check(lambda: self.judge(context, records))
         if not verdict.passed and seed is not None:
             verdict = Verdict(False, f"{verdict.message}\n(Grading seed {seed}.)")
@@ -536,7 +546,20 @@ class Check:
         records = run_calls(fn, decode_calls(data), dict(observe or {})) if callable(fn) else [
             {"value": None, "error": f"not a function (got {type(fn).__name__})", "modified": [], "aliased": [],
              "objects": {}}]
-        return self.judge_payload(context, encode_results(self.grade_id, records), seed)
+        return self.judge_payload(context, encode_results(self.grade_id, records), seed,
+                                  cells=self._helper_verdicts(fn, rng))
+
+    def _helper_verdicts(self, fn, rng) -> dict:
+        """In this process (trusted callers only): grade the helpers ``fn`` calls, found by name in its globals."""
+        from . import registry
+        out = {}
+        namespace = getattr(fn, "__globals__", {}) or {}
+        for gid in self.helper_cells:
+            helper_check = registry.find_check(gid)
+            helper = namespace.get(helper_check.function)
+            if callable(helper):
+                out[gid] = helper_check.grade(helper, rng=rng).passed
+        return out
 
 
 def returned(records, index: int, func: str, names: Sequence[str]):

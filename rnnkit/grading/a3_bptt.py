@@ -775,13 +775,15 @@ class _StepHelper:
     oracle: Callable[[dict], tuple]
     leaf_names: tuple
     signature: str
+    cell: str = ""            # the hidden test cell that grades the step function itself
 
 
 _FORWARD_STEP = _StepHelper("rnn_step_forward", _forward_oracle, ("x", "h_prev", "Wx", "Ws", "b"),
-                            "(X[t], h_prev, Wx, Ws, b)")
+                            "(X[t], h_prev, Wx, Ws, b)", cell="test_rnn_step_forward")
 _BACKWARD_STEP = _StepHelper("rnn_step_backward", _backward_oracle,
                              ("dh", "cache[0] (x)", "cache[1] (h_prev)", "cache[2] (h)", "cache[3] (Wx)",
-                              "cache[4] (Ws)"), "(dHs[t] + dh_next, (X[t], h_prev, Hs[t], Wx, Ws))")
+                              "cache[4] (Ws)"), "(dHs[t] + dh_next, (X[t], h_prev, Hs[t], Wx, Ws))",
+                             cell="test_rnn_step_backward")
 
 
 def _oracle_call(step: _StepHelper, args: tuple, case: dict):
@@ -1007,6 +1009,91 @@ def _message(lines) -> str:
     return "\n".join(body + notes[:1])
 
 
+def _close(a, b, rtol: float = 1e-9) -> bool:
+    """Plain float arrays of one shape, equal up to summation-order rounding."""
+    try:
+        a = np.asarray(a, dtype=np.float64)
+        b = np.asarray(b, dtype=np.float64)
+    except (TypeError, ValueError):
+        return False
+    if a.shape != b.shape or not (np.isfinite(a).all() and np.isfinite(b).all()):
+        return False
+    scale = max(float(np.abs(b).max(initial=0.0)), 1e-300)
+    return bool(np.abs(a - b).max(initial=0.0) <= rtol * scale)
+
+
+def _step_trace(records_i: dict, name: str) -> list:
+    trace = records_i.get("observed", {}).get(name, [])
+    return trace if isinstance(trace, list) else []
+
+
+def _composes_step(target: _Target, case: dict, rec: dict, own: "_Outcome", select) -> bool:
+    """Did the learner's own run feed their step function what a correct loop feeds it, and combine its
+    results as a correct loop does? Read from the calls the kernel recorded; a forged record that passes
+    this is itself a correct loop around some step function, which is what this cell grades."""
+    trace = _step_trace(rec, target.step.name)
+    X, h0, Wx, Ws = case["X"], case["h0"], case["Wx"], case["Ws"]
+    T = X.shape[0]
+    if own.outputs is None:
+        # the run stopped: credited only if it stopped inside the step function, called exactly as a
+        # correct loop first calls it (a step that is not written yet, or that raises)
+        if len(trace) != 1 or trace[0].get("error") is None or own.error is None:
+            return False
+        args = trace[0]["args"]
+        t = 0 if target.func == "rnn_forward" else T - 1
+        if target.func == "rnn_forward":
+            Xc, h0c, Wxc, Wsc, bc = target.args_of(case)
+            first = (Xc[0], h0c, Wxc, Wsc, bc)
+            return len(args) >= 5 and all(_close(a, e, 0.0) for a, e in zip(args[:5], first))
+        dHs_given, (_, _, Hs_ref, _, _) = target.args_of(case)
+        cache = (X[t], Hs_ref[t - 1] if t > 0 else h0, Hs_ref[t], Wx, Ws)
+        return (len(args) >= 2 and isinstance(args[1], (tuple, list)) and len(args[1]) >= 5
+                and _close(args[0], dHs_given[t]) and all(_close(a, e, 0.0) for a, e in zip(args[1][:5], cache)))
+    if len(trace) != T:
+        return False
+    try:
+        if target.func == "rnn_forward":
+            X, h0, Wx, Ws, b = target.args_of(case)
+            Hs, h_prev = own.outputs[0], h0
+            for t, call in enumerate(trace):
+                args, value = call["args"], call["value"]
+                h = value[0] if isinstance(value, (tuple, list)) else value
+                if len(args) < 5 or not all(_close(a, e, 0.0) for a, e in zip(args[:5], (X[t], h_prev, Wx, Ws, b))):
+                    return False
+                if not _close(Hs[t], h, 0.0):
+                    return False
+                h_prev = h
+            return True
+        if target.func == "rnn_backward":
+            dHs_given, (_, _, Hs_ref, _, _) = target.args_of(case)   # probes may pass their own Hs
+            dX, dh0, dWx, dWs, db = own.outputs
+            carried = np.zeros_like(h0)
+            sums = [np.zeros_like(Wx), np.zeros_like(Ws), np.zeros(Ws.shape[0])]
+            for j, call in enumerate(trace):
+                t = T - 1 - j
+                args, value = call["args"], call["value"]
+                if len(args) < 2 or not isinstance(args[1], (tuple, list)) or len(args[1]) < 5:
+                    return False
+                cache = (X[t], Hs_ref[t - 1] if t > 0 else h0, Hs_ref[t], Wx, Ws)
+                if not all(_close(a, e, 0.0) for a, e in zip(args[1][:5], cache)):
+                    return False
+                if not _close(args[0], dHs_given[t] + carried):
+                    return False
+                if not isinstance(value, (tuple, list)) or len(value) < 5:
+                    return False
+                if "dX" in select and not _close(dX[t], value[0]):
+                    return False
+                carried = np.asarray(value[1], dtype=np.float64)
+                for k in range(3):
+                    sums[k] = sums[k] + np.asarray(value[2 + k], dtype=np.float64)
+            wanted = {"dWx": sums[0], "dWs": sums[1], "db": sums[2], "dh0": carried}
+            got = {"dWx": dWx, "dWs": dWs, "db": db, "dh0": dh0}
+            return all(_close(got[k], wanted[k]) for k in wanted if k in select)
+    except (TypeError, ValueError, IndexError, KeyError):
+        return False
+    return False
+
+
 def _judge_target(target: _Target, context: dict, records) -> Verdict:
     cases = context["cases"]
     n = len(cases)
@@ -1023,12 +1110,27 @@ def _judge_target(target: _Target, context: dict, records) -> Verdict:
         return Verdict(False, _message(_diagnosis(target, cases, truths, own, select) + [own_modified]))
     orc = [_outcome(target, records, n + i, truths[i]) for i in range(n)]
     orc_modified = modified_warning(records[n:2 * n], target.func, target.arg_names)
+    blame_denied = ""
     if all(o.ok(select) for o in orc) and not orc_modified:
+        step_failed = records[0].get("cells", {}).get(step.cell) is False
+        composed = all(_composes_step(target, cases[i], records[i], own[i], select) for i in range(n))
+        if not step_failed:
+            blame_denied = (f"With a correct {step.name} standing in for yours the outputs are right, but your "
+                            f"{step.name} passes its own cell, so the wrong outputs of your own run are "
+                            f"{target.func}'s.")
+        elif not composed:
+            blame_denied = (f"With a correct {step.name} standing in for yours the outputs are right, but with "
+                            f"yours, {target.func} does not use its results as a correct loop would (the calls it "
+                            f"makes, or how it combines what they return), so this cell cannot be credited to "
+                            f"{step.name}'s mistake.")
+    if all(o.ok(select) for o in orc) and not orc_modified and not blame_denied:
         first = (_diagnosis(target, cases, truths, own, select, probes=False) + [own_modified])[0]
         return Verdict(True, (
             f"{target.func}: the loop is right: run with a correct {step.name} standing in for yours, every "
             f"output is right on every case. The errors come from your {step.name}, which is graded in its own "
             f"cell (fix it there; this cell keeps its points). With your {step.name}: {first.split(chr(10))[0]}"))
+    if blame_denied:
+        return Verdict(False, _message(_diagnosis(target, cases, truths, own, select) + [blame_denied, own_modified]))
     miss = _first_miss(target, cases, records, n, context["oracle"])
     lines = [f"{target.func}: judged with a correct {step.name} standing in for yours, so what follows is a "
              f"mistake of {target.func} itself.", miss]
@@ -1111,7 +1213,8 @@ OUTPUT_TARGET = _Target(
 
 def _check(grade_id: str, target: _Target) -> Check:
     return Check(grade_id, target.func, build=_build(target),
-                 judge=lambda context, records: _judge_target(target, context, records))
+                 judge=lambda context, records: _judge_target(target, context, records),
+                 helper_cells=(target.step.cell,) if target.step is not None else ())
 
 
 STEP_FORWARD = _check("test_rnn_step_forward", STEP_FORWARD_TARGET)

@@ -1259,6 +1259,50 @@ class _Sequence(NamedTuple):
     miss: Callable           # (oracle record, labels, T) -> text
     tol: float
     loop_bugs: Callable      # case -> [outputs of a loop mistake with every step computed right, ...]
+    helper_cell: str         # grade_id of the step function's own cell
+    step_truth: Callable     # recorded step-call arguments -> the right outputs (a tuple)
+
+
+def _step_right_in(s: _Sequence, records, indices) -> tuple[bool | None, str]:
+    """Whether the learner's own step function is right, as far as grading knows, and how it knows: its own
+    cell's verdict when the grading process passes it (``"cell"``), else the step calls recorded during the
+    learner's own runs (``"calls"``: every one right, or one wrong or raising); ``(None, "")`` when nothing
+    tells."""
+    for i in indices:
+        cells = records[i].get("cells") or {}
+        if s.helper_cell in cells:
+            return bool(cells[s.helper_cell]), "cell"
+    seen = False
+    for i in indices:
+        for call in (records[i].get("observed") or {}).get(s.helper, []):
+            if not isinstance(call, dict):
+                continue
+            if call.get("error"):
+                return False, "calls"
+            try:
+                expected = s.step_truth(tuple(call.get("args") or ()))
+            except Exception:  # arguments the reference does not take (keywords are not recorded): no evidence
+                continue
+            value = call.get("value")
+            if not isinstance(value, (tuple, list)) or len(value) < len(expected):
+                return False, "calls"
+            if not all(_close(v, e, s.tol) for v, e in zip(value, expected)):
+                return False, "calls"
+            seen = True
+    return (True, "calls") if seen else (None, "")
+
+
+def _blame_refused(s: _Sequence, step: tuple) -> str:
+    """Why a loop that is right only with the oracle does not keep its points ('' when it does)."""
+    right, how = step
+    if not right:
+        return ""
+    evidence = ("it passes its own cell" if how == "cell" else
+                "every call your loop made of it returned the right result")
+    return (f"{s.func}: {', '.join(s.judged)} come out right when a correct {s.helper} stands in for yours, but "
+            f"wrong with your own {s.helper}, and yours is right ({evidence}). So the loop gives different results "
+            f"depending on the step function it is handed: with any correct {s.helper} it must give the same, "
+            f"right results.")
 
 
 def _is_loop_bug(s: _Sequence, case: dict, outputs) -> bool:
@@ -1311,6 +1355,8 @@ def _sequence_judge(s: _Sequence):
         prim = _outcomes(s.probes, pcases, records, [p for p, _ in index[n:]], s.func, s.names, s.truth, s.tol)
         orc = _outcomes(s.probes, pcases, records, [o for _, o in index[n:]], s.func, s.names, s.truth, s.tol)
         blamed = []
+        step = _step_right_in(s, records, [index[i][0] for i in range(n)])
+        refused = _blame_refused(s, step)
         for i, case in enumerate(main):
             memo: dict = {}
             P, O = index[i]
@@ -1331,6 +1377,9 @@ def _sequence_judge(s: _Sequence):
             if o_out is not None:
                 v = s.verdict(case, o_out, True, memo)
                 if v.passed:
+                    if refused:
+                        return Verdict(False, refused + (f"\n{warning}" if warning else "")
+                                       + f"\n(Checked on fresh inputs: {_context(case)}.)")
                     blamed.append(p_err)
                     continue
                 calls = _oracle_calls(records[O])
@@ -1367,11 +1416,13 @@ def _sequence_judge(s: _Sequence):
             O = index[n + j][1]
             right = all(prim[p.name].right(nm) for nm in s.judged)
             if O is None:  # a gate probe: a mistake there is the step function's when the loop calls it
-                if right or not loop_calls_step:
+                if right or not loop_calls_step or step[0]:
                     effective[p.name] = prim[p.name]
                 continue
             used = _oracle_calls(records[O]) > 0
             if not right and used and all(orc[p.name].right(nm) for nm in s.judged):
+                if refused:
+                    return Verdict(False, f"{refused}\n(Checked on fixed inputs: {prim[p.name].context}.)")
                 blamed.append(None)
                 effective[p.name] = orc[p.name]
             else:
@@ -1440,13 +1491,21 @@ def _backward_notes_seq(part):
     return notes
 
 
+def _helper_cells(*grade_ids) -> dict:
+    """``helper_cells=`` for a sequence cell's :class:`Check`: its step function's cell, whose verdict the grading
+    process hands to the judge (a loop right only with the oracle keeps its points only if that cell fails)."""
+    return {"helper_cells": tuple(grade_ids)} if "helper_cells" in getattr(Check, "__dataclass_fields__", {}) else {}
+
+
 FORWARD = Check(
     "test_lstm_forward", "lstm_forward",
     build=_sequence_build({"probes": FORWARD_SEQUENCE_PROBES, "calls": _forward_calls}),
     judge=_sequence_judge(_Sequence("lstm_forward", "lstm_step_forward", ["Hs", "caches"], ("Hs",),
                                     ["X", "h0", "c0", "W", "b"], FORWARD_SEQUENCE_PROBES, _truth_forward,
                                     _forward_verdict, _forward_notes_rules, _miss_forward, VALUE_TOL,
-                                    lambda c: [v for _, v in _forward_variants(c, loop_only=True)])))
+                                    lambda c: [v for _, v in _forward_variants(c, loop_only=True)],
+                                    "test_lstm_step_forward", lambda args: _ref.lstm_step_forward(*args)[:2])),
+    **_helper_cells("test_lstm_step_forward"))
 
 
 def _backward_check(part: str) -> Check:
@@ -1458,7 +1517,9 @@ def _backward_check(part: str) -> Check:
                                         _truth_backward, _backward_verdict(part), _backward_notes_seq(part),
                                         _miss_backward, GRAD_TOL,
                                         lambda c: [_sequence_backward(c["dHs"], lstm_step_caches(c)[1], bug)
-                                                   for bug in LOOP_BUGS])))
+                                                   for bug in LOOP_BUGS],
+                                        "test_lstm_step_backward", lambda args: _ref_step_backward(*args))),
+        **_helper_cells("test_lstm_step_backward"))
 
 
 #: The hidden test cells of a6-lstm, by grade_id.

@@ -571,7 +571,7 @@ class JudgeHiddenCells(NbGraderPreprocessor):
         if data is not None:
             context, seed = state["cases"][gid]
             try:
-                return check.judge_payload(context, data, seed)
+                return check.judge_payload(context, data, seed, cells=state["verdicts"])
             except Exception as exc:  # learner-made values the judge trips over: that cell fails, the batch goes on
                 return Verdict(False, f"{check.function}: the outputs recorded for grading could not be judged "
                                       f"({type(exc).__name__}: {str(exc)[:200]}).")
