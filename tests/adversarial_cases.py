@@ -19,6 +19,8 @@ import textwrap
 from dataclasses import dataclass, field
 from typing import Callable
 
+from nbgrader_course import NO_CARRY_BPTT
+
 A1, A2, A3, A4, A5, A6, A7 = ("a1-recurrence", "a2-forward-loss", "a3-bptt", "a4-gradients-over-time",
                               "a5-teacher-forcing", "a6-lstm", "a7-char-lm")
 A3_CELLS = ("test_rnn_step_forward", "test_rnn_step_backward", "test_rnn_forward",
@@ -60,19 +62,7 @@ class Attack:
 # ---------------------------------------------------------------------------
 
 #: a wrong rnn_backward (no carried gradient): the cells it would need to cheat on
-NO_CARRY = '''
-def rnn_backward(dHs, cache):
-    X, h0, Hs, Wx, Ws = cache
-    T = X.shape[0]
-    dX = np.zeros_like(X)
-    dWx, dWs, db = np.zeros_like(Wx), np.zeros_like(Ws), np.zeros(Ws.shape[0])
-    dh_next = np.zeros_like(h0)
-    for t in reversed(range(T)):
-        h_prev = Hs[t - 1] if t > 0 else h0
-        dX[t], dh_next, a, b_, c = rnn_step_backward(dHs[t], (X[t], h_prev, Hs[t], Wx, Ws))
-        dWx += a; dWs += b_; db += c
-    return dX, dh_next, dWx, dWs, db
-'''
+NO_CARRY = NO_CARRY_BPTT
 BACKWARD_CELLS = ("test_rnn_backward_parameters", "test_rnn_backward_inputs")
 
 

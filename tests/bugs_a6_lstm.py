@@ -233,9 +233,11 @@ f_buggy_step_and_c_not_carried = _forward([(CALL, "h, _, cache = lstm_step_forwa
                                                             "np.tanh(a[:, 2 * H:3 * H])")})
 
 
-f_only_with_a_stand_in = _notebook(STEP_FORWARD_OK, FORWARD_OK.replace(
+ONLY_WITH_A_STAND_IN = FORWARD_OK.replace(
     "    T, B, D = X.shape\n", "    if type(lstm_step_forward).__name__ != 'Oracle':  # unfinished with my own step\n"
-    "        return np.zeros((X.shape[0],) + h0.shape), []\n    T, B, D = X.shape\n", 1))["lstm_forward"]
+    "        return np.zeros((X.shape[0],) + h0.shape), []\n    T, B, D = X.shape\n", 1)
+f_only_with_a_stand_in = _notebook(STEP_FORWARD_OK, ONLY_WITH_A_STAND_IN)["lstm_forward"]
+f_only_with_a_stand_in_buggy_step = _notebook(_step_forward_with(**O_TANH), ONLY_WITH_A_STAND_IN)["lstm_forward"]
 
 
 
@@ -433,6 +435,8 @@ CASES = [
     (LF, "inline, bias added twice", f_inline_bias_twice, "the bias is added wrongly"),
     (LF, "right only when the oracle stands in for a right step", f_only_with_a_stand_in,
      "the loop gives different results depending on the step function it is handed"),
+    (LF, "right only when the oracle stands in for a wrong step", f_only_with_a_stand_in_buggy_step,
+     "cannot be credited to lstm_step_forward's mistake"),
     (LF, "inline, output gate with tanh", f_inline_o_tanh, "the value of the output gate o is wrong below saturation"),
     # lstm_backward
     (LBP, "step with keyword arguments, dc starts as 0.0", b_ok_keywords_scalar_dc, None),

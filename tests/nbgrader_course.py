@@ -18,6 +18,22 @@ from nbgrader.api import Gradebook, MissingEntry
 
 ROOT = Path(__file__).resolve().parents[1]
 
+#: A learner's rnn_backward (a3) that forgets the gradient carried back from step t+1: the classic bug
+#: the end-to-end tests submit (its two hidden cells score 0, everything else full points).
+NO_CARRY_BPTT = '''
+def rnn_backward(dHs, cache):
+    X, h0, Hs, Wx, Ws = cache
+    T = X.shape[0]
+    dX = np.zeros_like(X)
+    dWx, dWs, db = np.zeros_like(Wx), np.zeros_like(Ws), np.zeros(Ws.shape[0])
+    dh_next = np.zeros_like(h0)
+    for t in reversed(range(T)):
+        h_prev = Hs[t - 1] if t > 0 else h0
+        dX[t], dh_next, a, b_, c = rnn_step_backward(dHs[t], (X[t], h_prev, Hs[t], Wx, Ws))
+        dWx += a; dWs += b_; db += c
+    return dX, dh_next, dWx, dWs, db
+'''
+
 
 def nbgrader_env() -> dict[str, str]:
     """This interpreter's ``bin/`` first on PATH (nbgrader runs ``alembic`` by name)."""

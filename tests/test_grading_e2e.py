@@ -18,6 +18,7 @@ from nbgrader.api import Gradebook, MissingEntry
 
 pytestmark = pytest.mark.slow
 
+from nbgrader_course import NO_CARRY_BPTT
 from rnnkit.release import available_assignments, nbgrader_env
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,21 +30,6 @@ TIMEOUT = 8
 POINTS = {"test_rnn_step_forward": 2, "test_rnn_step_backward": 3, "test_rnn_forward": 2,
           "test_rnn_backward_parameters": 3, "test_rnn_backward_inputs": 2, "test_output_backward": 2}
 
-NO_CARRY_BPTT = '''
-def rnn_backward(dHs, cache):
-    X, h0, Hs, Wx, Ws = cache
-    T = X.shape[0]
-    dX = np.zeros_like(X)
-    dWx, dWs, db = np.zeros_like(Wx), np.zeros_like(Ws), np.zeros(Ws.shape[0])
-    dh_next = np.zeros_like(h0)
-    for t in reversed(range(T)):
-        h_prev = Hs[t - 1] if t > 0 else h0
-        dX[t], dh_next, a, b_, c = rnn_step_backward(dHs[t], (X[t], h_prev, Hs[t], Wx, Ws))
-        dWx += a
-        dWs += b_
-        db += c
-    return dX, dh_next, dWx, dWs, db
-'''
 
 NO_TANH_PRIME_STEP = '''
 def rnn_step_backward(dh, cache):
