@@ -46,7 +46,7 @@ def birnn_forward(X, h0_fw, h0_bw, Wx_fw, Ws_fw, b_fw, Wx_bw, Ws_bw, b_bw):
 
     The forward-in-time RNN starts from ``h0_fw`` before step 1; the backward-in-time
     RNN starts from ``h0_bw`` after step T and reads :math:`x^{(T)}, \dots, x^{(1)}`.
-    Both have H units.
+    Both have H units. See chapter 10, :doc:`/book/10-where-next`.
 
     Parameters
     ----------
@@ -66,7 +66,6 @@ def birnn_forward(X, h0_fw, h0_bw, Wx_fw, Ws_fw, b_fw, Wx_bw, Ws_bw, b_bw):
         :math:`x^{(T)} \dots x^{(t)}` in its last H columns.
     cache : BiRNNCache
 
-    See chapter 10, :doc:`/book/10-where-next`.
     """
     func = "birnn_forward"
     sizes: dict[str, int] = {}
@@ -89,7 +88,7 @@ def birnn_backward(dHs, cache: BiRNNCache):
     through the forward-in-time RNN's BPTT, the last H columns, reversed in time, through
     the backward-in-time RNN's, and the two input gradients add up,
     :math:`\partial L/\partial x^{(t)} = \overrightarrow{W}_x^\top \overrightarrow{\delta}^{(t)}
-    + \overleftarrow{W}_x^\top \overleftarrow{\delta}^{(t)}`.
+    + \overleftarrow{W}_x^\top \overleftarrow{\delta}^{(t)}`. See chapter 10, :doc:`/book/10-where-next`.
 
     Parameters
     ----------
@@ -108,7 +107,6 @@ def birnn_backward(dHs, cache: BiRNNCache):
     dWs_bw : (H, H)
     db_bw : (H,)
 
-    See chapter 10, :doc:`/book/10-where-next`.
     """
     T, B, H = cache.fw.Hs.shape
     dHs = check_array("birnn_backward", "dHs", dHs, "T B 2H", {"T": T, "B": B, "H": H})
@@ -128,7 +126,7 @@ class BidirectionalRNN:
 
     with the two states of :func:`birnn_forward`, both started from zeros. Every output
     depends on the whole input sequence, so the model labels a finished sequence; it
-    cannot generate one step at a time.
+    cannot generate one step at a time. See chapter 10, :doc:`/book/10-where-next`.
 
     Parameters
     ----------
@@ -145,7 +143,6 @@ class BidirectionalRNN:
         ``Wx_fw, Wx_bw`` (H, D), ``Ws_fw, Ws_bw`` (H, H), ``b_fw, b_bw`` (H,),
         ``Wy`` (K, 2H), ``c`` (K,).
 
-    See chapter 10, :doc:`/book/10-where-next`.
     """
 
     def __init__(self, D: int, H: int, K: int, *, rng: np.random.Generator, dtype=np.float64):

@@ -503,9 +503,10 @@ class _Recorder:
     def __init__(self, fn, log: list):
         self.fn, self.log = fn, log
         self.__name__ = getattr(fn, "__name__", "helper")
+        self.__wrapped__ = fn  # inspect.signature(recorder) is the helper's: an oracle put in its place binds keywords
 
     def __call__(self, *args, **kwargs):
-        entry = {"args": [_copy_value(a) for a in args], "value": None, "error": None}
+        entry = {"args": [_copy_value(a) for a in _positional(self.fn, args, kwargs)], "value": None, "error": None}
         try:
             value = self.fn(*args, **kwargs)
         except BaseException as exc:
@@ -517,6 +518,20 @@ class _Recorder:
         if len(self.log) < MAX_OBSERVED_CALLS:
             self.log.append(entry)
         return value
+
+
+def _positional(fn, args: tuple, kwargs: dict) -> tuple:
+    """A call's arguments in ``fn``'s parameter order, keyword arguments bound by its signature (so a step
+    function called as ``step(dh=..., dc=..., cache=...)`` is recorded like ``step(dh, dc, cache)``)."""
+    if not kwargs:
+        return args
+    try:
+        import inspect
+        bound = inspect.signature(fn).bind(*args, **kwargs)
+        bound.apply_defaults()
+        return tuple(bound.arguments.values())
+    except (TypeError, ValueError):
+        return tuple(args) + tuple(kwargs[k] for k in sorted(kwargs))
 
 
 def _copy_value(v, depth: int = 0):

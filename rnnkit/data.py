@@ -339,7 +339,8 @@ def load_corpus(part: str) -> str:
     Fifteen short pieces (stories, letters, essays, fables, instructions) make up the
     training part; the validation and test parts are further pieces of the same kinds,
     never seen in training. All three are plain ASCII. The corpus is described, with its
-    licence, in ``rnnkit/corpus/README.md``; it is not the book's own text.
+    licence, in ``rnnkit/corpus/README.md``; it is not the book's own text. See chapter 9,
+    :doc:`/book/09-char-lm`.
 
     Parameters
     ----------
@@ -356,8 +357,6 @@ def load_corpus(part: str) -> str:
     ValueError
         For an unknown part, or if the file's SHA-256 differs from :data:`CORPUS_PARTS`
         (the file was edited: the numbers chapter 9 asserts would no longer hold).
-
-    See chapter 9, :doc:`/book/09-char-lm`.
     """
     if part not in CORPUS_PARTS:
         raise ValueError(f"load_corpus: argument 'part' must be one of {sorted(CORPUS_PARTS)}, got {part!r}")

@@ -117,7 +117,7 @@ def draw_folded(ax: Axes | None = None, *, state: str = "s", output: str = "y",
     ax : matplotlib.axes.Axes, optional
         Where to draw; a new figure is created if omitted.
     state, output : str
-        Symbols of the state and output nodes (``"s", "y"`` as in the seed texts,
+        Symbols of the state and output nodes (``"s", "y"`` as in the book's first chapters,
         ``"h", "o"`` as in Goodfellow et al.).
     title : str or None
         Axes title.

@@ -537,7 +537,7 @@ def lstm_backward(dHs, cache: LSTMCache):
 
 
 # ---------------------------------------------------------------------------
-# GRU (beyond the seeds; PyTorch's convention)
+# GRU (beyond the LSTM chapter; PyTorch's convention)
 # ---------------------------------------------------------------------------
 
 class GRUStepCache(NamedTuple):

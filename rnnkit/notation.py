@@ -1,7 +1,7 @@
 r"""One notation, mapped once to the others.
 
-rnnkit uses the names of the seed texts' "Part 2" (Wx, Ws, Wy) plus the biases
-b and c; Goodfellow et al. (2016) call the same matrices U, W and V. PyTorch
+rnnkit uses the names the book teaches first (Wx, Ws, Wy: input, state and output
+weights) plus the biases b and c; Goodfellow et al. (2016) call the same matrices U, W and V. PyTorch
 stores input and recurrent weights separately, keeps two bias vectors (whose
 sum is our ``b``) and orders the LSTM gates i, f, g, o where rnnkit uses
 i, f, o, g on the stacked vector [h; x].
@@ -21,7 +21,7 @@ from ._validate import check_array, check_float_array
 __all__ = ["NAME_TABLE", "goodfellow_to_rnnkit", "rnnkit_to_goodfellow", "rnn_to_torch", "rnn_from_torch",
            "lstm_to_torch", "lstm_from_torch", "gru_to_torch", "gru_from_torch"]
 
-#: (meaning, Goodfellow, seeds "Part 2", rnnkit name, rnnkit shape, PyTorch ``nn.RNN`` name)
+#: (meaning, Goodfellow, the book's first notation, rnnkit name, rnnkit shape, PyTorch ``nn.RNN`` name)
 NAME_TABLE = (
     ("input → state", "U", "Wx", "Wx", "(H, D)", "weight_ih_l0"),
     ("state → state", "W", "Ws", "Ws", "(H, H)", "weight_hh_l0"),

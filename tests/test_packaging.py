@@ -52,3 +52,13 @@ def test_one_learner_setup_in_readme_and_book():
     for command in commands:
         assert command in readme and command in page, command
     assert not re.search(r'pip install -e "\.\[grading\]"', page)
+
+
+def test_no_authoring_jargon_in_shipped_text():
+    """Words from how the course was written ("seed texts", "Part 2") mean nothing to a reader."""
+    import re
+    pattern = re.compile(r"seed (texts?|documents?)|the seeds\b|\"Part 2\"|\bPart 2\b", re.I)
+    files = [*ROOT.glob("rnnkit/**/*.py"), *ROOT.glob("book/*.md"), ROOT / "README.md",
+             *ROOT.glob("solutions/*/*.ipynb")]
+    hits = [f"{p.relative_to(ROOT)}: {m.group(0)}" for p in files for m in pattern.finditer(p.read_text())]
+    assert hits == [], hits

@@ -1260,49 +1260,118 @@ class _Sequence(NamedTuple):
     tol: float
     loop_bugs: Callable      # case -> [outputs of a loop mistake with every step computed right, ...]
     helper_cell: str         # grade_id of the step function's own cell
-    step_truth: Callable     # recorded step-call arguments -> the right outputs (a tuple)
+    composes: Callable       # (case, primary record, outputs or None, judged) -> the own run composes the step
 
 
-def _step_right_in(s: _Sequence, records, indices) -> tuple[bool | None, str]:
-    """Whether the learner's own step function is right, as far as grading knows, and how it knows: its own
-    cell's verdict when the grading process passes it (``"cell"``), else the step calls recorded during the
-    learner's own runs (``"calls"``: every one right, or one wrong or raising); ``(None, "")`` when nothing
-    tells."""
+def _step_verdict(s: _Sequence, records, indices) -> bool | None:
+    """The verdict of the learner's step function's own cell, when the grading process passes it (else None)."""
     for i in indices:
         cells = records[i].get("cells") or {}
         if s.helper_cell in cells:
-            return bool(cells[s.helper_cell]), "cell"
-    seen = False
-    for i in indices:
-        for call in (records[i].get("observed") or {}).get(s.helper, []):
-            if not isinstance(call, dict):
-                continue
-            if call.get("error"):
-                return False, "calls"
-            try:
-                expected = s.step_truth(tuple(call.get("args") or ()))
-            except Exception:  # arguments the reference does not take (keywords are not recorded): no evidence
-                continue
-            value = call.get("value")
-            if not isinstance(value, (tuple, list)) or len(value) < len(expected):
-                return False, "calls"
-            if not all(_close(v, e, s.tol) for v, e in zip(value, expected)):
-                return False, "calls"
-            seen = True
-    return (True, "calls") if seen else (None, "")
+            return bool(cells[s.helper_cell])
+    return None
 
 
-def _blame_refused(s: _Sequence, step: tuple) -> str:
-    """Why a loop that is right only with the oracle does not keep its points ('' when it does)."""
-    right, how = step
-    if not right:
-        return ""
-    evidence = ("it passes its own cell" if how == "cell" else
-                "every call your loop made of it returned the right result")
-    return (f"{s.func}: {', '.join(s.judged)} come out right when a correct {s.helper} stands in for yours, but "
-            f"wrong with your own {s.helper}, and yours is right ({evidence}). So the loop gives different results "
-            f"depending on the step function it is handed: with any correct {s.helper} it must give the same, "
-            f"right results.")
+def _same(a, b) -> bool:
+    """Exactly the same plain array (a loop hands a step's results on unchanged)."""
+    return (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape
+            and a.dtype.kind in "fiu" and bool(np.array_equal(a, b)))
+
+
+def _near(a, b) -> bool:
+    return _close(a, b, 1e-12)
+
+
+def _trace(rec: dict, name: str) -> list:
+    trace = (rec.get("observed") or {}).get(name, [])
+    return [c for c in trace if isinstance(c, dict)] if isinstance(trace, list) else []
+
+
+def _composes_forward(case: dict, rec: dict, outputs, judged) -> bool:
+    """Did the learner's own run of lstm_forward feed their step what a correct loop feeds it (X[t], the h and c
+    their step returned last, W, b) and store the h it returned? Read from the step calls the kernel recorded."""
+    trace = _trace(rec, "lstm_step_forward")
+    X, h0, c0, W, b = _sequence_args(case)
+    T = X.shape[0]
+    if outputs is None:  # the run stopped: credited only if it stopped in the first call of the step
+        return (len(trace) == 1 and trace[0].get("error") is not None and len(trace[0].get("args") or ()) == 5
+                and all(_same(a, e) for a, e in zip(trace[0]["args"], (X[0], h0, c0, W, b))))
+    if len(trace) != T:
+        return False
+    h, c = h0, c0
+    for t, call in enumerate(trace):
+        args, value = call.get("args") or (), call.get("value")
+        if call.get("error") is not None or len(args) != 5 or not all(
+                _same(a, e) for a, e in zip(args, (X[t], h, c, W, b))):
+            return False
+        if not isinstance(value, (tuple, list)) or len(value) < 2:
+            return False
+        h, c = value[0], value[1]
+        if not _near(outputs[0][t] if isinstance(outputs[0], np.ndarray) and len(outputs[0]) > t else None, h):
+            return False
+    return True
+
+
+def _composes_backward(case: dict, rec: dict, outputs, judged) -> bool:
+    """Did the learner's own run of lstm_backward call their step for t = T … 1 with (dHs[t] + the dh_prev and
+    the dc_prev their step returned last, caches[t]) and combine the results as a correct loop does?"""
+    trace = _trace(rec, "lstm_step_backward")
+    dHs = case["dHs"]
+    _, caches = lstm_step_caches(case)
+    T = len(caches)
+
+    def cache_ok(arg, t):
+        return isinstance(arg, (tuple, list)) and len(arg) == 9 and all(_same(a, e) for a, e in zip(arg, caches[t]))
+
+    def zero(v):
+        return (isinstance(v, (int, float)) and not isinstance(v, bool) and v == 0) or (
+            isinstance(v, np.ndarray) and v.shape == dHs[0].shape and not v.any())
+    if outputs is None:  # the run stopped: credited only if it stopped in the first call of the step
+        args = trace[0].get("args") or () if len(trace) == 1 else ()
+        return (len(trace) == 1 and trace[0].get("error") is not None and len(args) == 3
+                and _near(args[0], dHs[T - 1]) and zero(args[1]) and cache_ok(args[2], T - 1))
+    if len(trace) != T:
+        return False
+    try:
+        dX, dh0, dc0, dW, db = outputs
+        dh_next = dc_next = None
+        sums = [0.0, 0.0]
+        for j, call in enumerate(trace):
+            t = T - 1 - j
+            args, value = call.get("args") or (), call.get("value")
+            if call.get("error") is not None or len(args) != 3 or not cache_ok(args[2], t):
+                return False
+            if not (_near(args[0], dHs[t]) if dh_next is None else _near(args[0], dHs[t] + dh_next)):
+                return False
+            if not (zero(args[1]) if dc_next is None else _same(args[1], dc_next)):
+                return False
+            if not isinstance(value, (tuple, list)) or len(value) != 5:
+                return False
+            if "dX" in judged and not _near(dX[t], value[0]):
+                return False
+            dh_next, dc_next = np.asarray(value[1], dtype=np.float64), value[2]
+            sums = [sums[0] + np.asarray(value[3], dtype=np.float64), sums[1] + np.asarray(value[4], dtype=np.float64)]
+        wanted = {"dh0": dh_next, "dc0": dc_next, "dW": sums[0], "db": sums[1]}
+        got = {"dh0": dh0, "dc0": dc0, "dW": dW, "db": db}
+        return all(_close(got[k], wanted[k], 1e-9) for k in wanted if k in judged)
+    except (TypeError, ValueError, IndexError):
+        return False
+
+
+def _blame_denied(s: _Sequence, step_verdict: bool | None, composed: bool) -> str:
+    """Why a loop that is right with the oracle does not keep its points ('' when it does): the step function
+    must fail its own cell, and the learner's own run must really compose it as a correct loop does."""
+    if step_verdict is not False:
+        why = ("your " + s.helper + " passes its own cell" if step_verdict else
+               "nothing shows that your " + s.helper + " is wrong (its own cell was not graded)")
+        return (f"With a correct {s.helper} standing in for yours the outputs are right, but {why}, so the wrong "
+                f"outputs of your own run are {s.func}'s: the loop gives different results depending on the step "
+                f"function it is handed.")
+    if not composed:
+        return (f"With a correct {s.helper} standing in for yours the outputs are right, but with yours, {s.func} "
+                f"does not use its results as a correct loop would (the calls it makes, or how it combines what "
+                f"they return), so this cell cannot be credited to {s.helper}'s mistake.")
+    return ""
 
 
 def _is_loop_bug(s: _Sequence, case: dict, outputs) -> bool:
@@ -1355,8 +1424,7 @@ def _sequence_judge(s: _Sequence):
         prim = _outcomes(s.probes, pcases, records, [p for p, _ in index[n:]], s.func, s.names, s.truth, s.tol)
         orc = _outcomes(s.probes, pcases, records, [o for _, o in index[n:]], s.func, s.names, s.truth, s.tol)
         blamed = []
-        step = _step_right_in(s, records, [index[i][0] for i in range(n)])
-        refused = _blame_refused(s, step)
+        step_verdict = _step_verdict(s, records, [index[i][0] for i in range(n)])
         for i, case in enumerate(main):
             memo: dict = {}
             P, O = index[i]
@@ -1377,11 +1445,16 @@ def _sequence_judge(s: _Sequence):
             if o_out is not None:
                 v = s.verdict(case, o_out, True, memo)
                 if v.passed:
-                    if refused:
-                        return Verdict(False, refused + (f"\n{warning}" if warning else "")
+                    denied = _blame_denied(s, step_verdict, s.composes(case, records[P], p_out, s.judged))
+                    if not denied:
+                        blamed.append(p_err)
+                        continue
+                    if p_out is None:
+                        return Verdict(False, f"{s.func} {p_err}\n{denied}" + (f"\n{warning}" if warning else "")
                                        + f"\n(Checked on fresh inputs: {_context(case)}.)")
-                    blamed.append(p_err)
-                    continue
+                    vp = s.verdict(case, p_out, False, memo)
+                    return _finish(vp, _context(case), s.notes(case, p_out, prim, "Likely cause:" in vp.message)
+                                   + [denied, warning])
                 calls = _oracle_calls(records[O])
                 extra = [f"(Found with a correct {s.helper} standing in for yours, so these are mistakes of "
                          f"{s.func}'s own loop.)"]
@@ -1415,14 +1488,20 @@ def _sequence_judge(s: _Sequence):
         for j, p in enumerate(s.probes):
             O = index[n + j][1]
             right = all(prim[p.name].right(nm) for nm in s.judged)
+            P = index[n + j][0]
+            own_out = None if prim[p.name].error is not None else returned(records, P, s.func, s.names)
+            credited = (not right and step_verdict is False
+                        and s.composes(pcases[j], records[P], own_out, s.judged))
             if O is None:  # a gate probe: a mistake there is the step function's when the loop calls it
-                if right or not loop_calls_step or step[0]:
+                if right or not loop_calls_step or not credited:
                     effective[p.name] = prim[p.name]
                 continue
             used = _oracle_calls(records[O]) > 0
             if not right and used and all(orc[p.name].right(nm) for nm in s.judged):
-                if refused:
-                    return Verdict(False, f"{refused}\n(Checked on fixed inputs: {prim[p.name].context}.)")
+                denied = "" if credited else _blame_denied(s, step_verdict, False)
+                if denied:
+                    return Verdict(False, f"{s.func}: wrong with {p.what}. {denied}"
+                                          f"\n(Checked on fixed inputs: {prim[p.name].context}.)")
                 blamed.append(None)
                 effective[p.name] = orc[p.name]
             else:
@@ -1504,7 +1583,7 @@ FORWARD = Check(
                                     ["X", "h0", "c0", "W", "b"], FORWARD_SEQUENCE_PROBES, _truth_forward,
                                     _forward_verdict, _forward_notes_rules, _miss_forward, VALUE_TOL,
                                     lambda c: [v for _, v in _forward_variants(c, loop_only=True)],
-                                    "test_lstm_step_forward", lambda args: _ref.lstm_step_forward(*args)[:2])),
+                                    "test_lstm_step_forward", _composes_forward)),
     **_helper_cells("test_lstm_step_forward"))
 
 
@@ -1518,7 +1597,7 @@ def _backward_check(part: str) -> Check:
                                         _miss_backward, GRAD_TOL,
                                         lambda c: [_sequence_backward(c["dHs"], lstm_step_caches(c)[1], bug)
                                                    for bug in LOOP_BUGS],
-                                        "test_lstm_step_backward", lambda args: _ref_step_backward(*args))),
+                                        "test_lstm_step_backward", _composes_backward)),
         **_helper_cells("test_lstm_step_backward"))
 
 
