@@ -38,7 +38,8 @@ class Attack:
     base: str = "solution"
     edit: Callable | None = None
     files: dict = field(default_factory=dict)
-    feedback: tuple = ()       # texts the autograded notebook must show
+    feedback: tuple = ()
+    absent: tuple = ()         # texts the autograded notebook must not show (the attack's success line)       # texts the autograded notebook must show
 
     def submission(self, course):
         """The submitted notebook: a dict, or ``str``/``bytes`` when ``edit`` wrote the file itself."""
@@ -1142,7 +1143,8 @@ for _ in range(8):
     kids.append(pid)
 held = 0.4 * sum(os.waitpid(pid, 0)[1] == 0 for pid in kids)
 print(f"held {held:.1f} GB at once" if held > 1.5 else " ".join(["memory", "bounded"]))
-'''), feedback=("memory bounded",)),
+'''), absent=(" GB at once",)),  # the sandbox's cgroup (2 GB in all) OOM-kills children or the
+                                  # kernel: either way the 3.2 GB are never held
     Attack("200-processes", "limits", A7, {}, edit=add_cell_after("make_batches", '''
 import subprocess
 children = []

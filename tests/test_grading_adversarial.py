@@ -77,6 +77,12 @@ def test_attack_earns_nothing_and_neighbour_is_exact(batch, attack):
     path = course.path / "autograded" / attacker / attack.assignment / f"{attack.assignment}.ipynb"
     if path.exists():
         assert path.stat().st_size < MAX_AUTOGRADED, f"{attack.name}: autograded notebook of {path.stat().st_size} bytes"
+    if attack.absent:
+        nb = course.autograded(attack.assignment, attacker)
+        shown = "\n".join(str(o.get("text", "")) + str(o.get("evalue", "")) for c in (nb or {}).get("cells", [])
+                          for o in c.get("outputs", []))
+        for text in attack.absent:
+            assert text not in shown, f"{attack.name}: the attack succeeded ({text!r} in its output)"
     for message in attack.feedback:
         nb = course.autograded(attack.assignment, attacker)
         assert nb is not None, f"{attack.name}: no autograded notebook"
