@@ -308,9 +308,9 @@ def encode_calls(calls: list) -> bytes:
     arrays: dict[str, np.ndarray] = {}
     structure = []
     for call in calls:
-        oracle = None
+        oracle = record = None
         if isinstance(call, dict) and "__call__" in call:
-            call, oracle = call["__call__"], call["__oracle__"]
+            call, oracle, record = call["__call__"], call.get("__oracle__"), call.get("__record__")
         descs = []
         for a in call:
             if isinstance(a, dict) and "__special__" in a:
@@ -323,13 +323,16 @@ def encode_calls(calls: list) -> bytes:
             entry["oracle"] = {"helper": oracle["helper"], "table": _encode(oracle["table"], arrays)}
             if "known" in oracle:
                 entry["oracle"]["known"] = _encode(oracle["known"], arrays)
+        if record is not None:
+            entry["record"] = str(record)
         structure.append(entry)
     return _pack(structure, arrays)
 
 
 class _CallArgs(list):
-    """The arguments of one call, and the oracle it runs with (if any)."""
+    """The arguments of one call, the oracle it runs with and the helper it records (if any)."""
     oracle = None
+    record = None
 
 
 def decode_calls(data: bytes) -> list[list]:
@@ -343,6 +346,8 @@ def decode_calls(data: bytes) -> list[list]:
             table = _decode(entry["oracle"]["table"], arrays)
             known = _decode(entry["oracle"]["known"], arrays) if "known" in entry["oracle"] else None
             args.oracle = (str(entry["oracle"]["helper"]), Oracle(table, known))
+        if "record" in entry:
+            args.record = str(entry["record"])
         calls.append(args)
     return calls
 
@@ -385,6 +390,13 @@ def seal(inputs: tuple, output) -> tuple[np.ndarray, np.ndarray]:
     plain = np.frombuffer(_pack(_encode(output, arrays), arrays), dtype=np.uint8)
     tag = np.frombuffer(hashlib.sha256(b"tag:" + ident).digest(), dtype=np.uint8)
     return tag, plain ^ _keystream(b"key:" + ident, plain.size)
+
+
+def with_recorder(args: tuple, helper: str) -> dict:
+    """A call of the learner's function during which their ``helper`` is recorded (its arguments and
+    results), unchanged otherwise. A separate call, so that the learner's plain call runs with their own
+    function object: a function that checks whether its helper was swapped behaves the same in both."""
+    return {"__call__": tuple(args), "__record__": helper}
 
 
 def with_oracle(args: tuple, helper: str, entries: list[tuple[tuple, object]], known: tuple = ()) -> dict:
@@ -603,6 +615,14 @@ def _substituting(fn, oracle):
     return ctx()
 
 
+def _observed_for(args, observe: dict, namespace) -> dict:
+    """The helpers recorded during one call: the caller's, plus the one a ``with_recorder`` call names."""
+    name = getattr(args, "record", None)
+    if name and isinstance(namespace, dict) and callable(namespace.get(name)):
+        return {**observe, name: namespace[name]}
+    return observe
+
+
 def run_calls(fn, calls: list[list], observe: dict | None = None) -> list[dict]:
     """Call ``fn(*args)`` for each argument list; record result, exception, modified and aliased arguments.
 
@@ -615,14 +635,8 @@ def run_calls(fn, calls: list[list], observe: dict | None = None) -> list[dict]:
     import warnings
 
     records = []
-    # A helper the grader stands in for in some calls (the step function under an oracle) is also
-    # recorded in the others: the judge checks that the learner's own run really composes it.
     observe = dict(observe or {})
     namespace = getattr(fn, "__globals__", None)
-    for args in calls:
-        stand_in = getattr(args, "oracle", None)
-        if stand_in is not None and isinstance(namespace, dict) and callable(namespace.get(stand_in[0])):
-            observe.setdefault(stand_in[0], namespace[stand_in[0]])
     for args in calls:
         originals = [[a.copy() for a in _arrays_in(arg, [])] for arg in args]
         rec: dict = {"value": None, "error": None, "modified": [], "aliased": [], "objects": {}, "observed": {}}
@@ -630,7 +644,7 @@ def run_calls(fn, calls: list[list], observe: dict | None = None) -> list[dict]:
         try:
             with warnings.catch_warnings(), np.errstate(all="ignore"), \
                     contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()), \
-                    _observing(fn, observe or {}) as logs, _substituting(fn, oracle):
+                    _observing(fn, _observed_for(args, observe, namespace)) as logs, _substituting(fn, oracle):
                 warnings.simplefilter("ignore")
                 rec["observed"] = logs
                 rec["value"] = fn(*args)

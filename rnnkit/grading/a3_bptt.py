@@ -946,6 +946,8 @@ def _build(target: _Target):
                 call, info = _oracle_call(target.step, target.args_of(c), c)
                 calls.append(call)
                 oracle_info.append(info)
+            # and once more with the learner's step recorded (a separate run: see casefile.with_recorder)
+            calls += [_cf.with_recorder(target.args_of(c), target.step.name) for c in cases]
         return calls, {"cases": cases, "oracle": oracle_info}
     return build
 
@@ -1020,6 +1022,16 @@ def _close(a, b, rtol: float = 1e-9) -> bool:
         return False
     scale = max(float(np.abs(b).max(initial=0.0)), 1e-300)
     return bool(np.abs(a - b).max(initial=0.0) <= rtol * scale)
+
+
+def _same_run(a: "_Outcome", b: "_Outcome") -> bool:
+    """The learner's plain run and their recorded run gave the same result (the same function on the
+    same inputs must: one that behaves differently when its helper is observed is not credited)."""
+    if (a.outputs is None) != (b.outputs is None):
+        return False
+    if a.outputs is None:
+        return True
+    return all(_close(x, y, 0.0) for x, y in zip(a.outputs, b.outputs))
 
 
 def _step_trace(records_i: dict, name: str) -> list:
@@ -1113,7 +1125,10 @@ def _judge_target(target: _Target, context: dict, records) -> Verdict:
     blame_denied = ""
     if all(o.ok(select) for o in orc) and not orc_modified:
         step_failed = records[0].get("cells", {}).get(step.cell) is False
-        composed = all(_composes_step(target, cases[i], records[i], own[i], select) for i in range(n))
+        recorded = [_outcome(target, records, 2 * n + i, truths[i]) for i in range(n)]
+        composed = len(records) >= 3 * n and all(
+            _same_run(own[i], recorded[i]) and _composes_step(target, cases[i], records[2 * n + i], recorded[i], select)
+            for i in range(n))
         if not step_failed:
             blame_denied = (f"With a correct {step.name} standing in for yours the outputs are right, but your "
                             f"{step.name} passes its own cell, so the wrong outputs of your own run are "

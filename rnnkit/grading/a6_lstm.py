@@ -40,7 +40,7 @@ from typing import Callable, NamedTuple, Sequence
 import numpy as np
 
 from .. import layers as _ref
-from ..casefile import with_oracle
+from ..casefile import with_oracle, with_recorder
 from ._core import (BUG_MATCH_TOL, GRAD_TOL, VALUE_TOL, Check, Verdict, _Failure, as_float_array, distinct_sizes, judge,
                     modified_warning, numerical_gradients, returned, scaled_rel_error)
 
@@ -1282,6 +1282,21 @@ def _near(a, b) -> bool:
     return _close(a, b, 1e-12)
 
 
+def _same_record_run(records, P: int, R: int, s) -> bool:
+    """The learner's plain run and their recorded run gave the same result (the same function on the same
+    inputs must; one that behaves differently when its step is observed is not credited)."""
+    if R is None or R >= len(records):
+        return False
+    a, ea = _try_returned(records, P, s.func, s.names)
+    b, eb = _try_returned(records, R, s.func, s.names)
+    if (a is None) != (b is None):
+        return False
+    if a is None:
+        return True
+    return all(isinstance(x, np.ndarray) and isinstance(y, np.ndarray) and x.shape == y.shape
+               and bool(np.array_equal(x, y)) for name, x, y in zip(s.names, a, b) if name in s.judged)
+
+
 def _trace(rec: dict, name: str) -> list:
     trace = (rec.get("observed") or {}).get(name, [])
     return [c for c in trace if isinstance(c, dict)] if isinstance(trace, list) else []
@@ -1397,13 +1412,15 @@ def _sequence_build(spec_args):
         calls, labels, index = [], [], []
         for j, c in enumerate(ctx["main"] + ctx["probes"]):
             primary, oracle_call, lab = spec_args["calls"](c)
+            # the learner's step recorded in a run of its own (see casefile.with_recorder)
+            recorded = with_recorder(primary, oracle_call["__oracle__"]["helper"])
             k = j - len(ctx["main"])
             if k >= 0 and probes[k].name not in LOOP_PROBES:
-                index.append((len(calls), None))
-                calls.append(primary)
+                index.append((len(calls), None, len(calls) + 1))
+                calls += [primary, recorded]
             else:
-                index.append((len(calls), len(calls) + 1))
-                calls += [primary, oracle_call]
+                index.append((len(calls), len(calls) + 1, len(calls) + 2))
+                calls += [primary, oracle_call, recorded]
             labels.append(lab)
         ctx["labels"], ctx["index"] = labels, index
         return calls, ctx
@@ -1418,16 +1435,16 @@ def _sequence_judge(s: _Sequence):
         # for the step function too (or when the step function is not called): else the step function did it,
         # and its own cell reports that.
         loop_calls_step = any(_oracle_calls(records[index[i][1]]) > 0 for i in range(n))
-        own = [records[o] if o is not None and _oracle_calls(records[o]) > 0 else records[p] for p, o in index
+        own = [records[o] if o is not None and _oracle_calls(records[o]) > 0 else records[p] for p, o, _ in index
                if o is not None or not loop_calls_step]
         warning = modified_warning(own, s.func, s.arg_names)
-        prim = _outcomes(s.probes, pcases, records, [p for p, _ in index[n:]], s.func, s.names, s.truth, s.tol)
-        orc = _outcomes(s.probes, pcases, records, [o for _, o in index[n:]], s.func, s.names, s.truth, s.tol)
+        prim = _outcomes(s.probes, pcases, records, [t[0] for t in index[n:]], s.func, s.names, s.truth, s.tol)
+        orc = _outcomes(s.probes, pcases, records, [t[1] for t in index[n:]], s.func, s.names, s.truth, s.tol)
         blamed = []
         step_verdict = _step_verdict(s, records, [index[i][0] for i in range(n)])
         for i, case in enumerate(main):
             memo: dict = {}
-            P, O = index[i]
+            P, O, R = index[i]
             T = case["sizes"]["T"]
             if _oracle_calls(records[O]) == 0:  # the loop does not call the step function (or never got there)
                 outputs = returned(records, P, s.func, s.names)
@@ -1445,7 +1462,8 @@ def _sequence_judge(s: _Sequence):
             if o_out is not None:
                 v = s.verdict(case, o_out, True, memo)
                 if v.passed:
-                    denied = _blame_denied(s, step_verdict, s.composes(case, records[P], p_out, s.judged))
+                    denied = _blame_denied(s, step_verdict, _same_record_run(records, P, R, s)
+                                           and s.composes(case, records[R], p_out, s.judged))
                     if not denied:
                         blamed.append(p_err)
                         continue
@@ -1488,10 +1506,10 @@ def _sequence_judge(s: _Sequence):
         for j, p in enumerate(s.probes):
             O = index[n + j][1]
             right = all(prim[p.name].right(nm) for nm in s.judged)
-            P = index[n + j][0]
+            P, R = index[n + j][0], index[n + j][2]
             own_out = None if prim[p.name].error is not None else returned(records, P, s.func, s.names)
-            credited = (not right and step_verdict is False
-                        and s.composes(pcases[j], records[P], own_out, s.judged))
+            credited = (not right and step_verdict is False and _same_record_run(records, P, R, s)
+                        and s.composes(pcases[j], records[R], own_out, s.judged))
             if O is None:  # a gate probe: a mistake there is the step function's when the loop calls it
                 if right or not loop_calls_step or not credited:
                     effective[p.name] = prim[p.name]
