@@ -52,6 +52,10 @@ def forced_config(tmp_dir: Path) -> Path:
     """A copy of _config.yml that executes every notebook, whatever the cache holds."""
     config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
     config.setdefault("execute", {})["execute_notebooks"] = "force"
+    # jupyter-book resolves local extension paths against the config file's folder: keep them the repo's
+    local = config.get("sphinx", {}).get("local_extensions") or {}
+    for name, folder in local.items():
+        local[name] = str(ROOT / folder)
     path = tmp_dir / "_config.yml"
     path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     return path
