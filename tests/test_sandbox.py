@@ -104,7 +104,7 @@ def test_working_directory_is_private_and_writable(run_inside):
     out = _last_json(run_inside(
         "import os, json; open('scratch.txt', 'w').write('x'); "
         "print(json.dumps({'cwd': os.getcwd(), 'files': os.listdir('.')}))"))
-    assert out["cwd"] == "/tmp" and out["files"] == ["scratch.txt"]
+    assert out["cwd"] == sandbox.WORK_DIR and out["files"] == ["scratch.txt"]
 
 
 def test_memory_limit(run_inside):

@@ -9,7 +9,8 @@ container image, no cgroup delegation needed.
 What the kernel sees:
 
 * a new root with ``/usr``, ``/lib*``, ``/bin`` and the Python installation **read-only**;
-* a private ``/tmp`` (tmpfs, size-limited) as its working directory, gone with the sandbox;
+* a private working directory and HOME, ``/home/learner``, and a private ``/tmp`` (tmpfs, size-limited
+  each), gone with the sandbox;
 * the cases of this notebook's checks, read-only, in ``/grading/cases``;
 * a minimal ``rnnkit`` package with the assignment's allowed helpers and the case runner
   (:mod:`rnnkit.casefile`), built by :func:`build_learner_package`; never the course tree
@@ -44,6 +45,9 @@ CASES_DIR = "/grading/cases"
 LIB_DIR = "/grading/lib"
 CONNECTION_FILE = "/grading/kernel.json"
 IPC_DIR = "/grading/ipc"
+#: The kernel's working directory and HOME: a private tmpfs of its own (``/tmp`` may hold mount points
+#: of the Python installation when that lives under ``/tmp``).
+WORK_DIR = "/home/learner"
 
 
 @dataclass(frozen=True)
@@ -211,10 +215,12 @@ def sandbox_command(kernel_argv: list[str], *, course_root: Path, cases_dir: Pat
     for f in ("/etc/ld.so.cache", "/etc/localtime", "/etc/nsswitch.conf"):
         if os.path.exists(f):
             cmd += ["--ro-bind", f, f]
-    cmd += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", str(limits.tmpfs_size), "--tmpfs", "/tmp"]
+    cmd += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", str(limits.tmpfs_size), "--tmpfs", "/tmp",
+            "--perms", "0755", "--dir", "/home",
+            "--perms", "1777", "--size", str(limits.tmpfs_size), "--tmpfs", WORK_DIR]
     # bwrap (privileged) creates missing parents of a mount point with mode 0700, which uid 65534
     # could not traverse: create them ourselves, world-traversable.
-    made: set[str] = {"/", "/tmp", "/usr"}
+    made: set[str] = {"/", "/tmp", "/usr", "/home"}
     for target in [str(r) for r in python_roots()] + [CASES_DIR, LIB_DIR, CONNECTION_FILE, IPC_DIR]:
         for parent in reversed(Path(target).parents):
             if str(parent) not in made:
@@ -227,8 +233,8 @@ def sandbox_command(kernel_argv: list[str], *, course_root: Path, cases_dir: Pat
                 cmd += ["--tmpfs", str(secret)]  # an empty directory over it: invisible
     cmd += ["--ro-bind", str(cases_dir), CASES_DIR, "--ro-bind", str(lib_dir), LIB_DIR,
             "--ro-bind", str(connection_file), CONNECTION_FILE, "--bind", str(ipc_dir), IPC_DIR,
-            "--chdir", "/tmp"]
-    env = {"HOME": "/tmp", "PATH": "/usr/bin:/bin", "PYTHONPATH": LIB_DIR, "PYTHONNOUSERSITE": "1",
+            "--chdir", WORK_DIR]
+    env = {"HOME": WORK_DIR, "PATH": "/usr/bin:/bin", "PYTHONPATH": LIB_DIR, "PYTHONNOUSERSITE": "1",
            "PYTHONDONTWRITEBYTECODE": "1", "RNNKIT_CASES": CASES_DIR, "OPENBLAS_NUM_THREADS": "1",
            "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg", "MPLCONFIGDIR": "/tmp",
            "IPYTHONDIR": "/tmp/.ipython", "JUPYTER_RUNTIME_DIR": "/tmp/.jupyter", "LANG": "C.UTF-8"}
