@@ -53,7 +53,7 @@ test: $(VENV)/.test sandbox-tools
 
 ## The fast tier while editing: library and grading unit tests (no book build, no nbgrader runs).
 test-fast: $(VENV)/.test sandbox-tools
-	RNNKIT_TABLE_SEEDS=2 $(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+	RNNKIT_TABLE_SEEDS=1 $(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 
 ## Speed of rnnkit against PyTorch (if installed in .venv) on the CPU.
 bench: $(VENV)/.created

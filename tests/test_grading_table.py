@@ -24,7 +24,7 @@ for _path in sorted(Path(__file__).parent.glob("bugs_*.py")):
     CASES += importlib.import_module(_path.stem).CASES
 
 #: Every case on ten generator seeds: a diagnosis that works only for some sizes shows up.
-#: `make test-fast` sets RNNKIT_TABLE_SEEDS=2 to keep the edit loop short; `make test` and CI run all ten.
+#: `make test-fast` sets RNNKIT_TABLE_SEEDS=1 to keep the edit loop short; `make test` and CI run all ten.
 SEEDS = list(range(int(os.environ.get("RNNKIT_TABLE_SEEDS", "10"))))
 
 
