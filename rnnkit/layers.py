@@ -131,6 +131,12 @@ def rnn_step_forward(x, h_prev, Wx, Ws, b):
     return h, RNNStepCache(x, h_prev, h, Wx, Ws)
 
 
+def _affine_step_grads(da, cache):
+    """The gradients of one step's pre-activation ``a = x Wx^T + h_prev Ws^T + b`` given ``da = dL/da``:
+    ``(dx, dh_prev, dWx, dWs, db)``; the tanh and ReLU steps differ only in how they get ``da``."""
+    return da @ cache.Wx, da @ cache.Ws, da.T @ cache.x, da.T @ cache.h_prev, da.sum(axis=0)
+
+
 def rnn_step_backward(dh, cache: RNNStepCache):
     r"""Backward pass of :func:`rnn_step_forward`.
 
@@ -161,8 +167,7 @@ def rnn_step_backward(dh, cache: RNNStepCache):
     See chapter 5, :doc:`/book/05-bptt`.
     """
     dh = _check_grad("rnn_step_backward", "dh", dh, cache.h.shape, "B H")
-    da = dh * (1.0 - cache.h * cache.h)
-    return da @ cache.Wx, da @ cache.Ws, da.T @ cache.x, da.T @ cache.h_prev, da.sum(axis=0)
+    return _affine_step_grads(dh * (1.0 - cache.h * cache.h), cache)
 
 
 def rnn_forward(X, h0, Wx, Ws, b):
@@ -923,8 +928,7 @@ def relu_rnn_step_backward(dh, cache: ReLURNNStepCache):
     See chapter 6, :doc:`/book/06-vanishing-exploding`.
     """
     dh = _check_grad("relu_rnn_step_backward", "dh", dh, cache.h.shape, "B H")
-    da = dh * (cache.h > 0)
-    return da @ cache.Wx, da @ cache.Ws, da.T @ cache.x, da.T @ cache.h_prev, da.sum(axis=0)
+    return _affine_step_grads(dh * (cache.h > 0), cache)
 
 
 def relu_rnn_forward(X, h0, Wx, Ws, b):
