@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
+
+from rnnkit.release import nbgrader_env as release_env
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -36,9 +37,9 @@ def rnn_backward(dHs, cache):
 
 
 def nbgrader_env() -> dict[str, str]:
-    """This interpreter's ``bin/`` first on PATH (nbgrader runs ``alembic`` by name)."""
-    env = dict(os.environ)
-    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    """rnnkit.release's environment for nbgrader (this interpreter's ``bin/`` first on PATH), without
+    a stray NBGRADER_EXECUTION from an outer nbgrader run."""
+    env = release_env()
     env.pop("NBGRADER_EXECUTION", None)
     return env
 
