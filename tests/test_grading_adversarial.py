@@ -10,6 +10,7 @@ The attacks are in ``adversarial_cases.py``; this file runs them.
 """
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
@@ -18,6 +19,10 @@ from adversarial_cases import ATTACKS
 from nbgrader_course import Course, sandbox_processes
 
 pytestmark = pytest.mark.slow
+
+#: ``RNNKIT_ATTACKS=name,name`` runs only those attacks (while working on one); unset runs them all.
+if os.environ.get("RNNKIT_ATTACKS"):
+    ATTACKS = [a for a in ATTACKS if a.name in os.environ["RNNKIT_ATTACKS"].split(",")]
 
 #: Per-cell timeout for this run (the course uses 30 s): honest cells need well under a second.
 TIMEOUT = 6

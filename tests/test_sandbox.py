@@ -107,6 +107,15 @@ def test_working_directory_is_private_and_writable(run_inside):
     assert out["cwd"] == sandbox.WORK_DIR and out["files"] == ["scratch.txt"]
 
 
+def test_import_path_is_only_real_read_only_directories(run_inside):
+    """No placeholder entries (an editable install with namespace packages adds one, which resolves into
+    the working directory) and nothing writable on ``sys.path`` but the script's own directory."""
+    out = _last_json(run_inside(
+        "import os, sys, json; print(json.dumps([p for p in sys.path[1:] if not os.path.isabs(p) "
+        "or (os.path.isdir(p) and os.access(p, os.W_OK))]))"))
+    assert out == []
+
+
 def test_memory_limit(run_inside):
     proc = run_inside("import numpy as np\ntry:\n    a = np.ones(2 * 2**30 // 8)\n    print('allocated')\n"
                       "except MemoryError:\n    print('MemoryError')")
