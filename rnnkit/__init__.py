@@ -12,8 +12,8 @@ from .gradcheck import GradReport, check_layer_gradients, gradient_error, numeri
 from .models import HiddenToHiddenRNN, OutputToHiddenRNN, SequenceToOneRNN, init_params
 from .tbptt import tbptt_loss_and_grads
 from .optim import SGD, Adagrad, Adam, clip_by_global_norm, clip_by_value, global_norm
-from .data import (CORPUS_PARTS, ReberGrammar, Vocab, adding_problem, copy_task, delayed_recall, lm_batches,
-                   load_corpus, load_text, one_hot)
+from .data import (CORPUS_PARTS, NO_TOKEN, ReberGrammar, Vocab, adding_problem, copy_task, delayed_recall,
+                   lm_batches, load_corpus, load_text, one_hot, shift_right)
 from .birnn import BiRNNCache, BidirectionalRNN, birnn_backward, birnn_forward
 from .sampling import generate_text, sample_from_logits
 from .notation import (NAME_TABLE, goodfellow_to_rnnkit, gru_from_torch, gru_to_torch, lstm_from_torch,
@@ -26,7 +26,7 @@ __all__ = list(_layers) + [
     "tbptt_loss_and_grads",
     "SGD", "Adagrad", "Adam", "clip_by_global_norm", "clip_by_value", "global_norm",
     "ReberGrammar", "Vocab", "adding_problem", "copy_task", "delayed_recall", "lm_batches", "load_text", "one_hot",
-    "CORPUS_PARTS", "load_corpus",
+    "CORPUS_PARTS", "load_corpus", "NO_TOKEN", "shift_right",
     "BiRNNCache", "BidirectionalRNN", "birnn_forward", "birnn_backward",
     "generate_text", "sample_from_logits",
     "NAME_TABLE", "goodfellow_to_rnnkit", "rnnkit_to_goodfellow", "rnn_to_torch", "rnn_from_torch",

@@ -5,7 +5,8 @@ nothing is downloaded. The one text corpus, :func:`load_corpus`, ships inside th
 package (``rnnkit/corpus/``): prose written for the course, with a fixed
 train/validation/test split and a licence note in ``rnnkit/corpus/README.md``.
 
-See chapter 6, :doc:`/book/06-vanishing-exploding` (long-range tasks) and
+See chapter 6, :doc:`/book/06-vanishing-exploding` (long-range tasks),
+chapter 7, :doc:`/book/07-teacher-forcing` (the fed tokens, :func:`shift_right`) and
 chapter 9, :doc:`/book/09-char-lm` (grammar, characters, text).
 """
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["one_hot", "copy_task", "delayed_recall", "adding_problem", "ReberGrammar", "Vocab", "load_text",
+__all__ = ["NO_TOKEN", "shift_right", "one_hot", "copy_task", "delayed_recall", "adding_problem", "ReberGrammar", "Vocab", "load_text",
            "lm_batches", "CORPUS_PARTS", "load_corpus"]
 
 
@@ -25,6 +26,68 @@ def _positive_int(func: str, name: str, n, minimum: int = 1) -> int:
     if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < minimum:
         raise ValueError(f"{func}: argument '{name}' must be an integer >= {minimum}, got {n!r}")
     return int(n)
+
+
+#: The token id fed where there is no previous token (the first step under teacher forcing).
+#: No class has it: class ids are ``0..K-1``.
+NO_TOKEN = -1
+
+
+def shift_right(seq, fill=NO_TOKEN) -> np.ndarray:
+    r"""``seq`` delayed by one time step: ``out[0] = fill`` and ``out[t] = seq[t - 1]``.
+
+    Under teacher forcing, step :math:`t` is fed the target of step :math:`t-1` and the first
+    step is fed nothing: ``shift_right(Y)`` gives those fed tokens, :data:`NO_TOKEN` (-1) first.
+    The same delay gives the previous state of every step, ``shift_right(Hs, fill=h0)``
+    (:math:`h^{(t-1)}` for :math:`t = 1..T`), or one-hot inputs with a zero vector first,
+    ``shift_right(one_hot(Y, K), fill=0.0)``. The last entry of ``seq`` is dropped.
+
+    Parameters
+    ----------
+    seq : array_like, shape (T, ...)
+        A time-major sequence: time on axis 0, e.g. targets (T, B) or states (T, B, H).
+    fill : scalar or array_like, shape seq.shape[1:]
+        What step 0 receives (broadcast over the other axes). For an integer ``seq`` it must be
+        an integer, so that it is stored exactly.
+
+    Returns
+    -------
+    ndarray, shape (T, ...)
+        A new array with the dtype of ``seq``; ``seq`` itself is not modified.
+
+    Raises
+    ------
+    ValueError
+        If ``seq`` has no time axis (a scalar), if ``fill`` does not broadcast to
+        ``seq.shape[1:]``, or if ``fill`` is not an integer while ``seq`` is.
+
+    Examples
+    --------
+    >>> shift_right(np.array([[3, 1], [0, 2], [2, 2]]))
+    array([[-1, -1],
+           [ 3,  1],
+           [ 0,  2]])
+
+    See chapter 7, :doc:`/book/07-teacher-forcing`.
+    """
+    seq = np.asarray(seq)
+    if seq.ndim == 0:
+        raise ValueError(f"shift_right: argument 'seq' must have a time axis, shape (T, ...); got a scalar {seq!r}")
+    fill = np.asarray(fill)
+    step_shape = seq.shape[1:]
+    try:
+        np.broadcast_to(fill, step_shape)
+    except ValueError:
+        raise ValueError(f"shift_right: argument 'fill' must be a scalar or of shape seq.shape[1:] = {step_shape}; "
+                         f"got shape {fill.shape}") from None
+    if seq.dtype.kind in "iu" and fill.dtype.kind not in "iu":
+        raise ValueError(f"shift_right: argument 'fill' must be an integer for the integer sequence 'seq' "
+                         f"(dtype {seq.dtype}); got {fill.dtype} {fill.tolist()!r}")
+    out = np.empty_like(seq)
+    if len(seq):
+        out[0] = fill
+        out[1:] = seq[:-1]
+    return out
 
 
 def one_hot(ids, K: int, dtype=np.float64) -> np.ndarray:

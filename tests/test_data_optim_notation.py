@@ -29,6 +29,45 @@ class TestTasks:
         np.testing.assert_allclose(y, (X[:, :, 0] * X[:, :, 1]).sum(0))
 
 
+class TestShiftRight:
+    def test_teacher_forcing_feeds_the_previous_target_and_nothing_first(self):
+        Y = np.array([[3, 1], [0, 2], [2, 2]])                   # (T=3, B=2)
+        fed = rk.shift_right(Y)
+        np.testing.assert_array_equal(fed, [[-1, -1], [3, 1], [0, 2]])
+        assert fed.dtype == Y.dtype and rk.NO_TOKEN == -1
+        np.testing.assert_array_equal(Y, [[3, 1], [0, 2], [2, 2]])   # the targets are left as they were
+
+    def test_matches_the_output_recurrent_models_teacher_feedback(self, rng):
+        Y = rng.integers(0, 5, size=(7, 3))
+        model = rk.OutputToHiddenRNN(2, 4, 5, rng=rng)
+        np.testing.assert_array_equal(rk.shift_right(Y), model.teacher_feedback(Y))
+
+    def test_previous_states_start_from_h0(self, rng):
+        Hs = rng.standard_normal((4, 2, 3)).astype(np.float32)     # (T, B, H)
+        h0 = rng.standard_normal((2, 3)).astype(np.float32)
+        H_prev = rk.shift_right(Hs, fill=h0)
+        assert H_prev.shape == Hs.shape and H_prev.dtype == np.float32
+        np.testing.assert_array_equal(H_prev[0], h0)
+        np.testing.assert_array_equal(H_prev[1:], Hs[:-1])
+
+    def test_one_hot_inputs_start_with_a_zero_vector(self):
+        fed = rk.shift_right(rk.one_hot(np.array([[1], [2]]), 3), fill=0.0)
+        np.testing.assert_array_equal(fed, [[[0.0, 0.0, 0.0]], [[0.0, 1.0, 0.0]]])
+
+    def test_a_single_step_receives_only_the_fill(self):
+        np.testing.assert_array_equal(rk.shift_right(np.array([[4, 5]])), [[-1, -1]])
+        assert rk.shift_right(np.zeros((0, 2), dtype=int)).shape == (0, 2)
+
+    def test_bad_arguments_are_named(self):
+        with pytest.raises(ValueError, match=r"'seq' must have a time axis, shape \(T, \.\.\.\)"):
+            rk.shift_right(np.int64(3))
+        with pytest.raises(ValueError, match=r"'fill' must be a scalar or of shape seq.shape\[1:\] = \(2, 3\); "
+                                             r"got shape \(3, 2\)"):
+            rk.shift_right(np.zeros((4, 2, 3)), fill=np.zeros((3, 2)))
+        with pytest.raises(ValueError, match="'fill' must be an integer"):
+            rk.shift_right(np.array([[1, 2]]), fill=-0.5)
+
+
 class TestReber:
     def test_strings_are_embedded_reber(self, rng):
         g = rk.ReberGrammar()
