@@ -29,7 +29,7 @@ BUILD_TIMEOUT_S = 1200   # generous: the forced build takes ~30 s on a laptop; a
 # Sphinx and docutils report problems as "<where>: WARNING: ..." / "<where>: ERROR: ...".
 SPHINX_PROBLEM = re.compile(r": (WARNING|ERROR|CRITICAL|SEVERE): ")
 
-# The fixed page list and order of the course (see the API contract, "Book file names").
+# Every page of the book, in reading order: a page renamed, dropped or moved must be changed here too.
 EXPECTED_PAGES = [
     "book/intro", "book/notation",
     "book/01-feedforward-to-recurrent", "book/02-unfolding", "book/03-three-families",

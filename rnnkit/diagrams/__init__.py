@@ -2,10 +2,10 @@ r"""Matplotlib drawings of recurrent computational graphs, made by the book at b
 
 Two kinds of drawing, one module each:
 
-* :mod:`rnnkit.diagrams.unrolled` -- the network as a graph over time (chapters 1-3):
+* ``rnnkit.diagrams.unrolled`` -- the network as a graph over time (chapters 1-3):
   :func:`draw_folded`, :func:`draw_unrolled`, :func:`draw_unfolding`, :func:`draw_family`,
   and :func:`diagram_counts`, which counts the nodes and edges drawn;
-* :mod:`rnnkit.diagrams.cells` -- one step of a gated cell as a data-flow graph (chapter 8):
+* ``rnnkit.diagrams.cells`` -- one step of a gated cell as a data-flow graph (chapter 8):
   :func:`draw_lstm_cell`, :func:`draw_gru_cell`, and :func:`cell_graph`, which reads the
   drawn graph back.
 
