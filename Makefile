@@ -47,13 +47,14 @@ book: $(VENV)/.book
 	RNNKIT_PROGRESS=0 $(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going
 	@echo "Book: _build/html/index.html"
 
-## Run the whole test suite (library, book build with forced execution, grading pipeline).
+## Run the whole test suite: tests/library, tests/grading, then tests/course (book build with forced
+## execution, notebooks, nbgrader runs).
 test: $(VENV)/.test sandbox-tools
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-## The fast tier while editing: library and grading unit tests (no book build, no nbgrader runs).
+## The fast tier while editing: tests/library and tests/grading (no book build, no nbgrader runs).
 test-fast: $(VENV)/.test sandbox-tools
-	RNNKIT_TABLE_SEEDS=1 $(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+	RNNKIT_TABLE_SEEDS=1 $(PY) -m pytest -m "not slow" tests/library tests/grading $(PYTEST_ARGS)
 
 ## Speed of rnnkit against PyTorch (if installed in .venv) on the CPU.
 bench: $(VENV)/.created

@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "course"))
 from nbgrader_course import Course  # noqa: E402
 
 ASSIGNMENTS = ["a1-recurrence", "a2-forward-loss", "a3-bptt", "a4-gradients-over-time",

@@ -1,6 +1,6 @@
 """The bidirectional RNN (rnnkit.birnn, chapter 10): backward pass against central differences, structure.
 
-Tolerance as in tests/test_layers.py: the worst relative error over all entries of all gradients
+Tolerance as in tests/library/test_layers.py: the worst relative error over all entries of all gradients
 must be below 1e-6 (float64, eps = 1e-5: correct code sits around 1e-8, real bugs at 1e-2 or more).
 """
 import numpy as np

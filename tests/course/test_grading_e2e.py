@@ -21,7 +21,7 @@ pytestmark = pytest.mark.slow
 from nbgrader_course import NO_CARRY_BPTT
 from rnnkit.release import available_assignments, nbgrader_env
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ASSIGNMENT = "a3-bptt"
 #: Short per-cell timeout for the test run (the course config uses 30 s): every
 #: correct cell here runs in well under a second, the looping one costs 2 x TIMEOUT.

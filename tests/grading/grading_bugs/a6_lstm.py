@@ -1,12 +1,15 @@
 """a6-lstm: learner-style mistakes named by the catalogue, the probes or the oracle, and valid alternatives.
 
-Collected by tests/test_grading_table.py (format of tests/grading_bugs.py: ``(grader, label, fn, expected)``,
-``expected=None`` for a valid implementation). None of these calls the grader's own variants.
+Collected in course order by ``grading_bugs`` (tests/grading/grading_bugs/__init__.py, which gives the
+format ``(grader, label, fn, expected)``; ``expected=None`` for a valid implementation).
+None of these calls the grader's own variants. The first part has the classic bugs of each graded
+function; the second more mistakes and more valid alternatives.
 
-The sequence functions that call a step function are defined the way a notebook defines them: in one
-namespace (:func:`_notebook`) where ``lstm_step_forward`` / ``lstm_step_backward`` are global names, so the
-grader's oracle can stand in for them. A sequence function whose loop is right but whose step function
-is wrong keeps its points; :func:`_passes_naming` also requires its message to name the step function.
+The sequence functions of the second part that call a step function are defined the way a notebook
+defines them: in one namespace (:func:`_notebook`) where ``lstm_step_forward`` / ``lstm_step_backward``
+are global names, so the grader's oracle can stand in for them. A sequence function whose loop is right
+but whose step function is wrong keeps its points; :func:`_passes_naming` also requires its message to
+name the step function.
 """
 from __future__ import annotations
 
@@ -42,6 +45,257 @@ def _part(part):
 
 LSF, LSB, LF = G.grade_lstm_step_forward, G.grade_lstm_step_backward, G.grade_lstm_forward
 LBP, LBI = _part("parameters"), _part("inputs")
+LBA = G.grade_lstm_backward
+
+
+# ---------------------------------------------------------------------------
+# LSTM
+# ---------------------------------------------------------------------------
+
+def _sigmoid(a):
+    return 1.0 / (1.0 + np.exp(-a))
+
+
+def lstm_fwd_step(x, h_prev, c_prev, W, b, *, order="ifog", stack="hx", g_act=np.tanh, forget=True, tanh_c=True):
+    H = h_prev.shape[1]
+    z = np.concatenate([h_prev, x] if stack == "hx" else [x, h_prev], axis=1)
+    a = z @ W.T + b
+    blocks = dict(zip(order, (a[:, k * H:(k + 1) * H] for k in range(4))))
+    i, f, o, g = _sigmoid(blocks["i"]), _sigmoid(blocks["f"]), _sigmoid(blocks["o"]), g_act(blocks["g"])
+    c = (f * c_prev if forget else c_prev) + i * g
+    h = o * (np.tanh(c) if tanh_c else c)
+    return h, c, (x, h_prev, c_prev, i, f, o, g, c, W)
+
+
+def lstm_sf_ok(x, h_prev, c_prev, W, b):
+    return lstm_fwd_step(x, h_prev, c_prev, W, b)
+
+
+def lstm_sf_ok_split_weights(x, h_prev, c_prev, W, b):
+    """Separate state and input matrices, gates computed one at a time."""
+    H = h_prev.shape[1]
+    Wh, Wx = W[:, :H], W[:, H:]
+    gate = [x @ Wx[k * H:(k + 1) * H].T + h_prev @ Wh[k * H:(k + 1) * H].T + b[k * H:(k + 1) * H] for k in range(4)]
+    i, f, o = (0.5 * (1 + np.tanh(0.5 * a)) for a in gate[:3])
+    g = np.tanh(gate[3])
+    c = f * c_prev + i * g
+    return o * np.tanh(c), c, (x, h_prev, c_prev, i, f, o, g, c, W)
+
+
+def lstm_sf_torch_order(x, h_prev, c_prev, W, b):
+    return lstm_fwd_step(x, h_prev, c_prev, W, b, order="ifgo")
+
+
+def lstm_sf_xh_stack(x, h_prev, c_prev, W, b):
+    return lstm_fwd_step(x, h_prev, c_prev, W, b, stack="xh")
+
+
+def lstm_sf_g_sigmoid(x, h_prev, c_prev, W, b):
+    return lstm_fwd_step(x, h_prev, c_prev, W, b, g_act=_sigmoid)
+
+
+def lstm_sf_no_forget(x, h_prev, c_prev, W, b):
+    return lstm_fwd_step(x, h_prev, c_prev, W, b, forget=False)
+
+
+def lstm_sf_h_no_tanh(x, h_prev, c_prev, W, b):
+    return lstm_fwd_step(x, h_prev, c_prev, W, b, tanh_c=False)
+
+
+def lstm_step_bwd(dh, dc, cache, *, carry=True, forget=True, sigma_prime=True, tanh_c_prime=True,
+                  g_prime=True, c_prev_ok=True, order="ifog"):
+    x, h_prev, c_prev, i, f, o, g, c, W = cache
+    H = h_prev.shape[1]
+    tc = np.tanh(c)
+    dct = (dc if carry else 0.0) + dh * o * ((1 - tc ** 2) if tanh_c_prime else 1.0)
+    sp = (lambda s: s * (1 - s)) if sigma_prime else (lambda s: 1.0)
+    grads = {"i": dct * g * sp(i), "f": dct * (c_prev if c_prev_ok else c) * sp(f), "o": dh * tc * sp(o),
+             "g": dct * i * ((1 - g ** 2) if g_prime else 1.0)}
+    da = np.concatenate([grads[k] for k in order], axis=1)
+    z = np.concatenate([h_prev, x], axis=1)
+    dz = da @ W
+    return dz[:, H:], dz[:, :H], dct * f if forget else dct, da.T @ z, da.sum(0)
+
+
+def lstm_sb_ok(dh, dc, cache):
+    return lstm_step_bwd(dh, dc, cache)
+
+
+def lstm_sb_ok_blockwise(dh, dc, cache):
+    """Per-gate weight gradients assembled with slices and einsum."""
+    x, h_prev, c_prev, i, f, o, g, c, W = cache
+    H = h_prev.shape[1]
+    tc = np.tanh(c)
+    dct = dc + dh * o * (1 - tc * tc)
+    das = [dct * g * i * (1 - i), dct * c_prev * f * (1 - f), dh * tc * o * (1 - o), dct * i * (1 - g * g)]
+    dW = np.zeros_like(W)
+    dh_prev = np.zeros_like(h_prev)
+    dx = np.zeros_like(x)
+    for k, da in enumerate(das):
+        rows = slice(k * H, (k + 1) * H)
+        dW[rows, :H] = np.einsum("bh,bk->hk", da, h_prev)
+        dW[rows, H:] = np.einsum("bh,bd->hd", da, x)
+        dh_prev += da @ W[rows, :H]
+        dx += da @ W[rows, H:]
+    return dx, dh_prev, dct * f, dW, np.concatenate([da.sum(0) for da in das])
+
+
+def lstm_sb_no_cell_carry(dh, dc, cache):
+    return lstm_step_bwd(dh, dc, cache, carry=False)
+
+
+def lstm_sb_no_forget(dh, dc, cache):
+    return lstm_step_bwd(dh, dc, cache, forget=False)
+
+
+def lstm_sb_no_sigma_prime(dh, dc, cache):
+    return lstm_step_bwd(dh, dc, cache, sigma_prime=False)
+
+
+def lstm_sb_no_tanh_c_prime(dh, dc, cache):
+    return lstm_step_bwd(dh, dc, cache, tanh_c_prime=False)
+
+
+def lstm_sb_no_g_prime(dh, dc, cache):
+    return lstm_step_bwd(dh, dc, cache, g_prime=False)
+
+
+def lstm_sb_c_for_c_prev(dh, dc, cache):
+    return lstm_step_bwd(dh, dc, cache, c_prev_ok=False)
+
+
+def lstm_sb_gate_order(dh, dc, cache):
+    return lstm_step_bwd(dh, dc, cache, order="ifgo")
+
+
+def lstm_sb_transposed_dw(dh, dc, cache):
+    dx, dh_prev, dc_prev, dW, db = lstm_step_bwd(dh, dc, cache)
+    return dx, dh_prev, dc_prev, dW.T, db
+
+
+def lstm_f_ok(X, h0, c0, W, b):
+    h, c, Hs, caches = h0, c0, [], []
+    for x in X:
+        h, c, cache = lstm_fwd_step(x, h, c, W, b)
+        Hs.append(h)
+        caches.append(cache)
+    return np.stack(Hs), caches
+
+
+def lstm_f_no_cell_carry(X, h0, c0, W, b):
+    h, Hs = h0, []
+    for x in X:
+        h, _, _ = lstm_fwd_step(x, h, c0, W, b)
+        Hs.append(h)
+    return np.stack(Hs), []
+
+
+def lstm_bptt(dHs, caches, *, h_carry=True, c_carry=True, accumulate=True, **step_bugs):
+    T = len(caches)
+    dX = np.zeros((T,) + caches[0][0].shape)
+    dW, db = np.zeros_like(caches[0][-1]), np.zeros(caches[0][-1].shape[0])
+    dh, dc = np.zeros_like(caches[0][1]), np.zeros_like(caches[0][2])
+    for t in reversed(range(T)):
+        dX[t], dh_new, dc_new, dW_t, db_t = lstm_step_bwd(dHs[t] + (dh if h_carry else 0.0),
+                                                          dc if c_carry else np.zeros_like(dc), caches[t], **step_bugs)
+        dh, dc = dh_new, dc_new
+        if accumulate:
+            dW, db = dW + dW_t, db + db_t
+        else:
+            dW, db = dW_t, db_t
+    return dX, dh, dc, dW, db
+
+
+def lstm_b_ok(dHs, caches):
+    return lstm_bptt(dHs, caches)
+
+
+def lstm_b_ok_blockwise_steps(dHs, caches):
+    T = len(caches)
+    out, dh, dc = [], np.zeros_like(caches[0][1]), np.zeros_like(caches[0][2])
+    for t in reversed(range(T)):
+        g = lstm_sb_ok_blockwise(dHs[t] + dh, dc, caches[t])
+        dh, dc = g[1], g[2]
+        out.append(g)
+    return (np.stack([g[0] for g in reversed(out)]), dh, dc, sum(g[3] for g in out), sum(g[4] for g in out))
+
+
+def lstm_b_no_h_carry(dHs, caches):
+    return lstm_bptt(dHs, caches, h_carry=False)
+
+
+def lstm_b_no_cell_carry(dHs, caches):
+    return lstm_bptt(dHs, caches, c_carry=False)
+
+
+def lstm_b_no_forget(dHs, caches):
+    return lstm_bptt(dHs, caches, forget=False)
+
+
+def lstm_b_not_summed(dHs, caches):
+    return lstm_bptt(dHs, caches, accumulate=False)
+
+
+def lstm_b_gate_order(dHs, caches):
+    return lstm_bptt(dHs, caches, order="ifgo")
+
+
+
+CASES = [
+    (LSF, "stacked matrix", lstm_sf_ok, None),
+    (LSF, "split weights, gate by gate", lstm_sf_ok_split_weights, None),
+    (LSF, "PyTorch gate order i, f, g, o", lstm_sf_torch_order, "gate order is wrong"),
+    (LSF, "[x, h_prev] stacking", lstm_sf_xh_stack, "W acts on [h_prev, x]"),
+    (LSF, "sigmoid for g", lstm_sf_g_sigmoid, "candidate g must use tanh"),
+    (LSF, "forget gate missing", lstm_sf_no_forget, "forget gate is missing"),
+    (LSF, "h = o * c", lstm_sf_h_no_tanh, "tanh of the cell state is missing"),
+    (LSB, "stacked", lstm_sb_ok, None),
+    (LSB, "block by block with einsum", lstm_sb_ok_blockwise, None),
+    (LSB, "missing cell-state carry", lstm_sb_no_cell_carry, "cell-state carry is missing"),
+    (LSB, "forget gate forgotten on the cell path", lstm_sb_no_forget, "forget gate is forgotten on the cell path"),
+    (LSB, "missing sigma'", lstm_sb_no_sigma_prime, "σ′ is missing"),
+    (LSB, "missing tanh' of c", lstm_sb_no_tanh_c_prime, "tanh′ of the cell is missing"),
+    (LSB, "missing tanh' of g", lstm_sb_no_g_prime, "tanh′ of the candidate is missing"),
+    (LSB, "c_t where c_{t-1} belongs", lstm_sb_c_for_c_prev, "c_(t−1) belongs"),
+    (LSB, "wrong gate order in dW", lstm_sb_gate_order, "gate order is wrong"),
+    (LSB, "transposed dW", lstm_sb_transposed_dw, "dW is transposed"),
+    (LF, "loop", lstm_f_ok, None),
+    (LF, "cell state not carried", lstm_f_no_cell_carry, "cell state is not carried"),
+    (LBA, "loop", lstm_b_ok, None),
+    (LBA, "blockwise steps, sums at the end", lstm_b_ok_blockwise_steps, None),
+    (LBP, "no carry of dh", lstm_b_no_h_carry, "only the last step is right"),
+    (LBI, "no carry of dh (inputs)", lstm_b_no_h_carry, "the first wrong step is t="),
+    (LBP, "missing cell-state carry", lstm_b_no_cell_carry, "cell-state carry is missing"),
+    (LBI, "missing cell-state carry (inputs)", lstm_b_no_cell_carry, "cell-state carry is missing"),
+    (LBP, "forget gate forgotten on the cell path", lstm_b_no_forget, "forget gate is forgotten"),
+    (LBP, "not summed over time", lstm_b_not_summed, "only the contribution of t=1"),
+    (LBP, "wrong gate order", lstm_b_gate_order, "gate order is wrong"),
+]
+
+
+# ---------------------------------------------------------------------------
+# more valid alternatives
+# ---------------------------------------------------------------------------
+
+def lstm_f_ok_split(X, h0, c0, W, b):
+    T, B, _ = X.shape
+    Hs = np.empty((T, B, h0.shape[1]))
+    h, c, caches = h0, c0, []
+    for t in range(T):
+        h, c, cache = lstm_sf_ok_split_weights(X[t], h, c, W, b)
+        Hs[t] = h
+        caches.append(cache)
+    return Hs, caches
+
+
+CASES += [
+    (LF, "split weights, preallocated", lstm_f_ok_split, None),
+]
+
+
+# ===========================================================================
+# More mistakes and valid alternatives, graded function by graded function
+# ===========================================================================
 
 # ---------------------------------------------------------------------------
 # lstm_step_forward
@@ -386,7 +640,7 @@ b_inline_dh_accumulates = _inline_backward(dh_accumulates=True)
 b_inline_db_mean = _inline_backward(db_mean=True)
 
 
-CASES = [
+CASES += [
     # lstm_step_forward
     (LSF, "weights split, einsum, own stable sigmoid", sf_ok_einsum_split, None),
     (LSF, "output gate with tanh", sf_o_tanh, "the value of the output gate o is wrong below saturation"),

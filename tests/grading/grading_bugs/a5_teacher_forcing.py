@@ -1,9 +1,12 @@
-"""Learner-style mistakes and valid alternatives for a5-teacher-forcing (issue 9: diagnosis that names the
-mistake). Collected by tests/test_grading_table.py; format as in tests/grading_bugs.py.
+"""a5-teacher-forcing: learner-style mistakes and valid alternatives, each bug with the phrase that names it.
+
+Collected in course order by ``grading_bugs`` (tests/grading/grading_bugs/__init__.py, which gives the
+format ``(grader, label, fn, expected)``; ``expected=None`` for a valid implementation).
 
 Each buggy function is written the way a learner would write it (none calls the grader's variants);
-``expected`` is the phrase the failure message must contain. Bugs outside the grader's catalogue are
-named by the probe cases (the part of the model at fault).
+``expected`` is the phrase the failure message must contain. The first part has the classic bugs of
+each graded function; bugs outside the grader's catalogue are named by the probe cases (the part of the model
+at fault).
 """
 from __future__ import annotations
 
@@ -14,6 +17,227 @@ from rnnkit import grading as G
 TF, ORF, ORB = G.grade_teacher_forcing_inputs, G.grade_output_rnn_forward, G.grade_output_rnn_backward
 GCL, SS = G.grade_generate_closed_loop, G.grade_scheduled_feedback
 
+
+# ---------------------------------------------------------------------------
+# teacher forcing
+# ---------------------------------------------------------------------------
+
+def _oh(tokens, K):
+    tokens = np.asarray(tokens)
+    F = np.zeros(tokens.shape + (K,))
+    fed = tokens >= 0
+    F[fed, tokens[fed]] = 1.0
+    return F
+
+
+def tf_ok(Y):
+    return np.concatenate([-np.ones((1, Y.shape[1]), dtype=Y.dtype), Y[:-1]])
+
+
+def tf_ok_roll(Y):
+    fb = np.roll(Y, 1, axis=0)
+    fb[0] = -1
+    return fb
+
+
+def tf_unshifted(Y):
+    return Y.copy()
+
+
+def tf_zero_first(Y):
+    return np.concatenate([np.zeros((1, Y.shape[1]), dtype=Y.dtype), Y[:-1]])
+
+
+def tf_float(Y):
+    return tf_ok(Y).astype(float)
+
+
+def orf_ok(X, feedback, Wx, Wo, b, Wy, c):
+    F = _oh(feedback, Wy.shape[0])
+    Hs = np.tanh(b + X @ Wx.T + F @ Wo.T)
+    return c + Hs @ Wy.T, (X, F, Hs, Wx, Wo, Wy)
+
+
+def orf_ok_loop(X, feedback, Wx, Wo, b, Wy, c):
+    K = Wy.shape[0]
+    O = np.stack([c + np.tanh(b + x @ Wx.T + _oh(f, K) @ Wo.T) @ Wy.T for x, f in zip(X, feedback)])
+    return O, None
+
+
+def orf_minus_one_as_last_class(X, feedback, Wx, Wo, b, Wy, c):
+    K = Wy.shape[0]
+    F = np.eye(K)[feedback]   # -1 indexes the last row: class K-1
+    return c + np.tanh(b + X @ Wx.T + F @ Wo.T) @ Wy.T, None
+
+
+def orf_no_feedback(X, feedback, Wx, Wo, b, Wy, c):
+    return c + np.tanh(b + X @ Wx.T) @ Wy.T, None
+
+
+def orb_ok(dO, cache):
+    X, F, Hs, Wx, Wo, Wy = cache
+    d = (dO @ Wy) * (1 - Hs ** 2)
+    return (d @ Wx, np.einsum("tbh,tbd->hd", d, X), np.einsum("tbh,tbk->hk", d, F), d.sum((0, 1)),
+            np.einsum("tbk,tbh->kh", dO, Hs), dO.sum((0, 1)))
+
+
+def orb_ok_loop(dO, cache):
+    X, F, Hs, Wx, Wo, Wy = cache
+    out = [np.zeros((X.shape[0],) + X.shape[1:]), np.zeros_like(Wx), np.zeros_like(Wo), np.zeros(Wx.shape[0]),
+           np.zeros_like(Wy), np.zeros(Wy.shape[0])]
+    for t in range(X.shape[0]):
+        d = (dO[t] @ Wy) * (1 - Hs[t] ** 2)
+        out[0][t] = d @ Wx
+        out[1] += d.T @ X[t]
+        out[2] += d.T @ F[t]
+        out[3] += d.sum(0)
+        out[4] += dO[t].T @ Hs[t]
+        out[5] += dO[t].sum(0)
+    return tuple(out)
+
+
+def orb_no_tanh_prime(dO, cache):
+    X, F, Hs, Wx, Wo, Wy = cache
+    d = dO @ Wy
+    return (d @ Wx, np.einsum("tbh,tbd->hd", d, X), np.einsum("tbh,tbk->hk", d, F), d.sum((0, 1)),
+            np.einsum("tbk,tbh->kh", dO, Hs), dO.sum((0, 1)))
+
+
+def orb_last_step(dO, cache):
+    X, F, Hs, Wx, Wo, Wy = cache
+    g = orb_ok(dO, cache)
+    d = (dO[-1] @ Wy) * (1 - Hs[-1] ** 2)
+    return g[0], d.T @ X[-1], d.T @ F[-1], d.sum(0), dO[-1].T @ Hs[-1], dO[-1].sum(0)
+
+
+def orb_transposed_wo(dO, cache):
+    g = orb_ok(dO, cache)
+    return g[0], g[1], g[2].T, g[3], g[4], g[5]
+
+
+def gcl_ok(X, Wx, Wo, b, Wy, c):
+    T, B, _ = X.shape
+    K = Wy.shape[0]
+    tokens = np.zeros((T, B), dtype=int)
+    fed = np.full(B, -1)
+    for t in range(T):
+        o = c + np.tanh(b + X[t] @ Wx.T + _oh(fed, K) @ Wo.T) @ Wy.T
+        tokens[t] = fed = o.argmax(1)
+    return tokens
+
+
+def gcl_start_zero(X, Wx, Wo, b, Wy, c):
+    T, B, _ = X.shape
+    K = Wy.shape[0]
+    tokens = np.zeros((T, B), dtype=int)
+    fed = np.zeros(B, dtype=int)
+    for t in range(T):
+        o = c + np.tanh(b + X[t] @ Wx.T + _oh(fed, K) @ Wo.T) @ Wy.T
+        tokens[t] = fed = o.argmax(1)
+    return tokens
+
+
+def gcl_no_feedback(X, Wx, Wo, b, Wy, c):
+    return (c + np.tanh(b + X @ Wx.T) @ Wy.T).argmax(-1)
+
+
+def ss_ok(X, Y, p_truth, params, rng):
+    Wx, Wo, b, Wy, c = (params[k] for k in ("Wx", "Wo", "b", "Wy", "c"))
+    T, B, _ = X.shape
+    K = Wy.shape[0]
+    fb = -np.ones((T, B), dtype=int)
+    for t in range(1, T):
+        pred = (c + np.tanh(b + X[t - 1] @ Wx.T + _oh(fb[t - 1], K) @ Wo.T) @ Wy.T).argmax(1)
+        fb[t] = np.where(rng.random(B) < p_truth, Y[t - 1], pred)
+    return fb
+
+
+def ss_inverted(X, Y, p_truth, params, rng):
+    return ss_ok(X, Y, 1.0 - p_truth + 0.0, params, _InvertedRng(rng))
+
+
+class _InvertedRng:
+    """Feeds the truth where the draw is above p_truth (a common slip), via u -> 1 - u."""
+    def __init__(self, rng):
+        self.rng = rng
+
+    def random(self, n):
+        return 1.0 - self.rng.random(n)
+
+
+def ss_teacher_forced_predictions(X, Y, p_truth, params, rng):
+    Wx, Wo, b, Wy, c = (params[k] for k in ("Wx", "Wo", "b", "Wy", "c"))
+    T, B, _ = X.shape
+    K = Wy.shape[0]
+    teacher = tf_ok(Y)
+    fb = -np.ones((T, B), dtype=int)
+    for t in range(1, T):
+        pred = (c + np.tanh(b + X[t - 1] @ Wx.T + _oh(teacher[t - 1], K) @ Wo.T) @ Wy.T).argmax(1)
+        fb[t] = np.where(rng.random(B) < p_truth, Y[t - 1], pred)
+    return fb
+
+
+CASES = [
+    (TF, "concatenate", tf_ok, None),
+    (TF, "roll", tf_ok_roll, None),
+    (TF, "unshifted", tf_unshifted, "fed unshifted"),
+    (TF, "class 0 first", tf_zero_first, "not class 0"),
+    (TF, "float tokens", tf_float, "must be an integer numpy array"),
+    (ORF, "vectorised", orf_ok, None),
+    (ORF, "loop over time", orf_ok_loop, None),
+    (ORF, "-1 read as the last class", orf_minus_one_as_last_class, "must give a zero vector"),
+    (ORF, "no feedback", orf_no_feedback, "feedback is missing"),
+    (ORB, "einsum", orb_ok, None),
+    (ORB, "loop over time", orb_ok_loop, None),
+    (ORB, "missing tanh'", orb_no_tanh_prime, "tanh′ factor"),
+    (ORB, "last step only", orb_last_step, "only the last step"),
+    (ORB, "transposed dWo", orb_transposed_wo, "dWo is transposed"),
+    (GCL, "greedy loop", gcl_ok, None),
+    (GCL, "starts from class 0", gcl_start_zero, "not class 0"),
+    (GCL, "no feedback", gcl_no_feedback, "not fed back"),
+    (SS, "loop", ss_ok, None),
+    (SS, "inverted coin", ss_inverted, "coin is inverted"),
+    (SS, "teacher-forced predictions", ss_teacher_forced_predictions, "actually fed"),
+]
+
+
+# ---------------------------------------------------------------------------
+# more valid alternatives
+# ---------------------------------------------------------------------------
+
+def gcl_ok_indexing(X, Wx, Wo, b, Wy, c):
+    T, B, _ = X.shape
+    tokens = np.zeros((T, B), dtype=np.int64)
+    fed = None
+    for t in range(T):
+        a = b + X[t] @ Wx.T
+        if fed is not None:
+            a = a + Wo[:, fed].T       # column of Wo for each sequence's previous token
+        tokens[t] = fed = np.argmax(c + np.tanh(a) @ Wy.T, axis=1)
+    return tokens
+
+
+def ss_ok_draws_first(X, Y, p_truth, params, rng):
+    T, B, _ = X.shape
+    coins = [rng.random(B) < p_truth for _ in range(1, T)]   # same draws, same order
+    Wx, Wo, b, Wy, c = (params[k] for k in ("Wx", "Wo", "b", "Wy", "c"))
+    fb = np.full((T, B), -1)
+    for t in range(1, T):
+        a = b + X[t - 1] @ Wx.T + np.where(fb[t - 1][:, None] >= 0, Wo[:, fb[t - 1]].T, 0.0)
+        pred = np.argmax(c + np.tanh(a) @ Wy.T, axis=1)
+        fb[t] = np.where(coins[t - 1], Y[t - 1], pred)
+    return fb
+
+
+CASES += [
+    (GCL, "columns of Wo instead of one-hot", gcl_ok_indexing, None),
+    (SS, "all coins drawn first", ss_ok_draws_first, None),
+]
+
+
+# ===========================================================================
+# More mistakes and valid alternatives, graded function by graded function
+# ===========================================================================
 
 def one_hot_feedback(tokens, K):
     """The notebook's setup-cell helper."""
@@ -363,7 +587,7 @@ def ss_one_coin_per_step(X, Y, p_truth, params, rng):
     return fb
 
 
-CASES = [
+CASES += [
     (TF, "np.pad", tf_ok_pad, None),
     (TF, "copy, loop backwards", tf_ok_loop_backwards, None),
     (TF, "shifts Y in place", tf_in_place, "changed the targets Y it was given"),

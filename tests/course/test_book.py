@@ -22,7 +22,7 @@ import yaml
 
 pytestmark = pytest.mark.slow  # builds the book
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 JUPYTER_BOOK = Path(sys.executable).with_name("jupyter-book")
 BUILD_FLAGS = ["--warningiserror", "--nitpick", "--keep-going"]   # as in the Makefile's `make book`
 BUILD_TIMEOUT_S = 1200   # generous: the forced build takes ~30 s on a laptop; a hang must still end

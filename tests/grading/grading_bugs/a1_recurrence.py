@@ -1,7 +1,9 @@
 """a1-recurrence: learner-style mistakes named by the catalogue or by the probes, and valid alternatives.
 
-Collected by tests/test_grading_table.py (format of tests/grading_bugs.py: ``(grader, label, fn, expected)``,
-``expected=None`` for a valid implementation). None of these calls the grader's own variants.
+Collected in course order by ``grading_bugs`` (tests/grading/grading_bugs/__init__.py, which gives the
+format ``(grader, label, fn, expected)``; ``expected=None`` for a valid implementation).
+None of these calls the grader's own variants. The first part has the classic bugs of each graded
+function; the second more mistakes and more valid alternatives.
 """
 from __future__ import annotations
 
@@ -13,6 +15,136 @@ from rnnkit import grading as G
 
 RS, UN, PC = G.grade_recurrence_step, G.grade_unroll, G.grade_rnn_parameter_count
 
+
+# ---------------------------------------------------------------------------
+# recurrence
+# ---------------------------------------------------------------------------
+
+def rec_ok(s_prev, x, Wx, Ws, b):
+    return np.tanh(b + s_prev @ Ws.T + x @ Wx.T)
+
+
+def rec_ok_columns(s_prev, x, Wx, Ws, b):
+    return np.tanh(b[:, None] + Ws @ s_prev.T + Wx @ x.T).T
+
+
+def rec_no_tanh(s_prev, x, Wx, Ws, b):
+    return b + s_prev @ Ws.T + x @ Wx.T
+
+
+def rec_ws_not_t(s_prev, x, Wx, Ws, b):
+    return np.tanh(b + s_prev @ Ws + x @ Wx.T)
+
+
+def unroll_ok(f, X, s0):
+    S, s = [], s0
+    for x in X:
+        s = f(s, x)
+        S.append(s)
+    return np.stack(S)
+
+
+def unroll_ok_preallocated(f, X, s0):
+    S = None
+    s = s0
+    for t in range(len(X)):
+        s = f(s, X[t])
+        if S is None:
+            S = np.empty((len(X),) + np.shape(s))
+        S[t] = s
+    return S
+
+
+def unroll_not_carried(f, X, s0):
+    return np.stack([f(s0, x) for x in X])
+
+
+def unroll_shifted(f, X, s0):
+    S, s = [], s0
+    for x in X:
+        S.append(s)
+        s = f(s, x)
+    return np.stack(S)
+
+
+def unroll_with_s0(f, X, s0):
+    S, s = [s0], s0
+    for x in X:
+        s = f(s, x)
+        S.append(s)
+    return np.stack(S)
+
+
+def unroll_reversed(f, X, s0):
+    return unroll_ok(f, X[::-1], s0)
+
+
+def unroll_calls_twice(f, X, s0):
+    S, s = [], s0
+    for x in X:
+        f(s, x)  # a stray extra call
+        s = f(s, x)
+        S.append(s)
+    return np.stack(S)
+
+
+def unroll_swapped_args(f, X, s0):
+    S, s = [], s0
+    for x in X:
+        s = f(x, s)
+        S.append(s)
+    return np.stack(S)
+
+
+def count_ok(D, H, K):
+    return H * (D + H + 1) + K * (H + 1)
+
+
+def count_float(D, H, K):
+    return float(count_ok(D, H, K))
+
+
+def count_no_bias(D, H, K):
+    return H * D + H * H + K * H
+
+
+def count_no_output(D, H, K):
+    return H * D + H * H + H
+
+
+def count_ws_as_hd(D, H, K):
+    return 2 * H * D + H + K * H + K
+
+
+def count_string(D, H, K):
+    return str(count_ok(D, H, K))
+
+
+CASES = [
+    (RS, "row form", rec_ok, None),
+    (RS, "column form", rec_ok_columns, None),
+    (RS, "missing tanh", rec_no_tanh, "tanh is missing"),
+    (RS, "Ws instead of Ws.T", rec_ws_not_t, "uses Ws instead of Ws.T"),
+    (UN, "list and stack", unroll_ok, None),
+    (UN, "preallocated", unroll_ok_preallocated, None),
+    (UN, "state not carried", unroll_not_carried, "state is not carried"),
+    (UN, "shifted", unroll_shifted, "shifted by one step"),
+    (UN, "includes s0", unroll_with_s0, "S includes s0"),
+    (UN, "reversed", unroll_reversed, "read backwards"),
+    (UN, "calls f twice per step", unroll_calls_twice, "exactly once per step"),
+    (UN, "f(x, s) argument order", unroll_swapped_args, "state first, then input"),
+    (PC, "factored", count_ok, None),
+    (PC, "integral float", count_float, None),
+    (PC, "no biases", count_no_bias, "biases are missing"),
+    (PC, "no output layer", count_no_output, "output layer is missing"),
+    (PC, "Ws counted as (H, D)", count_ws_as_hd, "it is (H, H)"),
+    (PC, "returns a string", count_string, "must return an integer"),
+]
+
+
+# ===========================================================================
+# More mistakes and valid alternatives, graded function by graded function
+# ===========================================================================
 
 # ---------------------------------------------------------------------------
 # recurrence_step
@@ -185,7 +317,7 @@ def count_wy_and_c_twice(D, H, K):
     return H * D + H * H + H + 2 * (K * H + K)
 
 
-CASES = [
+CASES += [
     (RS, "einsum", rec_ok_einsum, None),
     (RS, "loop over batch rows", rec_ok_row_loop, None),
     (RS, "stacked weights [Ws Wx]", rec_ok_stacked, None),

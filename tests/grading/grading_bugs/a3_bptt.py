@@ -1,9 +1,11 @@
-"""a3-bptt: learner-style mistakes named by the probes and the oracle, and more valid variants.
+"""a3-bptt: learner-style mistakes named by the catalogue, the probes and the oracle, and valid variants.
 
-Collected by tests/test_grading_table.py (format of tests/grading_bugs.py). Besides the classic
-bugs of the catalogue, out-of-catalogue ones are named by the probe cases (a term switched off
-at a time), and sequence functions that reuse the learner's step function are judged with a
-correct step standing in (the oracle): a step mistake costs only the step's cell.
+Collected in course order by ``grading_bugs`` (tests/grading/grading_bugs/__init__.py, which gives the
+format ``(grader, label, fn, expected)``; ``expected=None`` for a valid implementation).
+The first part has the classic bugs of each graded function; in the second, out-of-catalogue ones are
+named by the probe cases (a term switched off at a time), and sequence functions that reuse the learner's
+step function are judged with a correct step standing in (the oracle): a step mistake costs only the
+step's cell.
 
 Sequence functions that call a step function by name get it through their globals
 (``_calling``), as in a notebook, so the oracle can stand in for it.
@@ -11,13 +13,486 @@ Sequence functions that call a step function by name get it through their global
 from __future__ import annotations
 
 import functools
+import sys
 import types
+import warnings
 
 import numpy as np
 
 from rnnkit import grading as G
 from rnnkit.grading import Verdict
 
+# ---------------------------------------------------------------------------
+# step forward
+# ---------------------------------------------------------------------------
+
+
+def step_fwd_ok(x, h_prev, Wx, Ws, b):
+    h = np.tanh(x @ Wx.T + h_prev @ Ws.T + b)
+    return h, (x, h_prev, h, Wx, Ws)
+
+
+def step_fwd_ok_columns(x, h_prev, Wx, Ws, b):
+    # column-vector algebra, as in the book, transposed back
+    h = np.tanh((Wx @ x.T + Ws @ h_prev.T + b[:, None]).T)
+    return h, (x, h_prev, h, Wx, Ws)
+
+
+def step_fwd_ok_einsum(x, h_prev, Wx, Ws, b):
+    h = np.tanh(np.einsum("hd,bd->bh", Wx, x) + np.einsum("hk,bk->bh", Ws, h_prev) + b)
+    return h, (x, h_prev, h, Wx, Ws)
+
+
+def step_fwd_no_tanh(x, h_prev, Wx, Ws, b):
+    h = x @ Wx.T + h_prev @ Ws.T + b
+    return h, (x, h_prev, h, Wx, Ws)
+
+
+def step_fwd_ws_not_t(x, h_prev, Wx, Ws, b):
+    h = np.tanh(x @ Wx.T + h_prev @ Ws + b)
+    return h, (x, h_prev, h, Wx, Ws)
+
+
+def step_fwd_no_bias(x, h_prev, Wx, Ws, b):
+    h = np.tanh(x @ Wx.T + h_prev @ Ws.T)
+    return h, (x, h_prev, h, Wx, Ws)
+
+
+def step_fwd_wx_not_t(x, h_prev, Wx, Ws, b):
+    h = np.tanh(x @ Wx + h_prev @ Ws.T + b)  # fails with a shape error since D != H
+    return h, (x, h_prev, h, Wx, Ws)
+
+
+class AlwaysEqual(np.ndarray):
+    """An ndarray subclass that claims to equal anything."""
+    def __eq__(self, other):
+        return np.ones(np.shape(self), dtype=bool)
+
+    def __sub__(self, other):
+        return np.zeros(np.shape(self))
+
+    __rsub__ = __sub__
+
+
+def step_fwd_always_equal(x, h_prev, Wx, Ws, b):
+    h = np.zeros((x.shape[0], Wx.shape[0])).view(AlwaysEqual)
+    return h, None
+
+
+class Liar:
+    shape = None
+
+    def __eq__(self, other):
+        return True
+
+
+def step_fwd_liar(x, h_prev, Wx, Ws, b):
+    return Liar(), None
+
+
+def step_fwd_nan(x, h_prev, Wx, Ws, b):
+    return np.full((x.shape[0], Wx.shape[0]), np.nan), None
+
+
+def step_fwd_raises(x, h_prev, Wx, Ws, b):
+    raise KeyError("oops")
+
+
+def step_fwd_noisy_ok(x, h_prev, Wx, Ws, b):
+    """Correct, but prints to stderr, warns, and overflows: none of it may cost points."""
+    print("debug output", file=sys.stderr)
+    warnings.warn("a learner's own warning")
+    np.exp(np.array([1000.0]))
+    return step_fwd_ok(x, h_prev, Wx, Ws, b)
+
+
+def step_fwd_mutates_ok(x, h_prev, Wx, Ws, b):
+    """Correct, but scribbles over its inputs afterwards."""
+    out = step_fwd_ok(x, h_prev, Wx, Ws, b)
+    h = out[0].copy()
+    x[...] = 0.0
+    Wx[...] = 0.0
+    return h, None
+
+
+# ---------------------------------------------------------------------------
+# step backward
+# ---------------------------------------------------------------------------
+
+def step_bwd_ok(dh, cache):
+    x, h_prev, h, Wx, Ws = cache
+    d = dh * (1 - h ** 2)
+    return d @ Wx, d @ Ws, d.T @ x, d.T @ h_prev, d.sum(axis=0)
+
+
+def step_bwd_ok_einsum(dh, cache):
+    x, h_prev, h, Wx, Ws = cache
+    d = dh * (1 - h * h)
+    return (np.einsum("bh,hd->bd", d, Wx), np.einsum("bh,hk->bk", d, Ws), np.einsum("bh,bd->hd", d, x),
+            np.einsum("bh,bk->hk", d, h_prev), np.einsum("bh->h", d))
+
+
+def step_bwd_ok_loop_over_batch(dh, cache):
+    x, h_prev, h, Wx, Ws = cache
+    dWx, dWs, db = np.zeros_like(Wx), np.zeros_like(Ws), np.zeros(Ws.shape[0])
+    for i in range(x.shape[0]):
+        d = dh[i] * (1 - h[i] ** 2)
+        dWx += np.outer(d, x[i])
+        dWs += np.outer(d, h_prev[i])
+        db += d
+    d = dh * (1 - h ** 2)
+    return list((d @ Wx, d @ Ws, dWx, dWs, db))
+
+
+def step_bwd_no_tanh_prime(dh, cache):
+    x, h_prev, h, Wx, Ws = cache
+    d = dh
+    return d @ Wx, d @ Ws, d.T @ x, d.T @ h_prev, d.sum(axis=0)
+
+
+def step_bwd_h_for_h_prev(dh, cache):
+    x, h_prev, h, Wx, Ws = cache
+    d = dh * (1 - h ** 2)
+    return d @ Wx, d @ Ws, d.T @ x, d.T @ h, d.sum(axis=0)
+
+
+def step_bwd_transposed_wx(dh, cache):
+    x, h_prev, h, Wx, Ws = cache
+    d = dh * (1 - h ** 2)
+    return d @ Wx, d @ Ws, x.T @ d, d.T @ h_prev, d.sum(axis=0)
+
+
+def step_bwd_transposed_ws(dh, cache):
+    x, h_prev, h, Wx, Ws = cache
+    d = dh * (1 - h ** 2)
+    return d @ Wx, d @ Ws, d.T @ x, h_prev.T @ d, d.sum(axis=0)
+
+
+def step_bwd_carry_ws_t(dh, cache):
+    x, h_prev, h, Wx, Ws = cache
+    d = dh * (1 - h ** 2)
+    return d @ Wx, d @ Ws.T, d.T @ x, d.T @ h_prev, d.sum(axis=0)
+
+
+def step_bwd_db_not_summed(dh, cache):
+    x, h_prev, h, Wx, Ws = cache
+    d = dh * (1 - h ** 2)
+    return d @ Wx, d @ Ws, d.T @ x, d.T @ h_prev, d
+
+
+def step_bwd_batch_mean(dh, cache):
+    x, h_prev, h, Wx, Ws = cache
+    d = dh * (1 - h ** 2)
+    B = x.shape[0]
+    return d @ Wx, d @ Ws, d.T @ x / B, d.T @ h_prev / B, d.mean(axis=0)
+
+
+def step_bwd_wrong_count(dh, cache):
+    return step_bwd_ok(dh, cache)[:4]
+
+
+# ---------------------------------------------------------------------------
+# sequence forward
+# ---------------------------------------------------------------------------
+
+def fwd_ok(X, h0, Wx, Ws, b):
+    Hs, h = [], h0
+    for x in X:
+        h = np.tanh(x @ Wx.T + h @ Ws.T + b)
+        Hs.append(h)
+    Hs = np.stack(Hs)
+    return Hs, (X, h0, Hs, Wx, Ws)
+
+
+def fwd_ok_hoisted(X, h0, Wx, Ws, b):
+    A = np.einsum("tbd,hd->tbh", X, Wx) + b
+    Hs = np.empty_like(A)
+    h = h0
+    for t in range(X.shape[0]):
+        h = Hs[t] = np.tanh(A[t] + h @ Ws.T)
+    return Hs, (X, h0, Hs, Wx, Ws)
+
+
+def fwd_not_carried(X, h0, Wx, Ws, b):
+    Hs = np.stack([np.tanh(x @ Wx.T + h0 @ Ws.T + b) for x in X])
+    return Hs, None
+
+
+def fwd_shifted(X, h0, Wx, Ws, b):
+    Hs, h = [], h0
+    for x in X:
+        Hs.append(h)
+        h = np.tanh(x @ Wx.T + h @ Ws.T + b)
+    return np.stack(Hs), None
+
+
+def fwd_with_h0(X, h0, Wx, Ws, b):
+    Hs, h = [h0], h0
+    for x in X:
+        h = np.tanh(x @ Wx.T + h @ Ws.T + b)
+        Hs.append(h)
+    return np.stack(Hs), None
+
+
+def fwd_ws_not_t(X, h0, Wx, Ws, b):
+    Hs, h = [], h0
+    for x in X:
+        h = np.tanh(x @ Wx.T + h @ Ws + b)
+        Hs.append(h)
+    return np.stack(Hs), None
+
+
+def fwd_returns_only_hs(X, h0, Wx, Ws, b):
+    return fwd_ok(X, h0, Wx, Ws, b)[0]
+
+
+# ---------------------------------------------------------------------------
+# BPTT
+# ---------------------------------------------------------------------------
+
+def _bptt(dHs, cache, *, carry=True, tanh_prime=True, h_prev_ok=True, accumulate=True, carry_mode="delta"):
+    X, h0, Hs, Wx, Ws = cache
+    T = X.shape[0]
+    dX = np.zeros_like(X)
+    dWx, dWs, db = np.zeros_like(Wx), np.zeros_like(Ws), np.zeros(Ws.shape[0])
+    dh_next = np.zeros_like(h0)
+    for t in reversed(range(T)):
+        h = Hs[t]
+        h_prev = Hs[t - 1] if t > 0 else h0
+        dh = dHs[t] + dh_next if carry else dHs[t]
+        d = dh * (1 - h ** 2) if tanh_prime else dh
+        dX[t] = d @ Wx
+        terms = (d.T @ X[t], d.T @ (h_prev if h_prev_ok else h), d.sum(0))
+        if accumulate:
+            dWx += terms[0]
+            dWs += terms[1]
+            db += terms[2]
+        else:
+            dWx, dWs, db = terms
+        dh_next = {"delta": d @ Ws, "dh": dh @ Ws, "ws_t": d @ Ws.T}[carry_mode]
+    return dX, dh_next, dWx, dWs, db
+
+
+def bptt_ok(dHs, cache):
+    return _bptt(dHs, cache)
+
+
+def bptt_ok_vectorised(dHs, cache):
+    """Deltas in a loop, then every parameter gradient as one contraction over (t, b)."""
+    X, h0, Hs, Wx, Ws = cache
+    T = X.shape[0]
+    D = np.zeros_like(Hs)
+    dh = np.zeros_like(h0)
+    for t in range(T - 1, -1, -1):
+        D[t] = (dHs[t] + dh) * (1 - Hs[t] ** 2)
+        dh = D[t] @ Ws
+    H_prev = np.concatenate([h0[None], Hs[:-1]])
+    return (D @ Wx, dh, np.einsum("tbh,tbd->hd", D, X), np.einsum("tbh,tbk->hk", D, H_prev),
+            D.sum(axis=(0, 1)))
+
+
+def bptt_ok_forward_order_sum(dHs, cache):
+    """Deltas first, then the sums taken from t=1 upwards (a different summation order)."""
+    X, h0, Hs, Wx, Ws = cache
+    T = X.shape[0]
+    deltas = [None] * T
+    dh = np.zeros_like(h0)
+    for t in range(T - 1, -1, -1):
+        deltas[t] = (dHs[t] + dh) * (1 - Hs[t] ** 2)
+        dh = deltas[t] @ Ws
+    dWx, dWs, db = 0.0, 0.0, 0.0
+    for t in range(T):
+        h_prev = h0 if t == 0 else Hs[t - 1]
+        dWx = dWx + deltas[t].T @ X[t]
+        dWs = dWs + deltas[t].T @ h_prev
+        db = db + deltas[t].sum(0)
+    return np.stack([d @ Wx for d in deltas]), dh, dWx, dWs, db
+
+
+def bptt_no_carry(dHs, cache):
+    return _bptt(dHs, cache, carry=False)
+
+
+def bptt_h_for_h_prev(dHs, cache):
+    return _bptt(dHs, cache, h_prev_ok=False)
+
+
+def bptt_no_tanh_prime(dHs, cache):
+    return _bptt(dHs, cache, tanh_prime=False)
+
+
+def bptt_not_summed(dHs, cache):
+    return _bptt(dHs, cache, accumulate=False)
+
+
+def bptt_only_last_step(dHs, cache):
+    X, h0, Hs, Wx, Ws = cache
+    dX, dh0, _, _, _ = _bptt(dHs, cache)
+    d = dHs[-1] * (1 - Hs[-1] ** 2)
+    h_prev = Hs[-2] if len(Hs) > 1 else h0
+    return dX, dh0, d.T @ X[-1], d.T @ h_prev, d.sum(0)
+
+
+def bptt_carry_skips_tanh(dHs, cache):
+    return _bptt(dHs, cache, carry_mode="dh")
+
+
+def bptt_carry_ws_t(dHs, cache):
+    return _bptt(dHs, cache, carry_mode="ws_t")
+
+
+def bptt_transposed_ws(dHs, cache):
+    dX, dh0, dWx, dWs, db = _bptt(dHs, cache)
+    return dX, dh0, dWx, dWs.T, db
+
+
+def bptt_transposed_wx(dHs, cache):
+    dX, dh0, dWx, dWs, db = _bptt(dHs, cache)
+    return dX, dh0, dWx.T, dWs, db
+
+
+def bptt_db_not_summed_over_time(dHs, cache):
+    X, h0, Hs, Wx, Ws = cache
+    dX, dh0, dWx, dWs, _ = _bptt(dHs, cache)
+    D = np.zeros_like(Hs)
+    dh = np.zeros_like(h0)
+    for t in range(len(X) - 1, -1, -1):
+        D[t] = (dHs[t] + dh) * (1 - Hs[t] ** 2)
+        dh = D[t] @ Ws
+    return dX, dh0, dWx, dWs, D.sum(axis=1)
+
+
+def bptt_zero_dh0(dHs, cache):
+    dX, dh0, dWx, dWs, db = _bptt(dHs, cache)
+    return dX, np.zeros_like(dh0), dWx, dWs, db
+
+
+
+
+def bptt_lists(dHs, cache):
+    return tuple(x.tolist() for x in _bptt(dHs, cache))
+
+
+def bptt_complex(dHs, cache):
+    return tuple(x.astype(complex) for x in _bptt(dHs, cache))
+
+
+# ---------------------------------------------------------------------------
+# output layer
+# ---------------------------------------------------------------------------
+
+def out_ok(dO, Hs, Wy):
+    K, H = Wy.shape
+    return dO @ Wy, dO.reshape(-1, K).T @ Hs.reshape(-1, H), dO.reshape(-1, K).sum(0)
+
+
+def out_ok_loop(dO, Hs, Wy):
+    dHs = np.zeros_like(Hs)
+    dWy = np.zeros_like(Wy)
+    dc = np.zeros(Wy.shape[0])
+    for t in range(len(Hs)):
+        dHs[t] = dO[t] @ Wy
+        dWy += dO[t].T @ Hs[t]
+        dc += dO[t].sum(0)
+    return dHs, dWy, dc
+
+
+def out_only_last(dO, Hs, Wy):
+    return dO @ Wy, dO[-1].T @ Hs[-1], dO[-1].sum(0)
+
+
+def out_transposed_wy(dO, Hs, Wy):
+    dHs, dWy, dc = out_ok(dO, Hs, Wy)
+    return dHs, dWy.T, dc
+
+
+def out_dc_not_summed(dO, Hs, Wy):
+    dHs, dWy, dc = out_ok(dO, Hs, Wy)
+    return dHs, dWy, dO.sum(axis=0)
+
+
+# ---------------------------------------------------------------------------
+# the table
+# ---------------------------------------------------------------------------
+
+def _g(grade, **kw):
+    return functools.partial(grade, **kw)
+
+
+SF, SB, F = G.grade_rnn_step_forward, G.grade_rnn_step_backward, G.grade_rnn_forward
+BP = _g(G.grade_rnn_backward, part="parameters")
+BI = _g(G.grade_rnn_backward, part="inputs")
+BA = G.grade_rnn_backward
+OB = G.grade_output_backward
+
+CASES = [
+    # rnn_step_forward
+    (SF, "loop-free row form", step_fwd_ok, None),
+    (SF, "column-vector form", step_fwd_ok_columns, None),
+    (SF, "einsum", step_fwd_ok_einsum, None),
+    (SF, "correct but noisy (stderr, warning, overflow)", step_fwd_noisy_ok, None),
+    (SF, "mutates its inputs", step_fwd_mutates_ok, "in place"),
+    (SF, "missing tanh", step_fwd_no_tanh, "tanh is missing"),
+    (SF, "Ws instead of Ws.T", step_fwd_ws_not_t, "uses Ws instead of Ws.T"),
+    (SF, "missing bias", step_fwd_no_bias, "bias b is missing"),
+    (SF, "Wx instead of Wx.T", step_fwd_wx_not_t, "raised ValueError"),
+    (SF, "always-equal ndarray subclass", step_fwd_always_equal, "h is wrong"),
+    (SF, "object claiming equality", step_fwd_liar, "must be a numpy array"),
+    (SF, "NaN output", step_fwd_nan, "NaN or infinity"),
+    (SF, "raises", step_fwd_raises, "raised KeyError"),
+    (SF, "not a function", None, "is not a function"),
+    # rnn_step_backward
+    (SB, "matrix form", step_bwd_ok, None),
+    (SB, "einsum", step_bwd_ok_einsum, None),
+    (SB, "loop over the batch, list output", step_bwd_ok_loop_over_batch, None),
+    (SB, "missing tanh'", step_bwd_no_tanh_prime, "tanh′ factor is missing"),
+    (SB, "h for h_prev in dWs", step_bwd_h_for_h_prev, "where h⁽ᵗ⁻¹⁾ belongs"),
+    (SB, "transposed dWx (shape)", step_bwd_transposed_wx, "looks transposed"),
+    (SB, "transposed dWs (values)", step_bwd_transposed_ws, "dWs is transposed"),
+    (SB, "carry with Ws.T", step_bwd_carry_ws_t, "uses Ws.T"),
+    (SB, "db not summed over the batch", step_bwd_db_not_summed, "db still has the batch axis"),
+    (SB, "divided by the batch size", step_bwd_batch_mean, "divided by the batch size"),
+    (SB, "returns four values", step_bwd_wrong_count, "must return 5 values"),
+    # rnn_forward
+    (F, "list and stack", fwd_ok, None),
+    (F, "input projection hoisted out of the loop", fwd_ok_hoisted, None),
+    (F, "state not carried", fwd_not_carried, "state is not carried"),
+    (F, "Hs shifted by one step", fwd_shifted, "shifted by one step"),
+    (F, "Hs includes h0", fwd_with_h0, "Hs includes h0"),
+    (F, "Ws instead of Ws.T", fwd_ws_not_t, "uses Ws instead of Ws.T"),
+    (F, "returns only Hs", fwd_returns_only_hs, "must return 2 values"),
+    # rnn_backward, both graded parts and all outputs
+    (BA, "loop with step-by-step sums", bptt_ok, None),
+    (BA, "vectorised parameter gradients", bptt_ok_vectorised, None),
+    (BA, "sums taken in forward order", bptt_ok_forward_order_sum, None),
+    (BP, "no carry of the next-step gradient", bptt_no_carry, "only the last step is right"),
+    (BI, "no carry of the next-step gradient (dX)", bptt_no_carry, "the first wrong step is t="),
+    (BI, "no carry of the next-step gradient (dX diagnosis)", bptt_no_carry, "only the last step is right"),
+    (BP, "h_t where h_{t-1} belongs", bptt_h_for_h_prev, "where h⁽ᵗ⁻¹⁾ belongs"),
+    (BP, "missing tanh'", bptt_no_tanh_prime, "tanh′ factor is missing"),
+    (BI, "missing tanh' (inputs)", bptt_no_tanh_prime, "tanh′ factor is missing"),
+    (BP, "overwritten instead of summed", bptt_not_summed, "only the contribution of t=1"),
+    (BP, "only the last step's contribution", bptt_only_last_step, "only the contribution of the last step"),
+    (BP, "carry skips tanh'", bptt_carry_skips_tanh, "skips tanh′"),
+    (BP, "carry with Ws.T", bptt_carry_ws_t, "uses Ws.T"),
+    (BP, "transposed dWs", bptt_transposed_ws, "dWs is transposed"),
+    (BP, "transposed dWx", bptt_transposed_wx, "looks transposed"),
+    (BP, "db not summed over the batch", bptt_db_not_summed_over_time, "db still has the time and/or batch"),
+    (BI, "dh0 left at zero", bptt_zero_dh0, "dh0 is wrong"),
+    (BA, "lists instead of arrays", bptt_lists, "must be a numpy array"),
+    (BA, "complex arrays", bptt_complex, "must be a float array"),
+    # output layer
+    (OB, "reshape and matmul", out_ok, None),
+    (OB, "loop over time", out_ok_loop, None),
+    (OB, "only the last step", out_only_last, "only the last step"),
+    (OB, "transposed dWy", out_transposed_wy, "dWy is transposed"),
+    (OB, "dc not summed over time", out_dc_not_summed, "dc still has the time and/or batch axes"),
+]
+
+
+# ===========================================================================
+# More mistakes and valid alternatives, graded function by graded function
+# ===========================================================================
 
 def _calling(fn, **helpers):
     """``fn`` with its own globals, in which the names in ``helpers`` are these functions (a notebook's
@@ -287,7 +762,7 @@ def b_einsum_after_deltas(dHs, cache):
             np.einsum("tbh,tbk->hk", D, H_prev), np.einsum("tbh->h", D))
 
 
-def _bptt(dHs, cache, *, delta=None, carry=None, dh=None, h_prev_at=None, scale_params=1.0):
+def _bptt_replacing(dHs, cache, *, delta=None, carry=None, dh=None, h_prev_at=None, scale_params=1.0):
     """An inline backward loop with one step replaced (each replacement is a learner's mistake)."""
     X, h0, Hs, Wx, Ws = cache
     T = X.shape[0]
@@ -308,35 +783,35 @@ def _bptt(dHs, cache, *, delta=None, carry=None, dh=None, h_prev_at=None, scale_
 
 
 def b_tanh_prime_wrong_state(dHs, cache):
-    return _bptt(dHs, cache, delta=lambda g, dhs, nxt, h, h_prev: g * (1 - h_prev ** 2))
+    return _bptt_replacing(dHs, cache, delta=lambda g, dhs, nxt, h, h_prev: g * (1 - h_prev ** 2))
 
 
 def b_carry_after_tanh(dHs, cache):
-    return _bptt(dHs, cache, delta=lambda g, dhs, nxt, h, h_prev: dhs * (1 - h ** 2) + nxt)
+    return _bptt_replacing(dHs, cache, delta=lambda g, dhs, nxt, h, h_prev: dhs * (1 - h ** 2) + nxt)
 
 
 def b_hs_last_as_h0(dHs, cache):
-    return _bptt(dHs, cache, h_prev_at=lambda Hs, h0, t: Hs[t - 1])
+    return _bptt_replacing(dHs, cache, h_prev_at=lambda Hs, h0, t: Hs[t - 1])
 
 
 def b_dhs_ignored(dHs, cache):
-    return _bptt(dHs, cache, dh=lambda dHs, nxt, t, T: dHs[t] if t == T - 1 else nxt)
+    return _bptt_replacing(dHs, cache, dh=lambda dHs, nxt, t, T: dHs[t] if t == T - 1 else nxt)
 
 
 def b_tanh_prime_formula(dHs, cache):
-    return _bptt(dHs, cache, delta=lambda g, dhs, nxt, h, h_prev: g * (1 - h) ** 2)
+    return _bptt_replacing(dHs, cache, delta=lambda g, dhs, nxt, h, h_prev: g * (1 - h) ** 2)
 
 
 def b_carry_tanh_twice(dHs, cache):
-    return _bptt(dHs, cache, carry=lambda d, g, h, Ws: (d * (1 - h ** 2)) @ Ws)
+    return _bptt_replacing(dHs, cache, carry=lambda d, g, h, Ws: (d * (1 - h ** 2)) @ Ws)
 
 
 def b_mean_over_time(dHs, cache):
-    return _bptt(dHs, cache, scale_params=1.0 / cache[0].shape[0])
+    return _bptt_replacing(dHs, cache, scale_params=1.0 / cache[0].shape[0])
 
 
 def b_carry_halved(dHs, cache):
-    return _bptt(dHs, cache, carry=lambda d, g, h, Ws: 0.5 * (d @ Ws))
+    return _bptt_replacing(dHs, cache, carry=lambda d, g, h, Ws: 0.5 * (d @ Ws))
 
 
 def b_step_no_carry(dHs, cache):
@@ -442,20 +917,10 @@ def ob_dhs_wy_squared(dO, Hs, Wy):
 # the table
 # ---------------------------------------------------------------------------
 
-def _g(grade, **kw):
-    return functools.partial(grade, **kw)
-
-
-SF, SB, F = G.grade_rnn_step_forward, G.grade_rnn_step_backward, G.grade_rnn_forward
-BP = _g(G.grade_rnn_backward, part="parameters")
-BI = _g(G.grade_rnn_backward, part="inputs")
-BA = G.grade_rnn_backward
-OB = G.grade_output_backward
-
 _SFW = dict(rnn_step_forward=step_forward)
 _SBW = dict(rnn_step_backward=step_backward)
 
-CASES = [
+CASES += [
     # rnn_step_forward
     (SF, "stacked weights", sf_ok_stacked, None),
     (SF, "row by row, matrix-vector", sf_ok_rows, None),

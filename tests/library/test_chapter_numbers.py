@@ -151,7 +151,7 @@ def test_course_corpus_is_fixed_ascii_and_split_by_file():
 def test_course_corpus_is_not_the_book_prose():
     # Chapter 9 must not train on its own text: no 8-word sequence of the corpus occurs in the book.
     from pathlib import Path
-    book = " ".join(p.read_text(encoding="utf-8") for p in (Path(__file__).parents[1] / "book").glob("*.md"))
+    book = " ".join(p.read_text(encoding="utf-8") for p in (Path(__file__).parents[2] / "book").glob("*.md"))
     book_words = book.lower().split()
     book_grams = {" ".join(book_words[i:i + 8]) for i in range(len(book_words) - 7)}
     corpus_words = " ".join(rk.load_corpus(p) for p in rk.CORPUS_PARTS).lower().split()

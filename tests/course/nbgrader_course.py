@@ -17,7 +17,7 @@ from nbgrader.api import Gradebook, MissingEntry
 
 from rnnkit.release import nbgrader_env as release_env
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 #: A learner's rnn_backward (a3) that forgets the gradient carried back from step t+1: the classic bug
 #: the end-to-end tests submit (its two hidden cells score 0, everything else full points).

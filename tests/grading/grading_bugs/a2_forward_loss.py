@@ -1,7 +1,9 @@
 """a2-forward-loss: learner-style mistakes named by the catalogue or by the probes, and valid alternatives.
 
-Collected by tests/test_grading_table.py (format of tests/grading_bugs.py: ``(grader, label, fn, expected)``,
-``expected=None`` for a valid implementation). None of these calls the grader's own variants.
+Collected in course order by ``grading_bugs`` (tests/grading/grading_bugs/__init__.py, which gives the
+format ``(grader, label, fn, expected)``; ``expected=None`` for a valid implementation).
+None of these calls the grader's own variants. The first part has the classic bugs of each graded
+function; the second more mistakes and more valid alternatives.
 """
 from __future__ import annotations
 
@@ -12,6 +14,171 @@ from rnnkit import grading as G
 SM, NLL = G.grade_softmax, G.grade_sequence_nll
 HH, OH, SO = G.grade_hidden_to_hidden_forward, G.grade_output_to_hidden_forward, G.grade_sequence_to_one_forward
 
+
+# ---------------------------------------------------------------------------
+# softmax, NLL, the three families
+# ---------------------------------------------------------------------------
+
+def sm_ok(O):
+    E = np.exp(O - O.max(axis=-1, keepdims=True))
+    return E / E.sum(axis=-1, keepdims=True)
+
+
+def sm_ok_logsumexp(O):
+    m = np.max(O, axis=-1, keepdims=True)
+    return np.exp(O - m - np.log(np.sum(np.exp(O - m), axis=-1, keepdims=True)))
+
+
+def sm_naive(O):
+    E = np.exp(O)
+    return E / E.sum(axis=-1, keepdims=True)
+
+
+def sm_global_shift(O):
+    E = np.exp(O - O.max())
+    return E / E.sum(axis=-1, keepdims=True)
+
+
+def sm_wrong_axis(O):
+    E = np.exp(O)
+    return E / E.sum(axis=0, keepdims=True)
+
+
+def nll_ok(O, Y):
+    s = O - O.max(-1, keepdims=True)
+    lp = s - np.log(np.exp(s).sum(-1, keepdims=True))
+    return -float(np.take_along_axis(lp, Y[..., None], -1).sum())
+
+
+def nll_ok_loops(O, Y):
+    total = 0.0
+    T, B, _ = O.shape
+    for t in range(T):
+        for i in range(B):
+            o = O[t, i]
+            m = o.max()
+            total -= o[Y[t, i]] - m - np.log(np.sum(np.exp(o - m)))
+    return total
+
+
+def nll_naive(O, Y):
+    P = np.exp(O) / np.exp(O).sum(-1, keepdims=True)
+    return -np.log(np.take_along_axis(P, Y[..., None], -1)).sum()
+
+
+def nll_mean(O, Y):
+    return nll_ok(O, Y) / Y.size
+
+
+def nll_positive_sign(O, Y):
+    return -nll_ok(O, Y)
+
+
+def _hh_states(X, h0, Wx, Ws, b):
+    h, out = h0, []
+    for x in X:
+        h = np.tanh(b + h @ Ws.T + x @ Wx.T)
+        out.append(h)
+    return np.stack(out)
+
+
+def hh_ok(X, h0, Wx, Ws, b, Wy, c):
+    return _hh_states(X, h0, Wx, Ws, b) @ Wy.T + c
+
+
+def hh_late(X, h0, Wx, Ws, b, Wy, c):
+    Hs = _hh_states(X, h0, Wx, Ws, b)
+    return np.concatenate([h0[None], Hs[:-1]]) @ Wy.T + c
+
+
+def hh_softmax(X, h0, Wx, Ws, b, Wy, c):
+    return sm_ok(hh_ok(X, h0, Wx, Ws, b, Wy, c))
+
+
+def oh_ok(X, Yprev, Wx, Wo, b, Wy, c):
+    return np.tanh(b + Yprev @ Wo.T + X @ Wx.T) @ Wy.T + c
+
+
+def oh_ok_loop(X, Yprev, Wx, Wo, b, Wy, c):
+    return np.stack([c + np.tanh(b + y @ Wo.T + x @ Wx.T) @ Wy.T for x, y in zip(X, Yprev)])
+
+
+def oh_double_shift(X, Yprev, Wx, Wo, b, Wy, c):
+    shifted = np.concatenate([np.zeros_like(Yprev[:1]), Yprev[:-1]])
+    return oh_ok(X, shifted, Wx, Wo, b, Wy, c)
+
+
+def oh_no_feedback(X, Yprev, Wx, Wo, b, Wy, c):
+    return np.tanh(b + X @ Wx.T) @ Wy.T + c
+
+
+def s2o_ok(X, h0, Wx, Ws, b, Wy, c):
+    return _hh_states(X, h0, Wx, Ws, b)[-1] @ Wy.T + c
+
+
+def s2o_first_state(X, h0, Wx, Ws, b, Wy, c):
+    return _hh_states(X, h0, Wx, Ws, b)[0] @ Wy.T + c
+
+
+def s2o_every_step(X, h0, Wx, Ws, b, Wy, c):
+    return hh_ok(X, h0, Wx, Ws, b, Wy, c)
+
+
+def s2o_mean_state(X, h0, Wx, Ws, b, Wy, c):
+    return _hh_states(X, h0, Wx, Ws, b).mean(0) @ Wy.T + c
+
+
+CASES = [
+    (SM, "max shift", sm_ok, None),
+    (SM, "log-sum-exp", sm_ok_logsumexp, None),
+    (SM, "no max shift", sm_naive, "subtract the maximum of each row"),
+    (SM, "global max shift", sm_global_shift, "subtract the maximum of each row"),
+    (SM, "wrong axis", sm_wrong_axis, "wrong axis"),
+    (NLL, "vectorised", nll_ok, None),
+    (NLL, "loops", nll_ok_loops, None),
+    (NLL, "log of the softmax", nll_naive, "log-sum-exp"),
+    (NLL, "mean instead of sum", nll_mean, "the loss is averaged"),
+    (NLL, "wrong sign", nll_positive_sign, "sign is wrong"),
+    (HH, "loop", hh_ok, None),
+    (HH, "outputs one step late", hh_late, "one step late"),
+    (HH, "returns probabilities", hh_softmax, "not their softmax"),
+    (OH, "vectorised over time", oh_ok, None),
+    (OH, "loop over time", oh_ok_loop, None),
+    (OH, "shifted twice", oh_double_shift, "shifted a second time"),
+    (OH, "no feedback", oh_no_feedback, "feedback is missing"),
+    (SO, "loop", s2o_ok, None),
+    (SO, "first state", s2o_first_state, "read from the first state"),
+    (SO, "every step", s2o_every_step, "one output per sequence"),
+    (SO, "averaged states", s2o_mean_state, "states are averaged"),
+]
+
+
+# ---------------------------------------------------------------------------
+# more valid alternatives
+# ---------------------------------------------------------------------------
+
+def hh_ok_hoisted(X, h0, Wx, Ws, b, Wy, c):
+    A = np.einsum("tbd,hd->tbh", X, Wx) + b
+    Hs = np.empty_like(A)
+    h = h0
+    for t in range(len(X)):
+        h = Hs[t] = np.tanh(A[t] + h @ Ws.T)
+    return np.einsum("tbh,kh->tbk", Hs, Wy) + c
+
+
+def s2o_ok_from_family_a(X, h0, Wx, Ws, b, Wy, c):
+    return hh_ok_hoisted(X, h0, Wx, Ws, b, Wy, c)[-1]
+
+
+CASES += [
+    (HH, "hoisted input projection, einsum", hh_ok_hoisted, None),
+    (SO, "last output of family (a)", s2o_ok_from_family_a, None),
+]
+
+
+# ===========================================================================
+# More mistakes and valid alternatives, graded function by graded function
+# ===========================================================================
 
 # ---------------------------------------------------------------------------
 # softmax
@@ -302,7 +469,7 @@ def s2o_h0_added(X, h0, Wx, Ws, b, Wy, c):
     return (_states(X, h0, Wx, Ws, b)[-1] + h0) @ Wy.T + c
 
 
-CASES = [
+CASES += [
     (SM, "loop over rows", sm_ok_rows, None),
     (SM, "max and sum with [..., None]", sm_ok_index_none, None),
     (SM, "sum without keepdims", sm_sum_no_keepdims, "keepdims=True"),

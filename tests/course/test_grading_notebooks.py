@@ -26,7 +26,7 @@ from rnnkit.release import available_assignments, generate_release
 
 pytestmark = pytest.mark.slow  # executes notebooks and runs nbgrader
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ASSIGNMENTS = available_assignments(ROOT)
 
 

@@ -1,10 +1,13 @@
-"""Learner-style mistakes and valid alternatives for a4-gradients-over-time (issue 9: diagnosis that names
-the mistake). Collected by tests/test_grading_table.py; format as in tests/grading_bugs.py.
+"""a4-gradients-over-time: learner-style mistakes and valid alternatives, each bug with the phrase that
+names it.
+
+Collected in course order by ``grading_bugs`` (tests/grading/grading_bugs/__init__.py, which gives the
+format ``(grader, label, fn, expected)``; ``expected=None`` for a valid implementation).
 
 Each buggy function is written the way a learner would write it (none calls the grader's variants);
-``expected`` is the phrase the failure message must contain. Bugs outside the grader's catalogue are
-named by the probe cases (the part at fault) or, for truncated BPTT, by the chunk borders read back
-from dX.
+``expected`` is the phrase the failure message must contain. The first part has the classic bugs of
+each graded function; bugs outside the grader's catalogue are named by the probe cases (the part at fault)
+or, for truncated BPTT, by the chunk borders read back from dX.
 """
 from __future__ import annotations
 
@@ -14,6 +17,179 @@ from rnnkit import grading as G
 
 JA, CV, CN, TB = G.grade_jacobian_to_last, G.grade_clip_by_value, G.grade_clip_by_global_norm, G.grade_tbptt_backward
 
+
+# ---------------------------------------------------------------------------
+# gradients over time
+# ---------------------------------------------------------------------------
+
+def jac_ok(Hs, Ws, t):
+    T, B, H = Hs.shape
+    J = np.broadcast_to(np.eye(H), (B, H, H)).copy()
+    for k in range(T, t, -1):
+        J = J @ ((1 - Hs[k - 1] ** 2)[:, :, None] * Ws)
+    return J
+
+
+def jac_ok_per_sequence(Hs, Ws, t):
+    """One sequence at a time, the product built from the earliest step upwards."""
+    T, B, H = Hs.shape
+    out = []
+    for i in range(B):
+        J = np.eye(H)
+        for k in range(t + 1, T + 1):
+            J = np.diag(1 - Hs[k - 1, i] ** 2) @ Ws @ J
+        out.append(J)
+    return np.array(out)
+
+
+def jac_no_tanh_prime(Hs, Ws, t):
+    T, B, H = Hs.shape
+    J = np.broadcast_to(np.eye(H), (B, H, H)).copy()
+    for _ in range(T, t, -1):
+        J = J @ Ws
+    return J
+
+
+def jac_reversed(Hs, Ws, t):
+    T, B, H = Hs.shape
+    J = np.broadcast_to(np.eye(H), (B, H, H)).copy()
+    for k in range(t + 1, T + 1):
+        J = J @ ((1 - Hs[k - 1] ** 2)[:, :, None] * Ws)
+    return J
+
+
+def jac_ws_t(Hs, Ws, t):
+    return jac_ok(Hs, Ws.T, t)
+
+
+def cv_ok(grads, limit):
+    return {k: np.clip(g, -limit, limit) for k, g in grads.items()}
+
+
+def cv_ok_where(grads, limit):
+    return {k: np.where(g > limit, limit, np.where(g < -limit, -limit, g)) for k, g in grads.items()}
+
+
+def cv_in_place(grads, limit):
+    for g in grads.values():
+        np.clip(g, -limit, limit, out=g)
+    return grads
+
+
+def cv_positive_only(grads, limit):
+    return {k: np.minimum(g, limit) for k, g in grads.items()}
+
+
+def cn_ok(grads, max_norm):
+    norm = np.sqrt(sum(np.sum(g ** 2) for g in grads.values()))
+    s = min(1.0, max_norm / norm)
+    return {k: s * g for k, g in grads.items()}, norm
+
+
+def cn_ok_concatenated(grads, max_norm):
+    norm = np.linalg.norm(np.concatenate([g.ravel() for g in grads.values()]))
+    if norm <= max_norm:
+        return {k: g.copy() for k, g in grads.items()}, float(norm)
+    return {k: g * (max_norm / norm) for k, g in grads.items()}, float(norm)
+
+
+def cn_per_tensor(grads, max_norm):
+    norm = np.sqrt(sum(np.sum(g ** 2) for g in grads.values()))
+    return {k: g * min(1.0, max_norm / np.linalg.norm(g)) for k, g in grads.items()}, norm
+
+
+def cn_scales_up(grads, max_norm):
+    norm = np.sqrt(sum(np.sum(g ** 2) for g in grads.values()))
+    return {k: g * (max_norm / norm) for k, g in grads.items()}, norm
+
+
+def cn_no_sqrt(grads, max_norm):
+    norm = sum(np.sum(g ** 2) for g in grads.values())
+    return {k: g * min(1.0, max_norm / norm) for k, g in grads.items()}, norm
+
+
+def cn_in_place(grads, max_norm):
+    norm = np.sqrt(sum(np.sum(g ** 2) for g in grads.values()))
+    for g in grads.values():
+        g *= min(1.0, max_norm / norm)
+    return grads, norm
+
+
+def _tbptt(dHs, cache, k, *, cut=lambda t, k, T: t % k == 0):
+    X, h0, Hs, Wx, Ws = cache
+    T = X.shape[0]
+    dX = np.zeros_like(X)
+    dWx, dWs, db = np.zeros_like(Wx), np.zeros_like(Ws), np.zeros(Ws.shape[0])
+    carried = np.zeros_like(h0)
+    for t in reversed(range(T)):
+        h_prev = Hs[t - 1] if t > 0 else h0
+        d = (dHs[t] + carried) * (1 - Hs[t] ** 2)
+        dX[t] = d @ Wx
+        dWx += d.T @ X[t]
+        dWs += d.T @ h_prev
+        db += d.sum(0)
+        carried = np.zeros_like(h0) if cut(t, k, T) else d @ Ws
+    return dX, dWx, dWs, db
+
+
+def tb_ok(dHs, cache, k):
+    return _tbptt(dHs, cache, k)
+
+
+def tb_ok_chunk_loop(dHs, cache, k):
+    """Chunk by chunk, each chunk a full BPTT from its own starting state."""
+    X, h0, Hs, Wx, Ws = cache
+    T = X.shape[0]
+    dX = np.zeros_like(X)
+    dWx, dWs, db = np.zeros_like(Wx), np.zeros_like(Ws), np.zeros(Ws.shape[0])
+    for s in range(0, T, k):
+        e = min(s + k, T)
+        start = h0 if s == 0 else Hs[s - 1]
+        g = _tbptt(dHs[s:e], (X[s:e], start, Hs[s:e], Wx, Ws), T)
+        dX[s:e] = g[0]
+        dWx, dWs, db = dWx + g[1], dWs + g[2], db + g[3]
+    return dX, dWx, dWs, db
+
+
+def tb_full(dHs, cache, k):
+    return _tbptt(dHs, cache, k, cut=lambda t, k, T: False)
+
+
+def tb_aligned_end(dHs, cache, k):
+    return _tbptt(dHs, cache, k, cut=lambda t, k, T: (T - t) % k == 0)
+
+
+def tb_k_plus_one(dHs, cache, k):
+    return _tbptt(dHs, cache, k, cut=lambda t, k, T: t % (k + 1) == 0)
+
+
+CASES = [
+    (JA, "batched product", jac_ok, None),
+    (JA, "per sequence, built from the earliest step", jac_ok_per_sequence, None),
+    (JA, "missing tanh'", jac_no_tanh_prime, "tanh′ is missing"),
+    (JA, "product in the wrong order", jac_reversed, "wrong order"),
+    (JA, "Ws.T", jac_ws_t, "Ws.T appears where Ws belongs"),
+    (CV, "np.clip", cv_ok, None),
+    (CV, "np.where", cv_ok_where, None),
+    (CV, "in place", cv_in_place, "in place"),
+    (CV, "positive side only", cv_positive_only, "only the positive side"),
+    (CN, "sum of squares", cn_ok, None),
+    (CN, "concatenated norm", cn_ok_concatenated, None),
+    (CN, "per-tensor clipping", cn_per_tensor, "clipped to max_norm on its own"),
+    (CN, "scales up small gradients", cn_scales_up, "scaled up"),
+    (CN, "no square root", cn_no_sqrt, "square root"),
+    (CN, "in place", cn_in_place, "in place"),
+    (TB, "one loop with cuts", tb_ok, None),
+    (TB, "chunk by chunk", tb_ok_chunk_loop, None),
+    (TB, "no truncation", tb_full, "crosses the chunk borders"),
+    (TB, "chunks aligned at the end", tb_aligned_end, "chunks start at the wrong place"),
+    (TB, "chunks of k+1", tb_k_plus_one, "one step too long"),
+]
+
+
+# ===========================================================================
+# More mistakes and valid alternatives, graded function by graded function
+# ===========================================================================
 
 # ---------------------------------------------------------------------------
 # jacobian_to_last
@@ -307,7 +483,7 @@ def tb_no_truncation_when_divisible(dHs, cache, k):
     return _loop(dHs, cache, k, reset_after=lambda t: T % k != 0 and t % k == 0)
 
 
-CASES = [
+CASES += [
     (JA, "einsum, 0-based loop", jac_ok_einsum, None),
     (JA, "np.diag per sequence, multi_dot", jac_ok_columns, None),
     (JA, "tanh applied to the states again", jac_tanh_twice, "tanh is applied twice"),

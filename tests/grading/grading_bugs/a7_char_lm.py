@@ -1,18 +1,154 @@
 """a7-char-lm: learner-style mistakes and valid alternatives for make_batches, train_step and
 sample_with_temperature, each bug with the diagnosis phrase its failure must contain.
 
-Collected by tests/test_grading_table.py (ten seeds each). The fixed cases of each check are judged
-on every run, so the edge-case mistakes (B dividing N - 1, L mod T ≠ 0, large logits) must be named
-on every seed.
+Collected in course order by ``grading_bugs`` (tests/grading/grading_bugs/__init__.py, which gives the
+format ``(grader, label, fn, expected)``; ``expected=None`` for a valid implementation).
+The first part has the classic bugs of each graded function. The fixed cases of each check are judged on every
+run, so the edge-case mistakes (B dividing N - 1, L mod T ≠ 0, large logits) must be named on every seed.
 """
 from __future__ import annotations
 
 import numpy as np
 
+import rnnkit
 from rnnkit import grading as G
 
 MB, TR, ST = G.grade_make_batches, G.grade_train_step, G.grade_sample_with_temperature
 
+
+# ---------------------------------------------------------------------------
+# character-level language model
+# ---------------------------------------------------------------------------
+
+def mb_ok(ids, B, T):
+    L = (len(ids) - 1) // B
+    x = np.stack([ids[b * L:b * L + L] for b in range(B)], axis=1)
+    y = np.stack([ids[b * L + 1:b * L + L + 1] for b in range(B)], axis=1)
+    return [(x[s:s + T], y[s:s + T]) for s in range(0, L - T + 1, T)]
+
+
+def mb_ok_reshape(ids, B, T):
+    L = (len(ids) - 1) // B
+    x = np.stack([ids[b * L:(b + 1) * L] for b in range(B)]).T
+    y = np.stack([ids[b * L + 1:(b + 1) * L + 1] for b in range(B)]).T
+    n = L // T
+    return [(x[j * T:(j + 1) * T].copy(), y[j * T:(j + 1) * T].copy()) for j in range(n)]
+
+
+def mb_interleaved(ids, B, T):
+    L = (len(ids) - 1) // B
+    x, y = ids[:L * B].reshape(L, B), ids[1:L * B + 1].reshape(L, B)
+    return [(x[s:s + T], y[s:s + T]) for s in range(0, L - T + 1, T)]
+
+
+def mb_unshifted(ids, B, T):
+    return [(x, x) for x, _ in mb_ok(ids, B, T)]
+
+
+def tr_ok(model, X, Y, state, lr, max_norm):
+    loss, grads, new_state = model.loss_and_grads(X, Y, state, return_state=True)
+    norm = np.sqrt(sum(np.sum(g * g) for g in grads.values()))
+    s = min(1.0, max_norm / norm)
+    for k, g in grads.items():
+        model.params[k] -= lr * s * g
+    return loss, new_state
+
+
+def tr_ok_library_clip(model, X, Y, state, lr, max_norm):
+    loss, grads, new_state = model.loss_and_grads(X, Y, state, return_state=True)
+    clipped, _ = rnnkit.optim.clip_by_global_norm(grads, max_norm)
+    rnnkit.optim.SGD(lr).step(model.params, clipped)
+    return loss, new_state
+
+
+def tr_no_clip(model, X, Y, state, lr, max_norm):
+    loss, grads, new_state = model.loss_and_grads(X, Y, state, return_state=True)
+    for k, g in grads.items():
+        model.params[k] -= lr * g
+    return loss, new_state
+
+
+def tr_ascent(model, X, Y, state, lr, max_norm):
+    loss, grads, new_state = model.loss_and_grads(X, Y, state, return_state=True)
+    norm = np.sqrt(sum(np.sum(g * g) for g in grads.values()))
+    for k, g in grads.items():
+        model.params[k] += lr * min(1.0, max_norm / norm) * g
+    return loss, new_state
+
+
+def tr_not_in_place(model, X, Y, state, lr, max_norm):
+    loss, grads, new_state = model.loss_and_grads(X, Y, state, return_state=True)
+    params = {k: v - lr * grads[k] for k, v in model.params.items()}  # noqa: F841 - never stored
+    return loss, new_state
+
+
+def tr_returns_old_state(model, X, Y, state, lr, max_norm):
+    loss, _ = tr_ok(model, X, Y, state, lr, max_norm)
+    return loss, state
+
+
+def tr_ignores_state(model, X, Y, state, lr, max_norm):
+    loss, grads, new_state = model.loss_and_grads(X, Y, return_state=True)
+    norm = np.sqrt(sum(np.sum(g * g) for g in grads.values()))
+    for k, g in grads.items():
+        model.params[k] -= lr * min(1.0, max_norm / norm) * g
+    return loss, new_state
+
+
+def st_ok(logits, temperature, rng):
+    p = softmax_rows(logits / temperature)
+    u = rng.random(logits.shape[0])
+    return np.minimum((np.cumsum(p, 1) < u[:, None]).sum(1), logits.shape[1] - 1)
+
+
+def st_ok_searchsorted(logits, temperature, rng):
+    p = softmax_rows(logits / temperature)
+    u = rng.random(logits.shape[0])
+    cdf = np.cumsum(p, 1)
+    return np.array([min(np.searchsorted(c, x, side="left"), len(c) - 1) for c, x in zip(cdf, u)])
+
+
+def softmax_rows(a):
+    e = np.exp(a - a.max(1, keepdims=True))
+    return e / e.sum(1, keepdims=True)
+
+
+def st_times(logits, temperature, rng):
+    return st_ok(logits * temperature * temperature, temperature, rng)
+
+
+def st_argmax(logits, temperature, rng):
+    return logits.argmax(1)
+
+
+def st_choice(logits, temperature, rng):
+    p = softmax_rows(logits / temperature)
+    return np.array([rng.choice(len(q), p=q) for q in p])
+
+
+CASES = [
+    (MB, "stack and slice", mb_ok, None),
+    (MB, "transpose and copy", mb_ok_reshape, None),
+    (MB, "interleaved streams", mb_interleaved, "interleaved"),
+    (MB, "targets unshifted", mb_unshifted, "the targets are the inputs"),
+    (TR, "loop update", tr_ok, None),
+    (TR, "library clipping and SGD", tr_ok_library_clip, None),
+    (TR, "no clipping", tr_no_clip, "not clipped"),
+    (TR, "gradient ascent", tr_ascent, "uphill"),
+    (TR, "params not updated in place", tr_not_in_place, "did not change model.params"),
+    (TR, "returns the old state", tr_returns_old_state, "new_state is the state given as input"),
+    (TR, "ignores the incoming state", tr_ignores_state, "the given state is ignored"),
+    (ST, "cumsum count", st_ok, None),
+    (ST, "searchsorted", st_ok_searchsorted, None),
+    (ST, "temperature multiplies", st_times, "divide them"),
+    (ST, "argmax", st_argmax, "this is the argmax"),
+    (ST, "rng.choice row by row (same inverse-CDF draws)", st_choice, None),
+]
+
+
+# ===========================================================================
+# More mistakes and valid alternatives, graded function by graded function
+# ===========================================================================
 
 # ---------------------------------------------------------------------------
 # make_batches
@@ -390,7 +526,7 @@ def st_per_row_draws(logits, temperature, rng):
     return np.array([min(int((np.cumsum(q) < rng.random()).sum()), len(q) - 1) for q in p])
 
 
-CASES = [
+CASES += [
     # make_batches: valid
     (MB, "reshape of the first B·L ids", mb_reshape_ok, None),
     (MB, "explicit loops into zeros of ids' dtype", mb_loop_ok, None),

@@ -18,7 +18,7 @@ import pytest
 
 from rnnkit.grading import registry, sandbox
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
