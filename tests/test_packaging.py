@@ -34,6 +34,19 @@ def test_import_rnnkit_pulls_in_neither_matplotlib_nor_nbgrader():
     assert out.strip() == "[]"
 
 
+def test_release_tool_is_not_in_the_package():
+    """Running nbgrader is the maintainer's job (tools/release.py), not part of a learner's install."""
+    assert not (ROOT / "rnnkit" / "release.py").exists()
+    assert (ROOT / "tools" / "release.py").is_file()
+
+
+def test_jupytext_comes_with_the_grading_and_test_tools():
+    """tools/release.py builds the nbgrader notebooks from the MyST sources with jupytext."""
+    extras = _project()["optional-dependencies"]
+    for extra in ("grading", "test"):
+        assert any(d.startswith("jupytext") for d in extras[extra]), extra
+
+
 def test_licences_are_shipped():
     project = _project()
     assert project["license"] == "MIT"
@@ -59,6 +72,6 @@ def test_no_authoring_jargon_in_shipped_text():
     import re
     pattern = re.compile(r"seed (texts?|documents?)|the seeds\b|\"Part 2\"|\bPart 2\b", re.I)
     files = [*ROOT.glob("rnnkit/**/*.py"), *ROOT.glob("book/*.md"), ROOT / "README.md",
-             *ROOT.glob("solutions/*/*.ipynb")]
+             *ROOT.glob("solutions/*/*.md")]
     hits = [f"{p.relative_to(ROOT)}: {m.group(0)}" for p in files for m in pattern.finditer(p.read_text())]
     assert hits == [], hits
