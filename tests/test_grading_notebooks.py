@@ -244,6 +244,17 @@ def test_exercises_page_lists_the_totals():
         assert row.rstrip().endswith(f"| {sum(points.values()):g} |"), f"{name}: total {sum(points.values()):g}"
 
 
+#: A cell of a MyST source quoted in a page (between ````text fences).
+EXAMPLE_CELL = re.compile(r"````text\n(.*?)\n````", re.S)
+
+
+def test_guide_quotes_a_real_cell():
+    """The instructor guide's example of a MyST cell (points included) is copied from a source."""
+    examples = EXAMPLE_CELL.findall((ROOT / "book" / "instructor-guide.md").read_text(encoding="utf-8"))
+    sources = [answer_source(ROOT, name).read_text(encoding="utf-8") for name in ASSIGNMENTS]
+    assert examples and all(any(example in text for text in sources) for example in examples), examples
+
+
 def test_pages_state_only_metadata_points():
     """README and the two course pages: a number of points in prose is the course total, or the 0
     points of the visible test cells (grade cells that are not hidden tests)."""
@@ -253,7 +264,8 @@ def test_pages_state_only_metadata_points():
                if c["metadata"]["nbgrader"].get("grade") and cell_id(c) not in course[name]]
     assert visible and all(m["points"] == 0 for m in visible)
     for page in ("README.md", "book/instructor-guide.md", "book/exercises.md"):
-        prose = [line for line in (ROOT / page).read_text(encoding="utf-8").splitlines() if not line.startswith("|")]
+        text = EXAMPLE_CELL.sub("", (ROOT / page).read_text(encoding="utf-8"))
+        prose = [line for line in text.splitlines() if not line.startswith("|")]
         stated = [sum(float(v) for v in m.split("+")) for line in prose for m in POINTS_MENTION.findall(line)]
         assert all(v in (0, total) for v in stated), f"{page} states {stated} points; the course has {total:g}"
 
