@@ -177,6 +177,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     root = Path(args.root)
     names = args.assignments or available_assignments(root)
+    unknown = [a for a in names if a not in ASSIGNMENTS or not answer_source(root, a).is_file()]
+    if unknown or not names:
+        parser.error(f"no MyST source for {unknown or 'any assignment'} under {root / ANSWERS}; "
+                     f"available: {available_assignments(root)}")
     if args.check:
         with tempfile.TemporaryDirectory(prefix="rnnkit-release-check-") as tmp:
             generate_release(root, Path(tmp), names)
@@ -191,9 +195,6 @@ def main(argv: list[str] | None = None) -> int:
         generate_release(root, Path(args.out), names)
         print(f"released {', '.join(names)} into {args.out}")
         return 0
-    unknown = [a for a in names if not answer_source(root, a).is_file()]
-    if unknown:
-        parser.error(f"no MyST source for {unknown}; available: {available_assignments(root)}")
     write_sources(root, root / SOURCE, names)
     print(f"wrote {SOURCE}/<name>/<name>.ipynb for {', '.join(names)}")
     if not args.source:
