@@ -56,6 +56,15 @@ test: $(VENV)/.test sandbox-tools
 test-fast: $(VENV)/.test sandbox-tools
 	RNNKIT_TABLE_SEEDS=1 $(PY) -m pytest -m "not slow" tests/library tests/grading $(PYTEST_ARGS)
 
+## The notebooks nbgrader reads (source/<name>/<name>.ipynb, ignored by git), built from solutions/*.md.
+.PHONY: source release
+source: $(VENV)/.test
+	$(PY) tools/release.py --source
+
+## Regenerate source/ and the committed student notebooks in exercises/ from solutions/*.md.
+release: $(VENV)/.test
+	$(PY) tools/release.py
+
 ## Speed of rnnkit against PyTorch (if installed in .venv) on the CPU.
 bench: $(VENV)/.created
 	$(INSTALL) -e .

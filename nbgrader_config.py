@@ -1,7 +1,9 @@
 """nbgrader configuration for the course (nbgrader 0.9; run the commands from the repository root).
 
-Layout: instructor notebooks in ``solutions/<assignment>/``, the generated student
-versions in ``exercises/<assignment>/`` (committed, linked from the book).
+Layout: instructor notebooks as MyST text in ``solutions/<assignment>/<assignment>.md`` (the
+only hand-edited sources); the ``.ipynb`` nbgrader reads from ``source/<assignment>/``, generated
+by ``python tools/release.py --source`` (ignored by git); the generated student versions in
+``exercises/<assignment>/`` (committed, linked from the book).
 ``submitted/``, ``autograded/``, ``feedback/`` and ``gradebook.db`` are created
 next to this file by the grading commands and are ignored by git.
 See book/instructor-guide.md for the workflow.
@@ -20,7 +22,7 @@ _here = Path(__file__).resolve().parent
 # and students' servers use the same course id and root (their own nbgrader_config.py).
 c.CourseDirectory.course_id = os.environ.get("RNN_COURSE_ID", "rnn-course")
 c.Exchange.root = os.environ.get("NBGRADER_EXCHANGE_ROOT", str(_here / "exchange"))
-c.CourseDirectory.source_directory = "solutions"
+c.CourseDirectory.source_directory = "source"   # generated from solutions/<name>/<name>.md (tools/release.py)
 c.CourseDirectory.release_directory = "exercises"
 c.CourseDirectory.submitted_directory = "submitted"
 c.CourseDirectory.autograded_directory = "autograded"

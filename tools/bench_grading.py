@@ -18,14 +18,11 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "course"))
-from nbgrader_course import Course  # noqa: E402
-
-ASSIGNMENTS = ["a1-recurrence", "a2-forward-loss", "a3-bptt", "a4-gradients-over-time",
-               "a5-teacher-forcing", "a6-lstm", "a7-char-lm"]
+from nbgrader_course import ASSIGNMENTS, Course  # noqa: E402
 
 STOCK = '''
 c = get_config()  # noqa: F821
-c.CourseDirectory.source_directory = "solutions"
+c.CourseDirectory.source_directory = "source"
 c.CourseDirectory.release_directory = "exercises"
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\\nraise NotImplementedError()"}
 c.Execute.timeout = 30

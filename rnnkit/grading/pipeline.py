@@ -606,7 +606,7 @@ def _verdict_output(verdict: Verdict, function: str):
 # 4. post-check
 # ---------------------------------------------------------------------------
 
-_WATCHED = ("solutions", "exercises", "rnnkit", "nbgrader_config.py", "submitted")
+_WATCHED = ("solutions", "source", "exercises", "rnnkit", "nbgrader_config.py", "submitted")
 
 
 def tree_digest(root: Path) -> str:

@@ -515,7 +515,7 @@ def rnn_backward(dHs, cache):
     Attack("read-solutions", "read the course tree", A3, {"rnn_backward": '''
 import json, glob
 src = ""
-for p in glob.glob("../../../solutions/*/*.ipynb") + glob.glob("/work/*/solutions/*/*.ipynb"):
+for p in glob.glob("../../../source/*/*.ipynb") + glob.glob("/work/*/source/*/*.ipynb"):
     src = json.load(open(p))
 exec("".join(c["source"] for c in src["cells"] if c["metadata"]["nbgrader"]["grade_id"] == "rnn_backward"))
 '''}, loses=BACKWARD_CELLS),
@@ -892,7 +892,7 @@ _code = None
 for _path, _text in _found("models.py", "layers.py", "a5_teacher_forcing.py", "a5-teacher-forcing.ipynb",
                            "__editable___rnnkit_0_1_0_finder.py",
                            guesses=["/work/main/rnnkit/models.py", "/work/main/rnnkit/grading/a5_teacher_forcing.py",
-                                    "../../../solutions/a5-teacher-forcing/a5-teacher-forcing.ipynb"]):
+                                    "../../../source/a5-teacher-forcing/a5-teacher-forcing.ipynb"]):
     if "def output_rnn_backward" in _text:
         _code = _text
 if _code:
@@ -1073,8 +1073,8 @@ _on_check("test_make_batches", lambda fn: _show(_bomb, "test_make_batches"))
 import json as _json
 _code = None
 for _path, _text in _found("a7-char-lm.ipynb", "a7_char_lm.py", "optim.py", "gradebook.db",
-                           guesses=["/work/main/solutions/a7-char-lm/a7-char-lm.ipynb",
-                                    "../../../solutions/a7-char-lm/a7-char-lm.ipynb"]):
+                           guesses=["/work/main/source/a7-char-lm/a7-char-lm.ipynb",
+                                    "../../../source/a7-char-lm/a7-char-lm.ipynb"]):
     if _path.endswith(".ipynb"):
         try:
             for _c in _json.loads(_text)["cells"]:

@@ -1,23 +1,26 @@
 """A temporary copy of the course for tests that run the real nbgrader command line.
 
-One helper for every such test: copy ``nbgrader_config.py`` and the chosen ``solutions/``,
-``nbgrader generate_assignment``, write submissions built from the release, run commands,
-read scores back from the gradebook. Nothing is written to the repository.
+One helper for every such test: the course copy of ``tools/release.py`` (``nbgrader_config.py``,
+the notebooks built from the MyST sources, ``nbgrader generate_assignment``), then submissions
+built from the release, nbgrader commands, scores read back from the gradebook. Nothing is
+written to the repository.
 """
 from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 
-from rnnkit.release import nbgrader_env as release_env
-
 ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:  # tools/ is a folder of the repository, not of the installed package
+    sys.path.insert(0, str(ROOT))
+
+from tools.release import (ASSIGNMENTS, SOURCE, answer_source, available_assignments,  # noqa: E402,F401
+                           generate_release, nbgrader_env, prepare_course, read_notebook, run_nbgrader)
 
 #: A learner's rnn_backward (a3) that forgets the gradient carried back from step t+1: the classic bug
 #: the end-to-end tests submit (its two hidden cells score 0, everything else full points).
@@ -36,43 +39,35 @@ def rnn_backward(dHs, cache):
 '''
 
 
-def nbgrader_env() -> dict[str, str]:
-    """rnnkit.release's environment for nbgrader (this interpreter's ``bin/`` first on PATH), without
-    a stray NBGRADER_EXECUTION from an outer nbgrader run."""
-    env = release_env()
-    env.pop("NBGRADER_EXECUTION", None)
-    return env
-
-
 def cell_id(cell: dict) -> str | None:
     return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+
+def graded_points(nb: dict) -> dict[str, float]:
+    """grade_id -> points of every hidden test cell (a graded cell worth more than 0 points) of ``nb``."""
+    return {cell_id(c): float(c["metadata"]["nbgrader"]["points"]) for c in nb["cells"]
+            if c["metadata"].get("nbgrader", {}).get("grade") and c["metadata"]["nbgrader"].get("points")}
+
+
+def source_points(assignment: str) -> dict[str, float]:
+    """:func:`graded_points` of the instructor notebook built from ``solutions/<assignment>/<assignment>.md``."""
+    return graded_points(read_notebook(answer_source(ROOT, assignment)))
 
 
 class Course:
     """``Course(tmp_path, ["a3-bptt"])``: a course directory with those assignments generated."""
 
     def __init__(self, path: Path, assignments: list[str]):
-        self.path = Path(path)
-        self.path.mkdir(parents=True, exist_ok=True)
         self.assignments = list(assignments)
-        shutil.copy2(ROOT / "nbgrader_config.py", self.path / "nbgrader_config.py")
-        for a in self.assignments:
-            shutil.copytree(ROOT / "solutions" / a, self.path / "solutions" / a)
-        self.run("generate_assignment", "*" if len(self.assignments) > 1 else self.assignments[0], "--force")
+        self.path = prepare_course(Path(path), self.assignments)
         self.release = {a: json.loads((self.path / "exercises" / a / f"{a}.ipynb").read_text())
                         for a in self.assignments}
-        self.source = {a: json.loads((self.path / "solutions" / a / f"{a}.ipynb").read_text())
+        self.source = {a: json.loads((self.path / SOURCE / a / f"{a}.ipynb").read_text())
                        for a in self.assignments}
 
     # -- commands -------------------------------------------------------------
     def run(self, *args: str, check: bool = True, timeout: float = 1800) -> subprocess.CompletedProcess:
-        cmd = [sys.executable, "-m", "nbgrader", *args]
-        proc = subprocess.run(cmd, cwd=self.path, capture_output=True, text=True, env=nbgrader_env(),
-                              timeout=timeout, stdin=subprocess.DEVNULL)
-        if check and proc.returncode != 0:
-            raise AssertionError(f"{' '.join(args)} exited {proc.returncode}:\n{proc.stdout[-3000:]}\n"
-                                 f"{proc.stderr[-6000:]}")
-        return proc
+        return run_nbgrader(self.path, *args, check=check, timeout=timeout)
 
     # -- submissions ----------------------------------------------------------
     def solutions(self, assignment: str) -> dict[str, str]:
@@ -82,8 +77,7 @@ class Course:
 
     def points(self, assignment: str) -> dict[str, float]:
         """grade_id -> points of every hidden test cell."""
-        return {cell_id(c): float(c["metadata"]["nbgrader"]["points"]) for c in self.source[assignment]["cells"]
-                if c["metadata"].get("nbgrader", {}).get("grade") and c["metadata"]["nbgrader"].get("points")}
+        return graded_points(self.source[assignment])
 
     def notebook(self, assignment: str, answers: dict[str, str] | None = None, *, base: str = "solution") -> dict:
         """The release with answer cells filled: from the solutions (``base="solution"``) or left as

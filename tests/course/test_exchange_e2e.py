@@ -66,10 +66,14 @@ def test_exported_scores_are_exact(exchange_run):
     course, _ = exchange_run
     rows = {r["student_id"]: r for r in csv.DictReader((course.path / "grades.csv").open())}
     assert set(rows) == {"correct", "buggy", "untouched"}
-    assert float(rows["correct"]["score"]) == 14
-    assert float(rows["buggy"]["score"]) == 9    # loses rnn_backward's 3 + 2 points
+    points = course.points(A)   # from the nbgrader metadata
+    total = sum(points.values())
+    assert float(rows["correct"]["score"]) == total
+    # the buggy rnn_backward loses both of its hidden test cells
+    assert float(rows["buggy"]["score"]) == total - points["test_rnn_backward_parameters"] \
+        - points["test_rnn_backward_inputs"]
     assert float(rows["untouched"]["score"]) == 0
-    assert all(float(r["max_score"]) == 14 for r in rows.values())
+    assert all(float(r["max_score"]) == total for r in rows.values())
 
 
 def test_fetched_feedback_names_the_mistake_and_loads_nothing_remote(exchange_run):

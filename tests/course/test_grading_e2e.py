@@ -6,29 +6,23 @@ gradebook, and the diagnoses in the feedback HTML. Nothing is written to the rep
 """
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 from nbgrader.api import Gradebook, MissingEntry
 
+from nbgrader_course import NO_CARRY_BPTT, ROOT, Course, available_assignments, cell_id, source_points
+
 pytestmark = pytest.mark.slow
 
-from nbgrader_course import NO_CARRY_BPTT
-from rnnkit.release import available_assignments, nbgrader_env
-
-ROOT = Path(__file__).resolve().parents[2]
 ASSIGNMENT = "a3-bptt"
 #: Short per-cell timeout for the test run (the course config uses 30 s): every
 #: correct cell here runs in well under a second, the looping one costs 2 x TIMEOUT.
 TIMEOUT = 8
 
-POINTS = {"test_rnn_step_forward": 2, "test_rnn_step_backward": 3, "test_rnn_forward": 2,
-          "test_rnn_backward_parameters": 3, "test_rnn_backward_inputs": 2, "test_output_backward": 2}
+#: grade_id -> points of a3's hidden test cells, in notebook order (from the nbgrader metadata).
+POINTS = source_points(ASSIGNMENT)
 
 
 NO_TANH_PRIME_STEP = '''
@@ -113,50 +107,25 @@ FEEDBACK = {
 }
 
 
-def _nbgrader(course: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "nbgrader", *args]
-    proc = subprocess.run(cmd, cwd=course, capture_output=True, text=True, env=nbgrader_env(), timeout=900)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"{' '.join(cmd)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr[-4000:]}")
-    return proc
-
-
-def _submission(release: dict, source: dict, overrides: dict | None, edits: dict) -> dict:
-    nb = json.loads(json.dumps(release))
-    solutions = {c["metadata"]["nbgrader"]["grade_id"]: "".join(c["source"])
-                 for c in source["cells"] if c["metadata"]["nbgrader"]["solution"]}
-    cells = []
-    for cell in nb["cells"]:
-        gid = cell["metadata"].get("nbgrader", {}).get("grade_id")
-        if overrides is not None and gid in solutions:
-            cell["source"] = overrides.get(gid, solutions[gid])
-        if gid in edits:
-            if edits[gid] == "delete":
-                continue
-            cell["source"] = edits[gid]
-        cells.append(cell)
-    nb["cells"] = cells
+def _submission(course: Course, name: str, overrides: dict | None, edits: dict) -> dict:
+    """The release of ``name`` with the instructor's answers (or, with ``overrides=None``, the stubs),
+    ``overrides`` (grade_id -> source) on top, then cells edited or deleted (``"delete"``)."""
+    nb = course.notebook(name, overrides, base="release" if overrides is None else "solution")
+    nb["cells"] = [dict(cell, source=edits.get(cell_id(cell), cell["source"])) for cell in nb["cells"]
+                   if edits.get(cell_id(cell)) != "delete"]
     return nb
 
 
 @pytest.fixture(scope="module")
 def graded_course(tmp_path_factory):
-    course = tmp_path_factory.mktemp("course")
-    shutil.copy2(ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
-    shutil.copytree(ROOT / "solutions" / ASSIGNMENT, course / "solutions" / ASSIGNMENT)
-    _nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")
-    release = json.loads((course / "exercises" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text())
-    source = json.loads((course / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text())
+    course = Course(tmp_path_factory.mktemp("course"), [ASSIGNMENT])
     for student, (overrides, edits, _) in STUDENTS.items():
-        target = course / "submitted" / student / ASSIGNMENT
-        target.mkdir(parents=True)
-        nb = _submission(release, source, overrides, edits)
-        (target / f"{ASSIGNMENT}.ipynb").write_text(json.dumps(nb, indent=1))
+        course.submit(student, ASSIGNMENT, _submission(course, ASSIGNMENT, overrides, edits))
     start = time.perf_counter()
-    autograde = _nbgrader(course, "autograde", ASSIGNMENT, "--force", f"--Execute.timeout={TIMEOUT}", check=False)
+    autograde = course.run("autograde", ASSIGNMENT, "--force", f"--Execute.timeout={TIMEOUT}", check=False, timeout=900)
     elapsed = time.perf_counter() - start
-    feedback = _nbgrader(course, "generate_feedback", ASSIGNMENT, "--force", check=False)
-    return course, autograde, feedback, elapsed
+    feedback = course.run("generate_feedback", ASSIGNMENT, "--force", check=False, timeout=900)
+    return course.path, autograde, feedback, elapsed
 
 
 def _score(gb: Gradebook, student: str, cell: str):
@@ -215,32 +184,22 @@ ALL = available_assignments(ROOT)
 
 @pytest.fixture(scope="module")
 def all_assignments_graded(tmp_path_factory):
-    course = tmp_path_factory.mktemp("course_all")
-    shutil.copy2(ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
+    course = Course(tmp_path_factory.mktemp("course_all"), ALL)
     for name in ALL:
-        shutil.copytree(ROOT / "solutions" / name, course / "solutions" / name)
-    _nbgrader(course, "generate_assignment", "*", "--force")
-    for name in ALL:
-        release = json.loads((course / "exercises" / name / f"{name}.ipynb").read_text())
-        source = json.loads((course / "solutions" / name / f"{name}.ipynb").read_text())
         for student, overrides in (("correct", {}), ("untouched", None)):
-            target = course / "submitted" / student / name
-            target.mkdir(parents=True)
-            nb = _submission(release, source, overrides, {})
-            (target / f"{name}.ipynb").write_text(json.dumps(nb, indent=1))
+            course.submit(student, name, _submission(course, name, overrides, {}))
     start = time.perf_counter()
-    _nbgrader(course, "autograde", "*", "--force")
+    course.run("autograde", "*", "--force", timeout=900)
     elapsed = time.perf_counter() - start
-    _nbgrader(course, "generate_feedback", "*", "--force")
+    course.run("generate_feedback", "*", "--force", timeout=900)
     return course, elapsed
 
 
 @pytest.mark.parametrize("name", ALL)
 def test_every_assignment_scores_full_and_zero(all_assignments_graded, name):
     course, elapsed = all_assignments_graded
-    source = json.loads((ROOT / "solutions" / name / f"{name}.ipynb").read_text())
-    points = {c["metadata"]["nbgrader"]["grade_id"]: c["metadata"]["nbgrader"]["points"]
-              for c in source["cells"] if c["metadata"]["nbgrader"]["grade"] and c["metadata"]["nbgrader"]["points"]}
+    points = course.points(name)
+    course = course.path
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         for cell, pts in points.items():
             assert gb.find_grade(cell, name, name, "correct").score == pts, (name, cell)

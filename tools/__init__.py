@@ -1,0 +1,1 @@
+"""Maintainer scripts (the release, the grading benchmark): not part of the installed rnnkit package."""
