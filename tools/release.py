@@ -35,7 +35,7 @@ import nbformat
 
 from rnnkit.grading.registry import MODULES
 
-__all__ = ["ASSIGNMENTS", "ROOT", "answer_source", "available_assignments", "read_notebook", "write_sources",
+__all__ = ["ASSIGNMENTS", "ROOT", "answer_source", "available_assignments", "cell_id", "graded_points", "read_notebook", "write_sources",
            "nbgrader_env", "run_nbgrader", "prepare_course", "generate_release", "main"]
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -70,6 +70,20 @@ def read_notebook(path: Path) -> nbformat.NotebookNode:
     for index, cell in enumerate(nb.cells):
         cell.id = cell.metadata.get("nbgrader", {}).get("grade_id") or f"cell-{index}"
     return nb
+
+
+def cell_id(cell: dict) -> str | None:
+    """The nbgrader ``grade_id`` of a notebook cell (``None`` for a cell without nbgrader metadata)."""
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+
+def graded_points(nb: dict) -> dict[str, float]:
+    """grade_id -> points of every hidden test cell (a graded cell worth more than 0 points) of ``nb``.
+
+    The metadata is the one place points are set; every page that states points is tested against this.
+    """
+    return {cell_id(c): float(c["metadata"]["nbgrader"]["points"]) for c in nb["cells"]
+            if c["metadata"].get("nbgrader", {}).get("grade") and c["metadata"]["nbgrader"].get("points")}
 
 
 def write_sources(root: Path, dest: Path, assignments: list[str]) -> list[Path]:

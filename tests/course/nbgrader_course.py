@@ -20,7 +20,8 @@ if str(ROOT) not in sys.path:  # tools/ is a folder of the repository, not of th
     sys.path.insert(0, str(ROOT))
 
 from tools.release import (ASSIGNMENTS, SOURCE, answer_source, available_assignments,  # noqa: E402,F401
-                           generate_release, nbgrader_env, prepare_course, read_notebook, run_nbgrader)
+                           cell_id, generate_release, graded_points, nbgrader_env, prepare_course,
+                           read_notebook, run_nbgrader)
 
 #: A learner's rnn_backward (a3) that forgets the gradient carried back from step t+1: the classic bug
 #: the end-to-end tests submit (its two hidden cells score 0, everything else full points).
@@ -37,16 +38,6 @@ def rnn_backward(dHs, cache):
         dWx += a; dWs += b_; db += c
     return dX, dh_next, dWx, dWs, db
 '''
-
-
-def cell_id(cell: dict) -> str | None:
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-
-
-def graded_points(nb: dict) -> dict[str, float]:
-    """grade_id -> points of every hidden test cell (a graded cell worth more than 0 points) of ``nb``."""
-    return {cell_id(c): float(c["metadata"]["nbgrader"]["points"]) for c in nb["cells"]
-            if c["metadata"].get("nbgrader", {}).get("grade") and c["metadata"]["nbgrader"].get("points")}
 
 
 def source_points(assignment: str) -> dict[str, float]:
