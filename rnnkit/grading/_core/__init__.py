@@ -14,4 +14,4 @@ from .judging import (_dtype_problem, _match_variant, _max_error, as_float_array
                       scaled_rel_error, _type_name, unpack, shape_text, _steps_text,
                       _ranges, _nonfinite_where, _degenerate)
 from .checks import Check, modified_warning, returned
-from .probes import Probe, diagnosed, probe_conclusion
+from .probes import Probe, ProbeRule, diagnosed, first_rule, probe_conclusion

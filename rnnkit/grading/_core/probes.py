@@ -2,24 +2,59 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 from .basics import Verdict
 
 
 @dataclass(frozen=True)
 class Probe:
-    """A probe case of a check: inputs on which some terms of the computation cannot show a mistake.
+    """A probe case of a check: the check's case with one part of the computation switched off, so that
+    the part cannot show a mistake there. Declarative: the case, and what its outcome says.
 
-    ``name`` says how the case differs (for messages, e.g. ``"h = 0 (tanh′ = 1)"``); ``off`` holds
-    the keys of the terms (of a ``terms`` table: key -> what is wrong if that term is) that this case
-    switches off. A mistake in term X leaves every probe with X off right, so a probe that fails
-    rules out its ``off`` terms, and a probe that passes points at them (the fewer, the sharper).
-    ``spec`` is the check's own recipe for building the case (sizes, which arrays are zeroed, ...).
+    ``name`` says how the case differs (for messages, e.g. ``"h = 0 (tanh′ = 1)"``; ``what`` a longer
+    description where a check needs one). The case is built by ``make(base case) -> probe case`` or, in
+    the checks that build their probe cases themselves, from ``spec`` (sizes, which arrays are zeroed ...).
+    What an outcome says is read in one of three ways, as the check's table is written:
+
+    * ``meaning``: the diagnosis when the full case is wrong but this probe is right (the mistake sits in
+      the part switched off); ``if_fails``: what it says when this probe is wrong although the full case
+      is right. Rules (:class:`ProbeRule`, or the probe names a check lists) pick among the meanings;
+    * ``off``: the keys of the terms (of a ``terms`` table: key -> what is wrong if that term is) this
+      case switches off, read by :func:`probe_conclusion`: a mistake in term X leaves every probe with X
+      off right, so a probe that fails rules out its ``off`` terms, and a probe that passes points at
+      them (the fewer, the sharper).
     """
     name: str
-    off: frozenset
+    off: frozenset = frozenset()
     spec: object = field(default=None, compare=False)
+    make: Callable[[dict], dict] | None = field(default=None, compare=False)
+    what: str = ""
+    meaning: str = ""
+    if_fails: str = ""
+
+
+@dataclass(frozen=True)
+class ProbeRule:
+    """A conclusion drawn from which cases are wrong: ``wrong`` and ``right`` hold keys ``"case"`` (any
+    output of that case) or ``"case:output"``, where ``case`` is ``"full"`` (the random case) or a probe's
+    name; ``any_wrong``: at least one of these keys is wrong. The first rule that holds is shown."""
+    wrong: tuple = ()
+    right: tuple = ()
+    text: str = ""
+    any_wrong: tuple = field(default=())
+
+    def holds(self, wrong: Mapping[str, bool]) -> bool:
+        """Whether the rule applies, given ``wrong``: key -> whether it is wrong (a key without an outcome
+        is neither right nor wrong, so a rule that names it does not apply)."""
+        if any(wrong.get(k) is not True for k in self.wrong) or any(wrong.get(k) is not False for k in self.right):
+            return False
+        return not self.any_wrong or any(wrong.get(k) is True for k in self.any_wrong)
+
+
+def first_rule(rules: Sequence[ProbeRule], wrong: Mapping[str, bool]) -> str:
+    """The text of the first of ``rules`` that holds ('' if none does)."""
+    return next((rule.text for rule in rules if rule.holds(wrong)), "")
 
 
 def probe_conclusion(probes: Sequence[Probe], outcomes: Mapping[str, bool], terms: Mapping[str, str]) -> str:

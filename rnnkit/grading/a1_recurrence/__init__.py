@@ -15,12 +15,12 @@ a check in this process, for tests and trusted code.
 Besides the catalogue of classic mistakes (buggy variants computed on the same inputs), each
 check asks for *probes*: the random case again with one term switched off (``Ws = 0``,
 ``x = 0``, ``B = 1``, ``T = 1`` ...). Which probes the learner's function gets right tells
-where a mistake outside the catalogue is (:class:`ProbeCase`, :func:`probe_report`).
+where a mistake outside the catalogue is (:class:`~rnnkit.grading._core.Probe`, :func:`probe_report`).
 """
 
 from __future__ import annotations
 
-from .probes import ProbeCase, explained, probe_failure, probe_report, probe_right, with_error_hint
+from .probes import explained, probe_failure, probe_report, probe_right, with_error_hint
 from .step import grade_recurrence_step, judge_recurrence_step
 from .unroll import grade_unroll, judge_unroll
 from .count import CHECKS, grade_rnn_parameter_count, judge_rnn_parameter_count

@@ -1,11 +1,11 @@
 """a1-recurrence: probe cases and their reports (shared with a2), and hints added to an exception."""
 from __future__ import annotations
 
-from typing import Callable, NamedTuple, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
-from .._core import VALUE_TOL, Verdict, _Failure, as_float_array, returned, scaled_rel_error
+from .._core import VALUE_TOL, Probe, ProbeRule, Verdict, _Failure, as_float_array, returned, scaled_rel_error
 
 
 _DIMS = {"s": "B H", "S": "T B H"}
@@ -18,19 +18,6 @@ def _context(sizes, seed=None):
 # ---------------------------------------------------------------------------
 # probes: the random case again, with one term switched off (also used by a2)
 # ---------------------------------------------------------------------------
-
-class ProbeCase(NamedTuple):
-    """One probe of a check: the base case with one term switched off.
-
-    ``make(base) -> probe case`` (a modified copy of the base case's inputs); ``meaning``: what it
-    says when the full case is wrong but this probe is right (the mistake sits in the term that is
-    switched off); ``if_fails``: what it says when this probe is wrong although the full case is right.
-    """
-    name: str
-    make: Callable[[dict], dict]
-    meaning: str
-    if_fails: str
-
 
 def probe_right(records, index: int, func: str, names: Sequence[str], expected: np.ndarray, pick: int = 0,
                 tol: float = VALUE_TOL) -> bool:
@@ -46,21 +33,23 @@ def probe_right(records, index: int, func: str, names: Sequence[str], expected: 
     return bool(err.size == 0 or float(err.max()) <= tol)
 
 
-def probe_report(right: dict[str, bool], probes: Sequence[ProbeCase], rules: Sequence = (),
+def probe_report(right: dict[str, bool], probes: Sequence[Probe], rules: Sequence = (),
                  none_right: str = "") -> str:
     """Explain a wrong full case from the probes' outcomes (``right``: probe name -> right or not).
 
     ``rules`` are tried in order, the first that applies gives the explanation: a probe name (applies
-    when that probe is right; its ``meaning``) or ``((names, ...), text)`` (applies when all those
-    probes are right). Without rules, the probes' names in table order. ``none_right`` when no rule
-    applies.
+    when that probe is right; its ``meaning``) or a :class:`~rnnkit.grading._core.ProbeRule` (applies
+    when all its ``right`` probes are right; its ``text``). Without rules, the probes' names in table
+    order. ``none_right`` when no rule applies.
     """
     by_name = {p.name: p for p in probes}
+    wrong = {name: not ok for name, ok in right.items()}
     text = None
     for rule in rules or [p.name for p in probes]:
-        names, meaning = ((rule,), by_name[rule].meaning) if isinstance(rule, str) else rule
-        if all(right.get(n) for n in names):
-            text = meaning
+        if isinstance(rule, str):
+            rule = ProbeRule(right=(rule,), text=by_name[rule].meaning)
+        if rule.holds(wrong):
+            text = rule.text
             break
     text = text or none_right
     if not text:
@@ -72,7 +61,7 @@ def probe_report(right: dict[str, bool], probes: Sequence[ProbeCase], rules: Seq
     return f"Probes (the same inputs, one part switched off or cut down at a time): {seen}. So: {text}"
 
 
-def probe_failure(func: str, output: str, right: dict[str, bool], probes: Sequence[ProbeCase], context: str) -> str:
+def probe_failure(func: str, output: str, right: dict[str, bool], probes: Sequence[Probe], context: str) -> str:
     """The message for a function right on the full case but wrong on a probe ('' if every probe is right)."""
     for p in probes:
         if not right.get(p.name):

@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 
 from ... import layers as _ref
-from .._core import VALUE_TOL, Check, Verdict, judge, modified_warning, returned
+from .._core import VALUE_TOL, Check, Probe, ProbeRule, Verdict, judge, modified_warning, returned
 from ..a3_bptt import NO_BIAS, NO_TANH, WS_NOT_T, rnn_case
-from .probes import (ProbeCase, _DIMS, _context, _zero, explained, probe_failure, probe_report, probe_right,
+from .probes import (_DIMS, _context, _zero, explained, probe_failure, probe_report, probe_right,
                      with_error_hint)
 
 
@@ -17,32 +17,34 @@ from .probes import (ProbeCase, _DIMS, _context, _zero, explained, probe_failure
 _STEP_ARGS = ("s_prev", "x", "Wx", "Ws", "b")
 
 STEP_PROBES = (
-    ProbeCase("B = 1", lambda c: {**c, "s_prev": c["s_prev"][:1], "x": c["x"][:1]},
-          "right for one sequence but not for a batch: the rows of the batch are mixed. Row i of s must depend "
-          "only on row i of s_prev and of x; look for a .reshape where a transpose .T belongs, or a sum or "
-          "mean over axis 0.",
-          "each row of the batch is one sequence; the code must work the same for B = 1."),
-    ProbeCase("Ws = 0", _zero("Ws"), "", "with Ws = 0 the step is tanh(b + x @ Wx.T)."),
-    ProbeCase("s_prev = 0", _zero("s_prev"), "", "with s_prev = 0 the step is tanh(b + x @ Wx.T)."),
-    ProbeCase("x = 0", _zero("x"),
-          "the input term Wx x⁽ᵗ⁾ is wrong: with x = 0 your s is right. Write it x @ Wx.T, inside the tanh.",
-          "with x = 0 the step is tanh(b + Ws s_prev)."),
-    ProbeCase("b = 0", _zero("b"),
-          "the bias is wrong: with b = 0 your s is right. b is added once, to the pre-activation inside the "
-          "tanh: s = tanh(b + s_prev @ Ws.T + x @ Wx.T).",
-          "with b = 0 the step is tanh(Ws s_prev + Wx x)."),
+    Probe("B = 1", make=lambda c: {**c, "s_prev": c["s_prev"][:1], "x": c["x"][:1]},
+      meaning="right for one sequence but not for a batch: the rows of the batch are mixed. Row i of s must depend "
+              "only on row i of s_prev and of x; look for a .reshape where a transpose .T belongs, or a sum or "
+              "mean over axis 0.",
+      if_fails="each row of the batch is one sequence; the code must work the same for B = 1."),
+    Probe("Ws = 0", make=_zero("Ws"), if_fails="with Ws = 0 the step is tanh(b + x @ Wx.T)."),
+    Probe("s_prev = 0", make=_zero("s_prev"), if_fails="with s_prev = 0 the step is tanh(b + x @ Wx.T)."),
+    Probe("x = 0", make=_zero("x"),
+      meaning="the input term Wx x⁽ᵗ⁾ is wrong: with x = 0 your s is right. Write it x @ Wx.T, inside the tanh.",
+      if_fails="with x = 0 the step is tanh(b + Ws s_prev)."),
+    Probe("b = 0", make=_zero("b"),
+      meaning="the bias is wrong: with b = 0 your s is right. b is added once, to the pre-activation inside the "
+              "tanh: s = tanh(b + s_prev @ Ws.T + x @ Wx.T).",
+      if_fails="with b = 0 the step is tanh(Ws s_prev + Wx x)."),
 )
 #: Which probes being right says what (tried in order; a name stands for that probe's meaning).
 STEP_RULES = (
     "B = 1",
-    (("Ws = 0", "s_prev = 0"),
-     "the recurrent term Ws s⁽ᵗ⁻¹⁾ is wrong (with Ws = 0 or with s_prev = 0 your s is right, so the rest of the "
-     "step is): write it s_prev @ Ws.T, inside the tanh."),
-    (("s_prev = 0",),
-     "s_prev enters the step somewhere other than through Ws s⁽ᵗ⁻¹⁾: with s_prev = 0 your s is right, with "
-     "Ws = 0 it is not. The previous state appears only in s_prev @ Ws.T (it is not added on its own)."),
-    (("Ws = 0",),
-     "Ws is used somewhere other than in Ws s⁽ᵗ⁻¹⁾: with Ws = 0 your s is right, with s_prev = 0 it is not."),
+    ProbeRule(right=("Ws = 0", "s_prev = 0"),
+              text="the recurrent term Ws s⁽ᵗ⁻¹⁾ is wrong (with Ws = 0 or with s_prev = 0 your s is right, so "
+                   "the rest of the step is): write it s_prev @ Ws.T, inside the tanh."),
+    ProbeRule(right=("s_prev = 0",),
+              text="s_prev enters the step somewhere other than through Ws s⁽ᵗ⁻¹⁾: with s_prev = 0 your s is "
+                   "right, with Ws = 0 it is not. The previous state appears only in s_prev @ Ws.T (it is not "
+                   "added on its own)."),
+    ProbeRule(right=("Ws = 0",),
+              text="Ws is used somewhere other than in Ws s⁽ᵗ⁻¹⁾: with Ws = 0 your s is right, with s_prev = 0 "
+                   "it is not."),
     "x = 0",
     "b = 0",
 )

@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from ...casefile import Transition, special
-from .._core import VALUE_TOL, Check, Verdict, _Failure, distinct_sizes, judge, modified_warning, returned
-from .probes import ProbeCase, _DIMS, _context, explained, probe_failure, probe_report, probe_right
+from .._core import VALUE_TOL, Check, Probe, Verdict, _Failure, distinct_sizes, judge, modified_warning, returned
+from .probes import _DIMS, _context, explained, probe_failure, probe_report, probe_right
 
 
 # ---------------------------------------------------------------------------
@@ -47,18 +47,18 @@ UNROLL_BUGS = {
 }
 
 UNROLL_PROBES = (
-    ProbeCase("B = 1", lambda c: {**c, "X": c["X"][:, :1], "s0": c["s0"][:1]},
-          "right for one sequence but not for a batch: the rows of the batch are mixed. Pass the whole batch "
-          "s_prev (B, H) and x (B, D) to f and keep its rows in order.",
-          "the loop must work the same for a batch of one sequence."),
-    ProbeCase("s0 = 0", lambda c: {**c, "s0": np.zeros_like(c["s0"])},
-          "s0 is not the starting state: with s0 = 0 your S is right, so the loop starts from zeros (or from "
-          "something else). The first step is f(s0, X[0]).",
-          "with s0 = 0 the first step is f(0, X[0])."),
-    ProbeCase("T = 1", lambda c: {**c, "X": c["X"][:1]},
-          "the first step is right (T = 1 is), so the mistake is in how the steps follow each other: step t "
-          "must be f(S[t-1], X[t]), from the state the previous step returned, and S[t] stored in time order.",
-          "a sequence of one step is S = f(s0, X[0])[None]."),
+    Probe("B = 1", make=lambda c: {**c, "X": c["X"][:, :1], "s0": c["s0"][:1]},
+      meaning="right for one sequence but not for a batch: the rows of the batch are mixed. Pass the whole batch "
+              "s_prev (B, H) and x (B, D) to f and keep its rows in order.",
+      if_fails="the loop must work the same for a batch of one sequence."),
+    Probe("s0 = 0", make=lambda c: {**c, "s0": np.zeros_like(c["s0"])},
+      meaning="s0 is not the starting state: with s0 = 0 your S is right, so the loop starts from zeros (or from "
+              "something else). The first step is f(s0, X[0]).",
+      if_fails="with s0 = 0 the first step is f(0, X[0])."),
+    Probe("T = 1", make=lambda c: {**c, "X": c["X"][:1]},
+      meaning="the first step is right (T = 1 is), so the mistake is in how the steps follow each other: step t "
+              "must be f(S[t-1], X[t]), from the state the previous step returned, and S[t] stored in time order.",
+      if_fails="a sequence of one step is S = f(s0, X[0])[None]."),
 )
 UNROLL_NONE_RIGHT = ("already the first step is wrong, also with s0 = 0 and with B = 1: S[t] must be exactly "
                      "what f returns, f(S[t-1], X[t]) (with S[-1] = s0), with nothing added, scaled or "

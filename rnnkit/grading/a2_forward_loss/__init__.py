@@ -16,7 +16,7 @@ judge sees only the arrays it returned. ``grade_*`` run a check in this process,
 and trusted code.
 
 Besides the catalogue of classic mistakes, each check asks for probes (see
-:class:`rnnkit.grading.a1_recurrence.ProbeCase`): the random case again with one part switched off
+:class:`rnnkit.grading._core.Probe`): the random case again with one part switched off
 (``Ws = 0``, ``X = 0``, ``h0 = 0``, ``Yprev = 0``, ``b = 0``, ``c = 0``, ``T = 1``, ``B = 1``;
 for the loss equal logits; for softmax a (B, K) array). Which of them the learner's function
 gets right locates a mistake outside the catalogue.

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from ... import layers as _ref
-from .._core import VALUE_TOL, Check, Verdict, judge, returned
-from ..a1_recurrence import ProbeCase, explained, probe_failure, probe_report, probe_right, with_error_hint
+from .._core import VALUE_TOL, Check, Probe, ProbeRule, Verdict, judge, returned
+from ..a1_recurrence import explained, probe_failure, probe_report, probe_right, with_error_hint
 from ..a3_bptt import NO_BIAS, NO_TANH, NOT_CARRIED, WS_NOT_T
 from .common import _DIMS, _case, _ctx, _edge_case, _first_failure, _first_rows, _first_steps, _zero
 
@@ -42,62 +42,71 @@ _WRONG_INPUT = ("right for T = 1 and with X = 0, so step t reads the wrong input
 
 #: Probes of families (a) and (c): the same inputs with one part switched off.
 _STATE_PROBES = (
-    ProbeCase("B = 1", _first_rows(1, "X", "h0"), _BATCH_MIXED, "each row of the batch is one sequence."),
-    ProbeCase("T = 1", _first_steps(1, "X"), "", "with T = 1 there is one step, from h0 and X[0]."),
-    ProbeCase("X = 0", _zero("X"),
-          "the input term Wx x⁽ᵗ⁾ is wrong: with X = 0 your result is right. Write it x @ Wx.T, inside the tanh.",
-          "with X = 0 the recurrence still runs from h0."),
-    ProbeCase("h0 = 0", _zero("h0"),
-          "h0 is not used as h⁽⁰⁾: with h0 = 0 your result is right, so the first step does not start from h0 "
-          "(from zeros?) or h0 enters elsewhere. The first step is tanh(b + h0 @ Ws.T + X[0] @ Wx.T).",
-          "with h0 = 0 the first step is tanh(b + X[0] @ Wx.T)."),
-    ProbeCase("Ws = 0", _zero("Ws"),
-          "the recurrent term Ws h⁽ᵗ⁻¹⁾ is wrong: with Ws = 0 your result is right. Write it h_prev @ Ws.T, "
-          "inside the tanh, with h_prev the state of the previous step.",
-          "with Ws = 0 every step is tanh(b + x @ Wx.T)."),
-    ProbeCase("b = 0", _zero("b"),
-          "the state bias b is wrong: with b = 0 your result is right. It is added once, inside the tanh.",
-          "with b = 0 the step is tanh(h_prev @ Ws.T + x @ Wx.T)."),
-    ProbeCase("c = 0", _zero("c"),
-          "the output bias c is wrong: with c = 0 your result is right. o = c + h @ Wy.T, c added once.",
-          "with c = 0 the output is h @ Wy.T."),
+    Probe("B = 1", make=_first_rows(1, "X", "h0"), meaning=_BATCH_MIXED,
+          if_fails="each row of the batch is one sequence."),
+    Probe("T = 1", make=_first_steps(1, "X"), if_fails="with T = 1 there is one step, from h0 and X[0]."),
+    Probe("X = 0", make=_zero("X"),
+      meaning="the input term Wx x⁽ᵗ⁾ is wrong: with X = 0 your result is right. Write it x @ Wx.T, inside the tanh.",
+      if_fails="with X = 0 the recurrence still runs from h0."),
+    Probe("h0 = 0", make=_zero("h0"),
+      meaning="h0 is not used as h⁽⁰⁾: with h0 = 0 your result is right, so the first step does not start from h0 "
+              "(from zeros?) or h0 enters elsewhere. The first step is tanh(b + h0 @ Ws.T + X[0] @ Wx.T).",
+      if_fails="with h0 = 0 the first step is tanh(b + X[0] @ Wx.T)."),
+    Probe("Ws = 0", make=_zero("Ws"),
+      meaning="the recurrent term Ws h⁽ᵗ⁻¹⁾ is wrong: with Ws = 0 your result is right. Write it h_prev @ Ws.T, "
+              "inside the tanh, with h_prev the state of the previous step.",
+      if_fails="with Ws = 0 every step is tanh(b + x @ Wx.T)."),
+    Probe("b = 0", make=_zero("b"),
+      meaning="the state bias b is wrong: with b = 0 your result is right. It is added once, inside the tanh.",
+      if_fails="with b = 0 the step is tanh(h_prev @ Ws.T + x @ Wx.T)."),
+    Probe("c = 0", make=_zero("c"),
+      meaning="the output bias c is wrong: with c = 0 your result is right. o = c + h @ Wy.T, c added once.",
+      if_fails="with c = 0 the output is h @ Wy.T."),
 )
-_HH_RULES = ("B = 1", (("T = 1", "X = 0"), _WRONG_INPUT),
-             (("T = 1",), "the first step is right (T = 1 is), so the mistake is in how the steps follow each "
-                          "other: step t starts from h⁽ᵗ⁻¹⁾ = tanh(a⁽ᵗ⁻¹⁾), the state the previous step produced "
-                          "(not its pre-activation, not h0), and O[t] comes from h⁽ᵗ⁾."),
+_HH_RULES = ("B = 1",
+             ProbeRule(right=("T = 1", "X = 0"), text=_WRONG_INPUT),
+             ProbeRule(right=("T = 1",),
+                       text="the first step is right (T = 1 is), so the mistake is in how the steps follow each "
+                            "other: step t starts from h⁽ᵗ⁻¹⁾ = tanh(a⁽ᵗ⁻¹⁾), the state the previous step "
+                            "produced (not its pre-activation, not h0), and O[t] comes from h⁽ᵗ⁾."),
              "h0 = 0", "Ws = 0", "X = 0", "b = 0", "c = 0")
-_S2O_RULES = ("B = 1", (("T = 1", "X = 0"), _WRONG_INPUT),
-              (("T = 1",), "right for T = 1, so the step and the output layer are right; the mistake is in going "
-                           "along the sequence: carry the state h⁽ᵗ⁾ = tanh(a⁽ᵗ⁾) through all T steps, then read "
-                           "o from h⁽ᵀ⁾, the state after the last input."),
+_S2O_RULES = ("B = 1",
+              ProbeRule(right=("T = 1", "X = 0"), text=_WRONG_INPUT),
+              ProbeRule(right=("T = 1",),
+                        text="right for T = 1, so the step and the output layer are right; the mistake is in "
+                             "going along the sequence: carry the state h⁽ᵗ⁾ = tanh(a⁽ᵗ⁾) through all T steps, "
+                             "then read o from h⁽ᵀ⁾, the state after the last input."),
               "h0 = 0", "Ws = 0", "X = 0", "b = 0", "c = 0")
 _STATE_NONE_RIGHT = ("already the first step is wrong, with each part switched off in turn: check the step "
                      "h = tanh(b + h_prev @ Ws.T + x @ Wx.T) (one tanh of the sum) and the output "
                      "o = c + h @ Wy.T together.")
 
 _OH_PROBES = (
-    ProbeCase("B = 1", _first_rows(1, "X", "Yprev"), _BATCH_MIXED, "each row of the batch is one sequence."),
-    ProbeCase("T = 1", _first_steps(1, "X", "Yprev"), "", "with T = 1 there is one step, fed Yprev[0] = 0."),
-    ProbeCase("X = 0", _zero("X"),
-          "the input term Wx x⁽ᵗ⁾ is wrong: with X = 0 your O is right. Write it x @ Wx.T, inside the tanh.",
-          "with X = 0 the state is tanh(b + Yprev[t] @ Wo.T)."),
-    ProbeCase("Yprev = 0", _zero("Yprev"),
-          "the feedback term Wo y⁽ᵗ⁻¹⁾ is wrong: with Yprev = 0 your O is right. Step t receives Yprev[t] as it "
-          "is (already shifted: zeros at the first step), through Yprev[t] @ Wo.T inside the tanh.",
-          "with Yprev = 0 each state is tanh(b + X[t] @ Wx.T)."),
-    ProbeCase("b = 0", _zero("b"),
-          "the state bias b is wrong: with b = 0 your O is right. It is added once, inside the tanh.",
-          "with b = 0 the state is tanh(Yprev[t] @ Wo.T + X[t] @ Wx.T)."),
-    ProbeCase("c = 0", _zero("c"),
-          "the output bias c is wrong: with c = 0 your O is right. o = c + h @ Wy.T, c added once.",
-          "with c = 0 the output is h @ Wy.T."),
+    Probe("B = 1", make=_first_rows(1, "X", "Yprev"), meaning=_BATCH_MIXED,
+          if_fails="each row of the batch is one sequence."),
+    Probe("T = 1", make=_first_steps(1, "X", "Yprev"), if_fails="with T = 1 there is one step, fed Yprev[0] = 0."),
+    Probe("X = 0", make=_zero("X"),
+      meaning="the input term Wx x⁽ᵗ⁾ is wrong: with X = 0 your O is right. Write it x @ Wx.T, inside the tanh.",
+      if_fails="with X = 0 the state is tanh(b + Yprev[t] @ Wo.T)."),
+    Probe("Yprev = 0", make=_zero("Yprev"),
+      meaning="the feedback term Wo y⁽ᵗ⁻¹⁾ is wrong: with Yprev = 0 your O is right. Step t receives Yprev[t] as it "
+              "is (already shifted: zeros at the first step), through Yprev[t] @ Wo.T inside the tanh.",
+      if_fails="with Yprev = 0 each state is tanh(b + X[t] @ Wx.T)."),
+    Probe("b = 0", make=_zero("b"),
+      meaning="the state bias b is wrong: with b = 0 your O is right. It is added once, inside the tanh.",
+      if_fails="with b = 0 the state is tanh(Yprev[t] @ Wo.T + X[t] @ Wx.T)."),
+    Probe("c = 0", make=_zero("c"),
+      meaning="the output bias c is wrong: with c = 0 your O is right. o = c + h @ Wy.T, c added once.",
+      if_fails="with c = 0 the output is h @ Wy.T."),
 )
-_OH_RULES = ("B = 1", (("T = 1", "X = 0"), _WRONG_INPUT), "Yprev = 0",
-             (("T = 1",), "the first step is right (T = 1, fed Yprev[0] = 0), so from t = 2 on the vector fed "
-                          "back is not Yprev[t]: in this family the steps do not depend on each other; "
-                          "h⁽ᵗ⁾ = tanh(b + Yprev[t] @ Wo.T + X[t] @ Wx.T) uses the given Yprev[t], not the "
-                          "model's own outputs."),
+_OH_RULES = ("B = 1",
+             ProbeRule(right=("T = 1", "X = 0"), text=_WRONG_INPUT),
+             "Yprev = 0",
+             ProbeRule(right=("T = 1",),
+                       text="the first step is right (T = 1, fed Yprev[0] = 0), so from t = 2 on the vector fed "
+                            "back is not Yprev[t]: in this family the steps do not depend on each other; "
+                            "h⁽ᵗ⁾ = tanh(b + Yprev[t] @ Wo.T + X[t] @ Wx.T) uses the given Yprev[t], not the "
+                            "model's own outputs."),
              "X = 0", "b = 0", "c = 0")
 _OH_NONE_RIGHT = ("already the first step is wrong, with each part switched off in turn: check "
                   "h = tanh(b + Yprev[t] @ Wo.T + X[t] @ Wx.T) and o = c + h @ Wy.T together.")

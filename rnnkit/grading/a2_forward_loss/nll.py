@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from ... import layers as _ref
-from .._core import VALUE_TOL, Check, Verdict, _Failure, distinct_sizes, judge, returned
-from ..a1_recurrence import ProbeCase, explained, probe_failure, probe_report, probe_right, with_error_hint
+from .._core import VALUE_TOL, Check, Probe, ProbeRule, Verdict, _Failure, distinct_sizes, judge, returned
+from ..a1_recurrence import explained, probe_failure, probe_report, probe_right, with_error_hint
 from .common import _ctx, _first_failure, _first_rows, _first_steps, _zero
 
 
@@ -18,24 +18,24 @@ def _nll(O, Y):
 
 
 NLL_PROBES = (
-    ProbeCase("T = 1", _first_steps(1, "O", "Y"),
-          "right for a single step (T = 1) but not for a sequence: every step's L⁽ᵗ⁾ counts once, "
-          "L = Σₜ L⁽ᵗ⁾ (is one step left out, or are the steps averaged or weighted?).",
-          "with T = 1, L is the sum over the batch of −log softmax(o)[y] at the one step."),
-    ProbeCase("B = 1", _first_rows(1, "O", "Y"),
-          "right for one sequence (B = 1) but not for a batch: L also sums over the sequences of the batch "
-          "(is one sequence left out, or the batch averaged?).",
-          "with B = 1, L is the sum over time of one sequence's −log softmax(o⁽ᵗ⁾)[y⁽ᵗ⁾]."),
-    ProbeCase("O = 0", _zero("O"),
-          "right when all logits are equal (then every class has the same log-probability), so the "
-          "log-probability taken is not the target's: take log p[Y[t, b]] at each (t, b), e.g. "
-          "np.take_along_axis(log_p, Y[..., None], axis=-1).",
-          "with equal logits every target costs log K, so L = T·B·log K."),
+    Probe("T = 1", make=_first_steps(1, "O", "Y"),
+      meaning="right for a single step (T = 1) but not for a sequence: every step's L⁽ᵗ⁾ counts once, "
+              "L = Σₜ L⁽ᵗ⁾ (is one step left out, or are the steps averaged or weighted?).",
+      if_fails="with T = 1, L is the sum over the batch of −log softmax(o)[y] at the one step."),
+    Probe("B = 1", make=_first_rows(1, "O", "Y"),
+      meaning="right for one sequence (B = 1) but not for a batch: L also sums over the sequences of the batch "
+              "(is one sequence left out, or the batch averaged?).",
+      if_fails="with B = 1, L is the sum over time of one sequence's −log softmax(o⁽ᵗ⁾)[y⁽ᵗ⁾]."),
+    Probe("O = 0", make=_zero("O"),
+      meaning="right when all logits are equal (then every class has the same log-probability), so the "
+              "log-probability taken is not the target's: take log p[Y[t, b]] at each (t, b), e.g. "
+              "np.take_along_axis(log_p, Y[..., None], axis=-1).",
+      if_fails="with equal logits every target costs log K, so L = T·B·log K."),
 )
 NLL_RULES = (
-    (("T = 1", "B = 1"),
-     "right for T = 1 and for B = 1 but not for a batch of sequences: O[t, b] must be paired with Y[t, b]. "
-     "Are the time and batch axes swapped somewhere (Y.T, a reshape in the other order)?"),
+    ProbeRule(right=("T = 1", "B = 1"),
+              text="right for T = 1 and for B = 1 but not for a batch of sequences: O[t, b] must be paired with "
+                   "Y[t, b]. Are the time and batch axes swapped somewhere (Y.T, a reshape in the other order)?"),
     "T = 1", "B = 1", "O = 0",
 )
 NLL_NONE_RIGHT = ("already wrong for one step, for one sequence and for equal logits: the per-step loss itself "

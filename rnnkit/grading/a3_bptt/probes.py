@@ -2,43 +2,15 @@
 (declarative: which probes right or wrong say which mistake)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Callable
-
 import numpy as np
 
+from .._core import Probe, ProbeRule
 from .cases import _draw_case
 
 
 # ---------------------------------------------------------------------------
 # probe cases: one term switched off at a time
 # ---------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class ProbeCase:
-    """A fixed case on which one part of the computation cannot show a mistake.
-
-    ``make`` turns the probe base case into this case; ``what`` says how it differs (for
-    messages); ``if_only_full_fails`` is what it means when this case is right while the full
-    (random) case is wrong, ``if_fails`` what it means when this case is wrong.
-    """
-    name: str
-    make: Callable[[dict], dict]
-    what: str
-    if_only_full_fails: str
-    if_fails: str
-
-
-@dataclass(frozen=True)
-class ProbeRule:
-    """A conclusion drawn from which cases are wrong: ``wrong`` and ``right`` hold keys ``"case"`` (any
-    output of that case) or ``"case:output"``, where ``case`` is ``"full"`` (the random case) or a probe's
-    name; ``any_wrong``: at least one of these keys is wrong. The first rule that holds is shown."""
-    wrong: tuple = ()
-    right: tuple = ()
-    text: str = ""
-    any_wrong: tuple = field(default=())
-
 
 def _resized(case: dict, **arrays) -> dict:
     """A copy of ``case`` with some arrays replaced, its sizes recomputed."""
@@ -84,24 +56,24 @@ _BATCH_TEXT = ("right for a batch of one row (B = 1), wrong for B > 1: the rows 
                "is its own sequence")
 
 
-def _ONE_ROW(text: str) -> ProbeCase:
+def _ONE_ROW(text: str) -> Probe:
     """The probe with a batch of one row; ``text`` says how rows are kept apart in this function."""
-    return ProbeCase("one_row", lambda c: _rows(c, 1), "one row (B = 1)", _BATCH_TEXT + text,
-                     "wrong even for one row (B = 1)")
+    return Probe("one_row", make=lambda c: _rows(c, 1), what="one row (B = 1)", meaning=_BATCH_TEXT + text,
+                 if_fails="wrong even for one row (B = 1)")
 
 
 STEP_FORWARD_PROBES = (
-    ProbeCase("bias_only", lambda c: _zero(c, "X", "h0"), "x = 0 and h_prev = 0 (only the bias)",
-              "the bias and tanh are right", "wrong with the bias alone (tanh(b) should come out)"),
-    ProbeCase("input_only", lambda c: _zero(c, "h0", "b"), "h_prev = 0 and b = 0 (only the input term)",
-              "the input term is right", "the input term alone is wrong"),
-    ProbeCase("recurrent_only", lambda c: _zero(c, "X", "b"), "x = 0 and b = 0 (only the recurrent term)",
-              "the recurrent term is right", "the recurrent term alone is wrong"),
+    Probe("bias_only", make=lambda c: _zero(c, "X", "h0"), what="x = 0 and h_prev = 0 (only the bias)",
+          meaning="the bias and tanh are right", if_fails="wrong with the bias alone (tanh(b) should come out)"),
+    Probe("input_only", make=lambda c: _zero(c, "h0", "b"), what="h_prev = 0 and b = 0 (only the input term)",
+          meaning="the input term is right", if_fails="the input term alone is wrong"),
+    Probe("recurrent_only", make=lambda c: _zero(c, "X", "b"), what="x = 0 and b = 0 (only the recurrent term)",
+          meaning="the recurrent term is right", if_fails="the recurrent term alone is wrong"),
     _ONE_ROW(": h[i] = tanh(x[i] @ Wx.T + h_prev[i] @ Ws.T + b). Look for a reshape where a transpose "
              "belongs, or a sum or mean over axis 0."),
 )
 STEP_FORWARD_RULES = (
-    ProbeRule(right=("one_row",), wrong=("full",), text=STEP_FORWARD_PROBES[3].if_only_full_fails),
+    ProbeRule(right=("one_row",), wrong=("full",), text=STEP_FORWARD_PROBES[3].meaning),
     ProbeRule(wrong=("bias_only", "input_only", "recurrent_only"),
               text="every part is wrong even on its own, so the mistake is in what they all share: the "
                    "nonlinearity. h = tanh(a), applied once to the whole pre-activation "
@@ -122,11 +94,12 @@ STEP_FORWARD_RULES = (
 
 _DELTA = "δ = dh ⊙ (1 − h²)"
 STEP_BACKWARD_PROBES = (
-    ProbeCase("tanh_off", lambda c: _with_states(c, np.zeros_like(c["dHs"])), "h = 0 in the cache (tanh′ = 1)",
-              "right where tanh′ = 1, so the tanh′ factor is the likely culprit", "wrong even where tanh′ = 1"),
-    ProbeCase("states_zero", lambda c: _with_states(c, np.zeros_like(c["dHs"]), h0=np.zeros_like(c["h0"])),
-              "h = 0 and h_prev = 0 in the cache (tanh′ = 1 of either state)",
-              "right when no state is nonzero", "wrong even when both states are 0"),
+    Probe("tanh_off", make=lambda c: _with_states(c, np.zeros_like(c["dHs"])), what="h = 0 in the cache (tanh′ = 1)",
+          meaning="right where tanh′ = 1, so the tanh′ factor is the likely culprit",
+          if_fails="wrong even where tanh′ = 1"),
+    Probe("states_zero", make=lambda c: _with_states(c, np.zeros_like(c["dHs"]), h0=np.zeros_like(c["h0"])),
+          what="h = 0 and h_prev = 0 in the cache (tanh′ = 1 of either state)",
+          meaning="right when no state is nonzero", if_fails="wrong even when both states are 0"),
     _ONE_ROW(f": {_DELTA} is elementwise, row by row; dx and dh_prev keep one row per sequence, and only the "
              "weight and bias gradients sum over the rows (δᵀ @ x, δᵀ @ h_prev, δ.sum(axis=0), no mean)."),
 )
@@ -146,20 +119,21 @@ STEP_BACKWARD_RULES = (
               text=f"δ is right (every other gradient is), so the mistake is in {_STEP_ALONE[o]} alone.")
     for o in _STEP_ALONE
 ) + (
-    ProbeRule(right=("one_row",), wrong=("full",), text=STEP_BACKWARD_PROBES[2].if_only_full_fails),
+    ProbeRule(right=("one_row",), wrong=("full",), text=STEP_BACKWARD_PROBES[2].meaning),
 )
 
 FORWARD_PROBES = (
-    ProbeCase("T1", lambda c: _steps(c, 1), "one step (T = 1)", "the first step is right",
-              "wrong already at the first step"),
-    ProbeCase("h0_zero", lambda c: _zero(c, "h0"), "h0 = 0", "right when h0 = 0", "wrong even with h0 = 0"),
-    ProbeCase("Ws0", lambda c: _zero(c, "Ws"), "Ws = 0 (no recurrence: each state depends on its own input only)",
-              "every step on its own is right",
-              "wrong even without recurrence: what is computed at each step or stored in Hs[t] is wrong"),
+    Probe("T1", make=lambda c: _steps(c, 1), what="one step (T = 1)", meaning="the first step is right",
+          if_fails="wrong already at the first step"),
+    Probe("h0_zero", make=lambda c: _zero(c, "h0"), what="h0 = 0", meaning="right when h0 = 0",
+          if_fails="wrong even with h0 = 0"),
+    Probe("Ws0", make=lambda c: _zero(c, "Ws"), what="Ws = 0 (no recurrence: each state depends on its own input only)",
+          meaning="every step on its own is right",
+          if_fails="wrong even without recurrence: what is computed at each step or stored in Hs[t] is wrong"),
     _ONE_ROW(": Hs[t, i] depends on X[:, i] and h0[i] only."),
 )
 FORWARD_RULES = (
-    ProbeRule(right=("one_row",), wrong=("full",), text=FORWARD_PROBES[3].if_only_full_fails),
+    ProbeRule(right=("one_row",), wrong=("full",), text=FORWARD_PROBES[3].meaning),
     ProbeRule(wrong=("Ws0",),
               text="even with Ws = 0, where every state is tanh(x⁽ᵗ⁾ @ Wx.T + b) on its own, Hs is wrong: what "
                    "is computed at each step, or what is stored in Hs[t] (the state after reading X[t], "
@@ -177,20 +151,20 @@ FORWARD_RULES = (
 )
 
 BACKWARD_PROBES = (
-    ProbeCase("first_only", lambda c: _at_step_only(c, "dHs", 0), "dHs nonzero at t=1 only (nothing to carry back)",
-              "the gradients of a single step (with h0 and dh0) are right",
-              "wrong even for a single step"),
-    ProbeCase("last_only", lambda c: _at_step_only(c, "dHs", -1),
-              "dHs nonzero at t=T only (earlier steps get only the carried gradient)",
-              "the carried gradient is right", "the carried gradient is wrong"),
-    ProbeCase("Hs_zero", lambda c: _with_states(c, np.zeros_like(c["dHs"])),
-              "every h⁽ᵗ⁾ = 0 in the cache (tanh′ = 1), h0 ≠ 0", "right where tanh′ = 1",
-              "wrong even where tanh′ = 1"),
-    ProbeCase("states_zero", lambda c: _with_states(c, np.zeros_like(c["dHs"]), h0=np.zeros_like(c["h0"])),
-              "every h⁽ᵗ⁾ = 0 and h0 = 0 (tanh′ = 1 of any state)", "right when no state is nonzero",
-              "wrong even when every state is 0"),
-    ProbeCase("T1", lambda c: _steps(c, 1), "one step (T = 1)", "a single step is right",
-              "wrong already for T = 1"),
+    Probe("first_only", make=lambda c: _at_step_only(c, "dHs", 0), what="dHs nonzero at t=1 only (nothing to carry back)",
+          meaning="the gradients of a single step (with h0 and dh0) are right",
+          if_fails="wrong even for a single step"),
+    Probe("last_only", make=lambda c: _at_step_only(c, "dHs", -1),
+          what="dHs nonzero at t=T only (earlier steps get only the carried gradient)",
+          meaning="the carried gradient is right", if_fails="the carried gradient is wrong"),
+    Probe("Hs_zero", make=lambda c: _with_states(c, np.zeros_like(c["dHs"])),
+          what="every h⁽ᵗ⁾ = 0 in the cache (tanh′ = 1), h0 ≠ 0", meaning="right where tanh′ = 1",
+          if_fails="wrong even where tanh′ = 1"),
+    Probe("states_zero", make=lambda c: _with_states(c, np.zeros_like(c["dHs"]), h0=np.zeros_like(c["h0"])),
+          what="every h⁽ᵗ⁾ = 0 and h0 = 0 (tanh′ = 1 of any state)", meaning="right when no state is nonzero",
+          if_fails="wrong even when every state is 0"),
+    Probe("T1", make=lambda c: _steps(c, 1), what="one step (T = 1)", meaning="a single step is right",
+          if_fails="wrong already for T = 1"),
     _ONE_ROW(": δ⁽ᵗ⁾ is elementwise, row by row; dX and dh0 keep one row per sequence, and the weight and "
              "bias gradients sum over the rows (no mean)."),
 )
@@ -233,17 +207,17 @@ BACKWARD_RULES = (
               text=f"every other gradient is right, so the mistake is in {_SEQ_ALONE[o]} alone.")
     for o in _SEQ_ALONE
 ) + (
-    ProbeRule(right=("one_row",), wrong=("full",), text=BACKWARD_PROBES[5].if_only_full_fails),
+    ProbeRule(right=("one_row",), wrong=("full",), text=BACKWARD_PROBES[5].meaning),
     ProbeRule(right=("T1",), wrong=("full",),
               text="a single step (T = 1) is right, so what connects the steps is wrong: the carried gradient "
                    "dh_next or the sums over time."),
 )
 
 OUTPUT_PROBES = (
-    ProbeCase("one_step", lambda c: _at_step_only(c, "dO", 1), "dO nonzero at t=2 only",
-              "right when one step has a gradient", "wrong when only one step has a gradient"),
-    ProbeCase("T1", lambda c: _steps(c, 1), "one step (T = 1)", "a single step is right",
-              "wrong already for T = 1"),
+    Probe("one_step", make=lambda c: _at_step_only(c, "dO", 1), what="dO nonzero at t=2 only",
+          meaning="right when one step has a gradient", if_fails="wrong when only one step has a gradient"),
+    Probe("T1", make=lambda c: _steps(c, 1), what="one step (T = 1)", meaning="a single step is right",
+          if_fails="wrong already for T = 1"),
     _ONE_ROW(": dHs keeps one row per sequence, and dWy and dc sum over the rows as well as over time "
              "(no mean)."),
 )
@@ -256,7 +230,7 @@ OUTPUT_RULES = (
     ProbeRule(right=("T1",), any_wrong=("full:dWy", "full:dc"),
               text="right for one step (T = 1): the sum over time is wrong. Wy and c are used at every step: "
                    "dWy = Σₜ dO[t]ᵀ @ Hs[t] and dc = Σₜ Σ_batch dO[t], sums (not means) over every step."),
-    ProbeRule(right=("one_row",), wrong=("full",), text=OUTPUT_PROBES[2].if_only_full_fails),
+    ProbeRule(right=("one_row",), wrong=("full",), text=OUTPUT_PROBES[2].meaning),
 )
 
 
@@ -268,12 +242,6 @@ def _observations(outcomes: dict) -> dict:
         for out, bad in o.wrong.items():
             obs[f"{name}:{out}"] = o.error is not None or bad
     return obs
-
-
-def _rule_holds(rule: ProbeRule, obs: dict) -> bool:
-    if any(obs.get(k) is not True for k in rule.wrong) or any(obs.get(k) is not False for k in rule.right):
-        return False
-    return not rule.any_wrong or any(obs.get(k) is True for k in rule.any_wrong)
 
 
 def probe_text(probes, rules, outcomes: dict) -> str:
@@ -298,9 +266,9 @@ def probe_text(probes, rules, outcomes: dict) -> str:
         parts.append("wrong with " + "; ".join(p.what + wrong_outputs(p) for p in wrong))
     text = " Probe cases (fixed inputs with one part switched off): " + "; ".join(parts) + "."
     for rule in rules:
-        if _rule_holds(rule, obs):
+        if rule.holds(obs):
             return text + " So " + rule.text
     if not obs.get("full"):
         return text + " The random case is right: the mistake shows only on these special inputs."
-    facts = [p.if_fails for p in wrong] or [p.if_only_full_fails for p in right]
+    facts = [p.if_fails for p in wrong] or [p.meaning for p in right]
     return text + " So " + "; ".join(facts) + "."

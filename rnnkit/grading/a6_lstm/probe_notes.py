@@ -5,10 +5,10 @@ from typing import Sequence
 
 import numpy as np
 
-from .._core import GRAD_TOL, VALUE_TOL, _Failure, as_float_array, returned, scaled_rel_error
+from .._core import GRAD_TOL, VALUE_TOL, Probe, _Failure, as_float_array, returned, scaled_rel_error
 from .cases import _context, _rows
 from .diagnoses import GATES, GATE_NAMES, GATE_UPSTREAM
-from .probes import _Probe, _derivative, _derivative_value, _gate_value
+from .probes import _derivative, _derivative_value, _gate_value
 from .variants import lstm_step_caches
 
 
@@ -217,7 +217,7 @@ def _gate_lines(gates: Sequence[int], outcomes: dict) -> list[str]:
     return lines + [f"gate {GATES[k]}: {text}" for k, text in stories.items() if text]
 
 
-def _term_lines(wrong: Sequence[str], outcomes: dict, probes: Sequence[_Probe], rules=()) -> list[str]:
+def _term_lines(wrong: Sequence[str], outcomes: dict, probes: Sequence[Probe], rules=()) -> list[str]:
     """Group the wrong parts by the term probes they are right on; one line per group."""
     term_probes = [p for p in probes if p.meaning]
     groups: dict[tuple, list[str]] = {}
@@ -339,7 +339,7 @@ def _cache_gates(cache, case: dict):
     return out
 
 
-def _probe_failure(func: str, outcomes: dict, probes: Sequence[_Probe], judged: Sequence[str]) -> str:
+def _probe_failure(func: str, outcomes: dict, probes: Sequence[Probe], judged: Sequence[str]) -> str:
     """Message for a function right on the full cases but wrong on a probe ('' if every probe is right)."""
     for p in probes:
         o = outcomes.get(p.name)

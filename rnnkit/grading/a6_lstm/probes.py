@@ -2,10 +2,9 @@
 saturated or pinned (declarative: what is switched off, and what a mistake there produces)."""
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
-
 import numpy as np
 
+from .._core import Probe
 from .cases import _sig
 from .diagnoses import GATES, GATE_NAMES
 
@@ -13,20 +12,6 @@ from .diagnoses import GATES, GATE_NAMES
 # ---------------------------------------------------------------------------
 # probes: the fixed typical case again, with one term switched off
 # ---------------------------------------------------------------------------
-
-class _Probe(NamedTuple):
-    """One probe of a check: the typical fixed case with one part of the computation switched off.
-
-    ``what``: how the case differs (for messages); ``make(case) -> probe case``; ``meaning``: what it says
-    when the full case is wrong but this probe is right (the mistake sits in the part switched off);
-    ``if_fails``: what to check when this probe is wrong although the full cases are right.
-    """
-    name: str
-    what: str
-    make: Callable[[dict], dict]
-    meaning: str
-    if_fails: str
-
 
 def _resized(c: dict) -> dict:
     T, B, D = c["X"].shape
@@ -86,23 +71,23 @@ def _gate_slice(k: str) -> str:
     return {"i": "a[:, :H]", "f": "a[:, H:2H]", "o": "a[:, 2H:3H]", "g": "a[:, 3H:]"}[k]
 
 
-def _saturated(k: str, idx: int, forward: bool) -> _Probe:
+def _saturated(k: str, idx: int, forward: bool) -> Probe:
     what = f"the {GATE_NAMES[k]} saturated (its pre-activation +{SATURATE:g}: {k} = 1)"
     if forward:
-        return _Probe(f"sat_{k}", what, _shift_gate(idx, SATURATE),
-                      f"the value of the {GATE_NAMES[k]} is wrong below saturation: {k} = "
-                      f"{_act(k)}({_gate_slice(k)})",
-                      f"a large pre-activation gives {k} = {_act(k)}(a) ≈ 1 and the same formulas hold: is a "
-                      f"clipped, or {k} computed some other way for large a?")
-    return _Probe(f"sat_{k}", what, _shift_gate(idx, SATURATE), "",
-                  f"where the {GATE_NAMES[k]} saturates its derivative is ≈ 0, so its block of dW and db must "
-                  f"vanish: is the derivative {_derivative(k)} computed from the cached gate value {k}?")
+        return Probe(f"sat_{k}", what=what, make=_shift_gate(idx, SATURATE),
+                     meaning=f"the value of the {GATE_NAMES[k]} is wrong below saturation: {k} = "
+                             f"{_act(k)}({_gate_slice(k)})",
+                     if_fails=f"a large pre-activation gives {k} = {_act(k)}(a) ≈ 1 and the same formulas hold: is a "
+                              f"clipped, or {k} computed some other way for large a?")
+    return Probe(f"sat_{k}", what=what, make=_shift_gate(idx, SATURATE),
+                 if_fails=f"where the {GATE_NAMES[k]} saturates its derivative is ≈ 0, so its block of dW and db must "
+                          f"vanish: is the derivative {_derivative(k)} computed from the cached gate value {k}?")
 
 
-def _pinned(k: str, idx: int) -> _Probe:
-    return _Probe(f"pin_{k}", f"the {GATE_NAMES[k]} pinned (W's rows of {k} zero, its pre-activation "
-                  f"{PIN_AT[k]:g} everywhere)", _pin_gate(idx, PIN_AT[k]), "",
-                  f"with {k} the same everywhere its derivative is one number, {_derivative_value(k):.3g}.")
+def _pinned(k: str, idx: int) -> Probe:
+    return Probe(f"pin_{k}", what=f"the {GATE_NAMES[k]} pinned (W's rows of {k} zero, its pre-activation "
+                      f"{PIN_AT[k]:g} everywhere)", make=_pin_gate(idx, PIN_AT[k]),
+                 if_fails=f"with {k} the same everywhere its derivative is one number, {_derivative_value(k):.3g}.")
 
 
 def _derivative(k: str) -> str:
@@ -123,21 +108,21 @@ B1_MEANING = ("right for a batch of one, wrong for B > 1: a sum over the batch i
               "of the other gradients belongs to its own sequence")
 
 STEP_FORWARD_PROBES = (
-    _Probe("x0", "x = 0", _zero("X"),
-           "x enters the pre-activations wrongly: a = [h_prev, x] @ W.T + b, so x multiplies the last D columns "
-           "of W (W[:, H:])", "with x = 0, a = h_prev @ W[:, :H].T + b."),
-    _Probe("hp0", "h_prev = 0", _zero("h0"),
-           "h_prev enters the pre-activations wrongly: it multiplies the first H columns of W (W[:, :H])",
-           "with h_prev = 0, a = x @ W[:, H:].T + b."),
-    _Probe("cp0", "c_prev = 0", _zero("c0"),
-           "the forget term f ⊙ c_prev of c = f ⊙ c_prev + i ⊙ g is wrong (f = σ(a[:, H:2H]))",
-           "with c_prev = 0, c = i ⊙ g."),
-    _Probe("b0", "b = 0", _zero("b"),
-           "the bias is added wrongly: b (4H,) is added once to the pre-activations of all four gates, "
-           "a = [h_prev, x] @ W.T + b", "with b = 0, a = [h_prev, x] @ W.T."),
-    _Probe("g0", "g = 0 (its pre-activation pinned at 0)", _pin_gate(3, 0.0),
-           "the input term i ⊙ g of c is wrong (i = σ(a[:, :H]), g = tanh(a[:, 3H:]))",
-           "with g = 0, c = f ⊙ c_prev."),
+    Probe("x0", what="x = 0", make=_zero("X"),
+          meaning="x enters the pre-activations wrongly: a = [h_prev, x] @ W.T + b, so x multiplies the last D columns "
+                  "of W (W[:, H:])", if_fails="with x = 0, a = h_prev @ W[:, :H].T + b."),
+    Probe("hp0", what="h_prev = 0", make=_zero("h0"),
+          meaning="h_prev enters the pre-activations wrongly: it multiplies the first H columns of W (W[:, :H])",
+          if_fails="with h_prev = 0, a = x @ W[:, H:].T + b."),
+    Probe("cp0", what="c_prev = 0", make=_zero("c0"),
+          meaning="the forget term f ⊙ c_prev of c = f ⊙ c_prev + i ⊙ g is wrong (f = σ(a[:, H:2H]))",
+          if_fails="with c_prev = 0, c = i ⊙ g."),
+    Probe("b0", what="b = 0", make=_zero("b"),
+          meaning="the bias is added wrongly: b (4H,) is added once to the pre-activations of all four gates, "
+                  "a = [h_prev, x] @ W.T + b", if_fails="with b = 0, a = [h_prev, x] @ W.T."),
+    Probe("g0", what="g = 0 (its pre-activation pinned at 0)", make=_pin_gate(3, 0.0),
+          meaning="the input term i ⊙ g of c is wrong (i = σ(a[:, :H]), g = tanh(a[:, 3H:]))",
+          if_fails="with g = 0, c = f ⊙ c_prev."),
 ) + tuple(_saturated(k, j, True) for j, k in enumerate(GATES))
 
 DC0_MEANING = ("the incoming dc is mishandled: it enters only through dc_total = dc + dh ⊙ o ⊙ (1 − tanh²c), "
@@ -146,42 +131,48 @@ DH0_MEANING = ("the gradient through h is mishandled: dh reaches c as dh ⊙ o �
                "dc_total) and the output gate as do = dh ⊙ tanh(c)")
 
 STEP_BACKWARD_PROBES = (
-    _Probe("dc0", "dc = 0 (no gradient arriving along the cell path)", _zero("dc"), DC0_MEANING,
-           "with dc = 0, dc_total = dh ⊙ o ⊙ (1 − tanh²c)."),
-    _Probe("dh0", "dh = 0 (no gradient arriving through h)", _zero("dHs"), DH0_MEANING,
-           "with dh = 0, dc_total = dc and do = 0."),
-    _Probe("B1", "B = 1 (a batch of one)", _batch1, B1_MEANING, "the code must work the same for B = 1."),
+    Probe("dc0", what="dc = 0 (no gradient arriving along the cell path)", make=_zero("dc"), meaning=DC0_MEANING,
+          if_fails="with dc = 0, dc_total = dh ⊙ o ⊙ (1 − tanh²c)."),
+    Probe("dh0", what="dh = 0 (no gradient arriving through h)", make=_zero("dHs"), meaning=DH0_MEANING,
+          if_fails="with dh = 0, dc_total = dc and do = 0."),
+    Probe("B1", what="B = 1 (a batch of one)", make=_batch1, meaning=B1_MEANING,
+          if_fails="the code must work the same for B = 1."),
 ) + tuple(_saturated(k, j, False) for j, k in enumerate(GATES)) + tuple(_pinned(k, j) for j, k in enumerate(GATES))
 
 FORWARD_SEQUENCE_PROBES = (
-    _Probe("T1", "T = 1 (one step)", _time1,
-           "the first step is right (T = 1 is), so the mistake is in what passes from step to step: each step "
-           "starts from the h and c the previous step returned, and Hs[t] is the state after reading X[t]",
-           "a sequence of one step is Hs = h⁽¹⁾[None]."),
-    _Probe("Wh0", "W[:, :H] = 0 (h_prev has no effect)", _no_recurrent,
-           "the hidden state passed from step to step is wrong: each step starts from the h the previous "
-           "step returned (h0 at t=1)", "with W[:, :H] = 0 the gates do not depend on h_prev."),
-    _Probe("fshut", "the forget gate shut (pre-activation −30, f ≈ 0: c_prev has no effect)",
-           _shift_gate(1, -SATURATE),
-           "the cell state passed from step to step is wrong: each step starts from the c the previous step "
-           "returned (c0 at t=1)", "with f ≈ 0, c = i ⊙ g at every step."),
-    _Probe("B1", "B = 1 (a batch of one)", _batch1,
-           "right for one sequence but not for a batch: the rows of the batch are mixed", "B = 1 must work."),
-    _Probe("x0", "X = 0", _zero("X"), STEP_FORWARD_PROBES[0].meaning, STEP_FORWARD_PROBES[0].if_fails),
-    _Probe("b0", "b = 0", _zero("b"), STEP_FORWARD_PROBES[3].meaning, STEP_FORWARD_PROBES[3].if_fails),
+    Probe("T1", what="T = 1 (one step)", make=_time1,
+          meaning="the first step is right (T = 1 is), so the mistake is in what passes from step to step: each step "
+                  "starts from the h and c the previous step returned, and Hs[t] is the state after reading X[t]",
+          if_fails="a sequence of one step is Hs = h⁽¹⁾[None]."),
+    Probe("Wh0", what="W[:, :H] = 0 (h_prev has no effect)", make=_no_recurrent,
+          meaning="the hidden state passed from step to step is wrong: each step starts from the h the previous "
+                  "step returned (h0 at t=1)", if_fails="with W[:, :H] = 0 the gates do not depend on h_prev."),
+    Probe("fshut", what="the forget gate shut (pre-activation −30, f ≈ 0: c_prev has no effect)",
+          make=_shift_gate(1, -SATURATE),
+          meaning="the cell state passed from step to step is wrong: each step starts from the c the previous step "
+                  "returned (c0 at t=1)", if_fails="with f ≈ 0, c = i ⊙ g at every step."),
+    Probe("B1", what="B = 1 (a batch of one)", make=_batch1,
+          meaning="right for one sequence but not for a batch: the rows of the batch are mixed",
+          if_fails="B = 1 must work."),
+    Probe("x0", what="X = 0", make=_zero("X"), meaning=STEP_FORWARD_PROBES[0].meaning,
+          if_fails=STEP_FORWARD_PROBES[0].if_fails),
+    Probe("b0", what="b = 0", make=_zero("b"), meaning=STEP_FORWARD_PROBES[3].meaning,
+          if_fails=STEP_FORWARD_PROBES[3].if_fails),
 ) + tuple(_saturated(k, j, True) for j, k in enumerate(GATES))
 
 BACKWARD_SEQUENCE_PROBES = (
-    _Probe("T1", "T = 1 (one step)", _time1,
-           "right for T = 1, wrong for longer sequences: what passes between steps is wrong — the carried "
-           "dh_next (added to dHs[t]), the carried dc_next, or the sums of dW and db over the steps",
-           "with T = 1 nothing is carried: dX[0], dh0, dc0, dW, db are those of one step."),
-    _Probe("Wh0", "W[:, :H] = 0 (no gradient flows back through h: dh_next = 0)", _no_recurrent,
-           "the gradient carried through h is wrong: each step receives dHs[t] + dh_next, where dh_next is the "
-           "dh_prev returned for step t+1 (zeros at t = T)", "with W[:, :H] = 0 every dh_prev is zero."),
-    _Probe("fshut", "the forget gate shut (f ≈ 0: no gradient flows back along the cell path)",
-           _shift_gate(1, -SATURATE),
-           "the gradient carried along the cell path is wrong: each step receives as dc the dc_prev returned "
-           "for step t+1 (zeros at t = T)", "with f ≈ 0 every dc_prev is ≈ 0."),
-    _Probe("B1", "B = 1 (a batch of one)", _batch1, B1_MEANING, "the code must work the same for B = 1."),
+    Probe("T1", what="T = 1 (one step)", make=_time1,
+          meaning="right for T = 1, wrong for longer sequences: what passes between steps is wrong — the carried "
+                  "dh_next (added to dHs[t]), the carried dc_next, or the sums of dW and db over the steps",
+          if_fails="with T = 1 nothing is carried: dX[0], dh0, dc0, dW, db are those of one step."),
+    Probe("Wh0", what="W[:, :H] = 0 (no gradient flows back through h: dh_next = 0)", make=_no_recurrent,
+          meaning="the gradient carried through h is wrong: each step receives dHs[t] + dh_next, where dh_next is the "
+                  "dh_prev returned for step t+1 (zeros at t = T)",
+                  if_fails="with W[:, :H] = 0 every dh_prev is zero."),
+    Probe("fshut", what="the forget gate shut (f ≈ 0: no gradient flows back along the cell path)",
+          make=_shift_gate(1, -SATURATE),
+          meaning="the gradient carried along the cell path is wrong: each step receives as dc the dc_prev returned "
+                  "for step t+1 (zeros at t = T)", if_fails="with f ≈ 0 every dc_prev is ≈ 0."),
+    Probe("B1", what="B = 1 (a batch of one)", make=_batch1, meaning=B1_MEANING,
+          if_fails="the code must work the same for B = 1."),
 ) + tuple(_saturated(k, j, False) for j, k in enumerate(GATES)) + tuple(_pinned(k, j) for j, k in enumerate(GATES))

@@ -23,7 +23,7 @@ How a mistake is named (in this order):
    probe tells them apart);
 2. for ``make_batches``, where each id is unique, a reading of the layout the learner produced
    (how far apart the streams start, the shift of the targets, where the windows start);
-3. the probe tables (``_BATCH_PROBES``, ``_SAMPLE_PROBE_TABLE``, ``_TRAIN_PROBE_TABLE``): which probe
+3. the probe tables (``_BATCH_PROBES``, ``_SAMPLE_PROBE_RULES``, ``_TRAIN_PROBE_RULES``): which probe
    cases, each with one part of the computation switched off (one stream, one window; temperature 1,
    equal logits; no clipping needed, a zero state), are right, and so which part is at fault.
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._core import Check, Verdict, modified_warning
+from .._core import Check, Probe, Verdict, modified_warning
 from .common import _builder, _ctx, _outcome, _probe_text
 
 
@@ -90,16 +90,15 @@ _BATCH_RAISE_CAUSES = (
               "used is ids[B·L]."),
 )
 
-#: Probe cases of make_batches: (name, description, if it passes while another case fails, if it fails).
+#: Probe cases of make_batches (``meaning``: what it says when it passes while another case fails).
 _BATCH_PROBES = (
-    ("one stream", "one stream (B = 1)",
-     "so the windows and the shift of the targets are right and the split into B streams is at fault: stream "
-     "b is ids[b·L : b·L + L] with L = (N - 1)//B, and column b of every window comes from it.",
-     ""),
-    ("one window", "a single window (T = L)",
-     "so the streams and targets are right and the cutting into windows is at fault: window j holds steps "
-     "j·T … j·T + T - 1 of every stream, full windows only.",
-     ""),
+    Probe("one stream", what="one stream (B = 1)",
+          meaning="so the windows and the shift of the targets are right and the split into B streams is at "
+                  "fault: stream b is ids[b·L : b·L + L] with L = (N - 1)//B, and column b of every window "
+                  "comes from it."),
+    Probe("one window", what="a single window (T = L)",
+          meaning="so the streams and targets are right and the cutting into windows is at fault: window j "
+                  "holds steps j·T … j·T + T - 1 of every stream, full windows only."),
 )
 
 

@@ -44,14 +44,14 @@ def _outcome(func: str, records, index: int, names):
         return None, text
 
 
-def _probe_text(table, passed: dict) -> str:
-    """What the probe cases say (``table``: ``(name, description, if it passes, if it fails)``;
-    ``passed``: probe name -> bool for the probes that were judged)."""
+def _probe_text(probes, passed: dict) -> str:
+    """What the probe cases say: each judged probe's ``meaning`` if it passed, its ``if_fails`` if not
+    (``passed``: probe name -> bool for the probes that were judged)."""
     parts = []
-    for name, description, if_passes, if_fails in table:
-        if name not in passed:
+    for p in probes:
+        if p.name not in passed:
             continue
-        text = if_passes if passed[name] else if_fails
+        text = p.meaning if passed[p.name] else p.if_fails
         if text:
-            parts.append(f"{'Right' if passed[name] else 'Wrong'} on the probe case with {description}: {text}")
+            parts.append(f"{'Right' if passed[p.name] else 'Wrong'} on the probe case with {p.what}: {text}")
     return (" " + " ".join(parts)) if parts else ""

@@ -5,7 +5,7 @@ import numpy as np
 
 from ... import layers as _layers
 from ...casefile import special
-from .._core import Check, Verdict, modified_warning
+from .._core import Check, ProbeRule, Verdict, first_rule, modified_warning
 from .batches import _is_format
 from .common import _builder, _outcome
 
@@ -58,29 +58,32 @@ SAMPLE_BUGS = {
 }
 
 #: Probe cases of sample_with_temperature (built by ``_sample_probes``): what is at fault, from which of
-#: them are right, as (right at temperature 1, right on equal logits) -> text. Equal logits in a row have
-#: probability 1/K whatever the temperature, so that probe isolates the inverse-CDF draw; temperature 1
-#: isolates the softmax from the temperature.
-_SAMPLE_PROBE_TABLE = {
-    (False, False): "Wrong also on the probe case with equal logits in each row, where every class has "
-                    "probability 1/K at any temperature: the inverse-CDF draw itself is at fault. With one "
-                    "u = rng.random(B), row b's class is the number of classes whose cumulative probability is "
-                    "below u[b] (capped at K - 1).",
-    (False, True): "Right on the probe case with equal logits in each row (so the inverse-CDF draw is right) but "
+#: them are wrong. Equal logits in a row have probability 1/K whatever the temperature, so that probe
+#: ("flat") isolates the inverse-CDF draw; temperature 1 isolates the softmax from the temperature.
+_SAMPLE_PROBE_RULES = (
+    ProbeRule(wrong=("temperature 1", "flat"),
+              text="Wrong also on the probe case with equal logits in each row, where every class has "
+                   "probability 1/K at any temperature: the inverse-CDF draw itself is at fault. With one "
+                   "u = rng.random(B), row b's class is the number of classes whose cumulative probability is "
+                   "below u[b] (capped at K - 1)."),
+    ProbeRule(wrong=("temperature 1",), right=("flat",),
+              text="Right on the probe case with equal logits in each row (so the inverse-CDF draw is right) but "
                    "wrong on the probe case at temperature 1: the probabilities are at fault. They are the "
-                   "softmax of each row of logits, over its K classes.",
-    (True, False): "Right on the probe case at temperature 1, wrong on equal logits at temperature 0.5: the "
+                   "softmax of each row of logits, over its K classes."),
+    ProbeRule(right=("temperature 1",), wrong=("flat",),
+              text="Right on the probe case at temperature 1, wrong on equal logits at temperature 0.5: the "
                    "temperature is applied wrongly. It divides the logits, softmax(logits / temperature), which "
-                   "leaves equal logits equal.",
-    (True, True): "Right on the probe cases at temperature 1 and with equal logits in each row: the temperature "
-                  "is applied wrongly. The probabilities are softmax(logits / temperature).",
-}
+                   "leaves equal logits equal."),
+    ProbeRule(right=("temperature 1", "flat"),
+              text="Right on the probe cases at temperature 1 and with equal logits in each row: the temperature "
+                   "is applied wrongly. The probabilities are softmax(logits / temperature)."),
+)
 
 
 def _sample_probe_text(passed: dict) -> str:
-    """The probe table's conclusion (``passed``: probe name -> right)."""
-    key = (passed.get("temperature 1"), passed.get("flat"))
-    return " " + _SAMPLE_PROBE_TABLE[key] if key in _SAMPLE_PROBE_TABLE else ""
+    """The probe rules' conclusion (``passed``: probe name -> right)."""
+    text = first_rule(_SAMPLE_PROBE_RULES, {name: not right for name, right in passed.items()})
+    return " " + text if text else ""
 
 
 def _sample_case(logits, temperature, draw_seed, note="", name=""):

@@ -1,12 +1,12 @@
-"""a7-char-lm: the check of train_step (its buggy variants, probe table and judge)."""
+"""a7-char-lm: the check of train_step (its buggy variants, probe rules and judge)."""
 from __future__ import annotations
 
 import numpy as np
 
 from ...casefile import special
 from ...models import HiddenToHiddenRNN
-from .._core import (BUG_MATCH_TOL, VALUE_TOL, Check, Verdict, _Failure, _max_error, distinct_sizes, judge,
-                     modified_warning)
+from .._core import (BUG_MATCH_TOL, VALUE_TOL, Check, ProbeRule, Verdict, _Failure, _max_error, distinct_sizes,
+                     first_rule, judge, modified_warning)
 from .common import _builder, _ctx, _outcome
 
 
@@ -228,27 +228,28 @@ def _calls_text(case, calls) -> str:
     return ""
 
 
-#: Probe table of train_step, read when no classic mistake explains the parameters: (right on the fixed
-#: case where no clipping is needed, right on the probe case with a zero state; None: either) -> what is at
-#: fault. No clipping needed switches the clipping off; a zero state switches the use of the state off.
-_TRAIN_PROBE_TABLE = (
-    ((False, None), "Wrong also on the fixed case where no clipping is needed (max_norm above ‖g‖): the step "
-                    "itself is at fault, not the clipping. Each array moves by params[name] -= lr * grads[name] "
-                    "with the gradients of model.loss_and_grads(X, Y, state), from the given state."),
-    ((True, False), "Right on the fixed case where no clipping is needed, wrong wherever the clipping acts: the "
-                    "clipping is at fault. ‖g‖ = sqrt(Σ over all arrays of Σ g²), and when ‖g‖ > max_norm every "
-                    "gradient is multiplied by max_norm / ‖g‖."),
-    ((True, True), "Right where no clipping is needed and on the probe case that starts from a zero state: the "
+#: Probe rules of train_step, read when no classic mistake explains the parameters. The fixed case where no
+#: clipping is needed ("no clipping") switches the clipping off; a zero state ("zero state") switches the use
+#: of the state off.
+_TRAIN_PROBE_RULES = (
+    ProbeRule(wrong=("no clipping",),
+              text="Wrong also on the fixed case where no clipping is needed (max_norm above ‖g‖): the step "
+                   "itself is at fault, not the clipping. Each array moves by params[name] -= lr * grads[name] "
+                   "with the gradients of model.loss_and_grads(X, Y, state), from the given state."),
+    ProbeRule(right=("no clipping",), wrong=("zero state",),
+              text="Right on the fixed case where no clipping is needed, wrong wherever the clipping acts: the "
+                   "clipping is at fault. ‖g‖ = sqrt(Σ over all arrays of Σ g²), and when ‖g‖ > max_norm every "
+                   "gradient is multiplied by max_norm / ‖g‖."),
+    ProbeRule(right=("no clipping", "zero state"),
+              text="Right where no clipping is needed and on the probe case that starts from a zero state: the "
                    "use of the given state is at fault. The gradients come from "
                    "model.loss_and_grads(X, Y, state, return_state=True)."),
 )
 
 
 def _train_probe_text(passed_noclip: bool, passed_zero: bool) -> str:
-    for (noclip, zero), text in _TRAIN_PROBE_TABLE:
-        if noclip == passed_noclip and (zero is None or zero == passed_zero):
-            return " " + text
-    return ""
+    text = first_rule(_TRAIN_PROBE_RULES, {"no clipping": not passed_noclip, "zero state": not passed_zero})
+    return " " + text if text else ""
 
 
 def _train_outputs(case, out, obj) -> dict:
