@@ -190,6 +190,17 @@ def test_learner_package_follows_relative_imports_into_subpackages(tmp_path):
     assert follow((tmp_path / "layers/__init__.py").read_text(), "layers", tmp_path) == {"layers.lstm", "_validate"}
 
 
+def test_withheld_names_leave_the_relative_imports_too():
+    """A package __init__ that re-exports a withheld function still imports once the function is cut."""
+    source = ("from .lstm import lstm_forward, sigmoid\n"
+              "from .rnn import (rnn_forward,\n"
+              "                  rnn_backward)\n"
+              "from numpy import tanh\n"
+              "def lstm_backward():\n    pass\n")
+    out = sandbox._strip_definitions(source, {"lstm_forward", "lstm_backward", "rnn_forward", "rnn_backward", "tanh"})
+    assert out == "from .lstm import sigmoid\nfrom numpy import tanh\n"
+
+
 @pytest.mark.parametrize("assignment", ["a1-recurrence", "a6-lstm", "a7-char-lm"])
 def test_learner_package_imports_on_its_own(assignment, tmp_path):
     """The shipped rnnkit is complete: casefile and the modules it is built from import from the copy alone."""

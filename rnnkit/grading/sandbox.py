@@ -123,18 +123,24 @@ def secret_paths(course_root: Path) -> list[Path]:
 # ---------------------------------------------------------------------------
 
 def _strip_definitions(source: str, names: set[str]) -> str:
-    """``source`` without the top-level functions/classes called ``names`` (decorators included)."""
+    """``source`` without the top-level functions/classes called ``names`` (decorators included), and
+    without those names in its relative imports (a package's ``__init__`` re-exporting a withheld
+    function from its submodule would otherwise fail to import in the sandbox)."""
     tree = ast.parse(source)
     lines = source.splitlines(keepends=True)
-    drop = []
+    replace = []  # (first line, end line, replacement text)
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name in names:
             start = min([node.lineno] + [d.lineno for d in node.decorator_list]) - 1
-            drop.append((start, node.end_lineno))
+            replace.append((start, node.end_lineno, ""))
         elif isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id in names for t in node.targets):
-            drop.append((node.lineno - 1, node.end_lineno))
-    for start, end in sorted(drop, reverse=True):
-        del lines[start:end]
+            replace.append((node.lineno - 1, node.end_lineno, ""))
+        elif isinstance(node, ast.ImportFrom) and node.level and any(a.name in names for a in node.names):
+            kept = [a for a in node.names if a.name not in names]
+            text = ast.unparse(ast.ImportFrom(module=node.module, names=kept, level=node.level)) + "\n" if kept else ""
+            replace.append((node.lineno - 1, node.end_lineno, text))
+    for start, end, text in sorted(replace, reverse=True):
+        lines[start:end] = [text] if text else []
     return "".join(lines)
 
 
