@@ -63,6 +63,19 @@ def numerical_gradient(f: Callable[[], float], x: np.ndarray, eps: float = 1e-5)
     return grad
 
 
+# Bound once, at import: rnnkit.grading judges with gradient_error, and a learner who rebinds ``np.abs``
+# in a notebook changes what *their* code sees, not the error a check computes.
+_asarray = np.asarray
+_abs = np.abs
+_maximum = np.maximum
+_where = np.where
+_isfinite = np.isfinite
+_full = np.full
+_errstate = np.errstate
+_float64 = np.float64
+_inf = np.inf
+
+
 def rel_error(a, b, floor: float = 1e-8) -> np.ndarray:
     r"""Elementwise relative error :math:`|a - b| / \max(|a| + |b|, \text{floor})`.
 
@@ -71,27 +84,42 @@ def rel_error(a, b, floor: float = 1e-8) -> np.ndarray:
     remain tiny). NaN or infinity in either input gives ``inf``, so a NaN can
     never pass a ``rel_error(...) < tol`` test.
     """
-    a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
-    with np.errstate(invalid="ignore", over="ignore"):
-        err = np.abs(a - b) / np.maximum(np.abs(a) + np.abs(b), floor)
-    return np.where(np.isfinite(a) & np.isfinite(b), err, np.inf)
+    a = _asarray(a, dtype=_float64)
+    b = _asarray(b, dtype=_float64)
+    with _errstate(invalid="ignore", over="ignore"):
+        err = _abs(a - b) / _maximum(_abs(a) + _abs(b), floor)
+    return _where(_isfinite(a) & _isfinite(b), err, _inf)
 
 
-def gradient_error(analytic, numeric) -> np.ndarray:
-    """Elementwise relative error of an analytic gradient against a numerical one, on the array's scale.
+def gradient_error(analytic, numeric, *, floor_fraction: float = 1e-3) -> np.ndarray:
+    r"""Elementwise relative error of ``analytic`` against the reference ``numeric``, on the reference's scale.
 
-    :func:`rel_error` with the floor ``1e-3 * max|numeric|``: entries three orders of
-    magnitude below the array's largest are judged relative to that scale, because
-    their own relative error is dominated by finite-difference noise (~1e-10
-    absolute). A shape mismatch gives ``inf`` everywhere.
+    :func:`rel_error` with the floor ``floor_fraction * max|numeric|`` (at least ``1e-12``):
+
+    .. math::
+
+        \frac{|a - n|}{\max(|a| + |n|,\ \text{floor\_fraction} \cdot \max|n|)}
+
+    Entries far below the array's largest are judged relative to that scale, because their
+    own relative error is dominated by finite-difference noise (~1e-10 absolute). NaN or
+    infinity gives ``inf``; a shape mismatch gives ``inf`` everywhere. This is the one
+    error metric of the package; two regimes use it:
+
+    * **the library's tests** (:func:`check_layer_gradients`, the book): ``floor_fraction=1e-3``,
+      central differences with ``eps=1e-5``, tolerance ``1e-6`` on the worst entry;
+    * **grading** (:mod:`rnnkit.grading`): ``floor_fraction=1e-4`` (``ERROR_FLOOR``), so a
+      learner's entries are judged on a finer scale; tolerance ``GRAD_TOL = 1e-5`` against
+      central differences with ``eps=1e-6``, ``VALUE_TOL = 1e-7`` for forward values against
+      the reference, and ``BUG_MATCH_TOL = 1e-6`` to name a known mistake.
+
+    See chapter 5, :doc:`/book/05-bptt`.
     """
-    numeric = np.asarray(numeric, dtype=np.float64)
-    analytic = np.asarray(analytic, dtype=np.float64)
+    numeric = _asarray(numeric, dtype=_float64)
+    analytic = _asarray(analytic, dtype=_float64)
     if analytic.shape != numeric.shape:
-        return np.full(numeric.shape, np.inf)
-    scale = float(np.abs(numeric).max(initial=0.0))
-    return rel_error(analytic, numeric, floor=max(1e-3 * scale, 1e-12))
+        return _full(numeric.shape, _inf)
+    scale = float(_abs(numeric).max(initial=0.0))
+    return rel_error(analytic, numeric, floor=max(floor_fraction * scale, 1e-12))
 
 
 class GradReport(NamedTuple):

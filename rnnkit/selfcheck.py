@@ -16,6 +16,9 @@ import os
 
 import numpy as np
 
+from .grading import registry
+from .grading._core import wrap
+
 __all__ = ["self_check"]
 
 
@@ -40,9 +43,6 @@ def self_check(grade_id: str, fn, *, seed: int | None = None, **observe) -> bool
         Whether the check passed. A failure also raises ``AssertionError`` with the message, so a
         notebook cell shows it as failed.
     """
-    from .grading import registry
-    from .grading._core import wrap
-
     if seed is None:
         seed = int.from_bytes(os.urandom(4), "little")
     check = registry.find_check(grade_id)

@@ -123,37 +123,61 @@ def secret_paths(course_root: Path) -> list[Path]:
 # ---------------------------------------------------------------------------
 
 def _strip_definitions(source: str, names: set[str]) -> str:
-    """``source`` without the top-level functions/classes called ``names`` (decorators included)."""
+    """``source`` without the top-level functions/classes called ``names`` (decorators included), and
+    without those names in its relative imports (a package's ``__init__`` re-exporting a withheld
+    function from its submodule would otherwise fail to import in the sandbox)."""
     tree = ast.parse(source)
     lines = source.splitlines(keepends=True)
-    drop = []
+    replace = []  # (first line, end line, replacement text)
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name in names:
             start = min([node.lineno] + [d.lineno for d in node.decorator_list]) - 1
-            drop.append((start, node.end_lineno))
+            replace.append((start, node.end_lineno, ""))
         elif isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id in names for t in node.targets):
-            drop.append((node.lineno - 1, node.end_lineno))
-    for start, end in sorted(drop, reverse=True):
-        del lines[start:end]
+            replace.append((node.lineno - 1, node.end_lineno, ""))
+        elif isinstance(node, ast.ImportFrom) and node.level and any(a.name in names for a in node.names):
+            kept = [a for a in node.names if a.name not in names]
+            text = ast.unparse(ast.ImportFrom(module=node.module, names=kept, level=node.level)) + "\n" if kept else ""
+            replace.append((node.lineno - 1, node.end_lineno, text))
+    for start, end, text in sorted(replace, reverse=True):
+        lines[start:end] = [text] if text else []
     return "".join(lines)
 
 
-def _relative_imports(source: str) -> set[str]:
-    """Sibling modules a module of rnnkit imports (``from .x import``, also inside functions)."""
+def _module_file(pkg_src: Path, mod: str) -> Path:
+    """The source of ``rnnkit.<mod>`` (``mod`` dotted, e.g. ``"casefile"`` or ``"layers.lstm"``)."""
+    path = pkg_src.joinpath(*mod.split("."))
+    return path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
+
+
+def _relative_imports(source: str, mod: str, pkg_src: Path) -> set[str]:
+    """Modules of rnnkit that ``rnnkit.<mod>`` imports relatively (``from .x import``, ``from .. import y``,
+    also inside functions), dotted like ``mod``. Absolute imports (``from rnnkit import ...``) are not
+    followed: they are how a module asks for something only some sandboxes ship."""
+    is_package = _module_file(pkg_src, mod).name == "__init__.py"
+    package = mod.split(".") if is_package else mod.split(".")[:-1]
     mods = set()
     for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module:
-            mods.add(node.module.split(".")[0])
-    return mods
+        if not isinstance(node, ast.ImportFrom) or node.level == 0:
+            continue
+        base = package[:len(package) - (node.level - 1)] if node.level > 1 else package
+        target = base + (node.module.split(".") if node.module else [])
+        if target:
+            mods.add(".".join(target))
+        for alias in node.names:  # ``from . import layers``: the name may itself be a module
+            candidate = ".".join(target + [alias.name])
+            if _module_file(pkg_src, candidate).exists():
+                mods.add(candidate)
+    return {m for m in mods if _module_file(pkg_src, m).exists()}
 
 
 def build_learner_package(assignment_module, dest: Path) -> Path:
     """Write the ``rnnkit`` package the sandbox of one assignment imports, into ``dest/rnnkit``.
 
-    It holds :mod:`rnnkit.casefile`, the modules that define the assignment's
-    ``SANDBOX_EXPORTS`` (and the modules they import), each with the assignment's
-    ``SANDBOX_WITHHELD`` definitions cut out, and an ``__init__`` that exports just
-    those names. A withheld name that survives raises here, not in a learner's kernel.
+    It holds :mod:`rnnkit.casefile` and the modules it is built from, the modules that define the
+    assignment's ``SANDBOX_EXPORTS`` (and the modules they import, with the packages they sit in),
+    each with the assignment's ``SANDBOX_WITHHELD`` definitions cut out, and an ``__init__`` that
+    exports just those names. A withheld name that survives raises here, not in a learner's kernel.
     """
     pkg_src = Path(rnnkit.__file__).resolve().parent
     exports = tuple(getattr(assignment_module, "SANDBOX_EXPORTS", ()))
@@ -164,22 +188,28 @@ def build_learner_package(assignment_module, dest: Path) -> Path:
     where = {}
     for name in exports:
         obj = getattr(rnnkit, name)
-        where[name] = obj.__module__.rsplit(".", 1)[-1]
-    needed, todo = {"casefile"}, list(set(where.values()))
+        where[name] = obj.__module__.removeprefix("rnnkit.")
+    # casefile and everything it imports relatively (its encoding, arguments and oracle modules)
+    needed, todo = set(), ["casefile", *sorted(set(where.values()))]
     while todo:
         mod = todo.pop()
         if mod in needed:
             continue
         needed.add(mod)
-        todo.extend(_relative_imports((pkg_src / f"{mod}.py").read_text()) - needed)
+        parents = [".".join(mod.split(".")[:i]) for i in range(1, mod.count(".") + 1)]
+        todo.extend(p for p in parents if p not in needed)  # a submodule imports with its package
+        todo.extend(_relative_imports(_module_file(pkg_src, mod).read_text(), mod, pkg_src) - needed)
     out = dest / "rnnkit"
     out.mkdir(parents=True, exist_ok=True)
     for mod in sorted(needed):
-        text = _strip_definitions((pkg_src / f"{mod}.py").read_text(), withheld)
-        (out / f"{mod}.py").write_text(text)
+        source = _module_file(pkg_src, mod)
+        target = out / source.relative_to(pkg_src)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        text = _strip_definitions(source.read_text(), withheld)
+        target.write_text(text)
         left = {n.name for n in ast.parse(text).body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
         if left & withheld:
-            raise AssertionError(f"withheld {sorted(left & withheld)} still defined in sandbox {mod}.py")
+            raise AssertionError(f"withheld {sorted(left & withheld)} still defined in sandbox {mod}")
     lines = ['"""rnnkit as the grading sandbox ships it: only the helpers this assignment allows."""\n']
     for name, mod in sorted(where.items()):
         lines.append(f"from .{mod} import {name}\n")

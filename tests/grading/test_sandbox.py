@@ -168,14 +168,53 @@ def test_learner_package_withholds_every_reference(assignment, tmp_path):
     """The rnnkit a sandbox ships holds none of the assignment's graded functions' references."""
     module = registry.module_for(assignment)
     pkg = sandbox.build_learner_package(module, tmp_path)
-    shipped = {p.stem for p in pkg.glob("*.py")}
-    text = "\n".join(p.read_text() for p in pkg.glob("*.py"))
+    shipped = {p.stem for p in pkg.rglob("*.py")}
+    text = "\n".join(p.read_text() for p in pkg.rglob("*.py"))
     for name in module.SANDBOX_WITHHELD:
         assert f"def {name}(" not in text and f"class {name}(" not in text, (assignment, name)
     graded = {check.function for check in module.CHECKS.values()}
     for name in graded:
         assert f"def {name}(" not in text, (assignment, name)
-    assert "grading" not in shipped and "casefile" in shipped
+    assert "grading" not in shipped and not (pkg / "grading").exists() and "casefile" in shipped
+
+
+def test_learner_package_follows_relative_imports_into_subpackages(tmp_path):
+    """A module of a subpackage (rnnkit/layers/lstm.py) brings the modules it imports relatively, at any level."""
+    for rel, text in {"_validate.py": "", "layers/rnn.py": "",
+                      "layers/__init__.py": "from .lstm import lstm_forward\nfrom .. import _validate\n",
+                      "layers/lstm.py": "from .._validate import check\n\ndef f():\n    from .rnn import g\n"}.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    follow = sandbox._relative_imports
+    assert follow((tmp_path / "layers/lstm.py").read_text(), "layers.lstm", tmp_path) == {"_validate", "layers.rnn"}
+    assert follow((tmp_path / "layers/__init__.py").read_text(), "layers", tmp_path) == {"layers.lstm", "_validate"}
+
+
+def test_withheld_names_leave_the_relative_imports_too():
+    """A package __init__ that re-exports a withheld function still imports once the function is cut."""
+    source = ("from .lstm import lstm_forward, sigmoid\n"
+              "from .rnn import (rnn_forward,\n"
+              "                  rnn_backward)\n"
+              "from numpy import tanh\n"
+              "def lstm_backward():\n    pass\n")
+    out = sandbox._strip_definitions(source, {"lstm_forward", "lstm_backward", "rnn_forward", "rnn_backward", "tanh"})
+    assert out == "from .lstm import sigmoid\nfrom numpy import tanh\n"
+
+
+@pytest.mark.parametrize("assignment", ["a1-recurrence", "a6-lstm", "a7-char-lm"])
+def test_learner_package_imports_on_its_own(assignment, tmp_path):
+    """The shipped rnnkit is complete: casefile and the modules it is built from import from the copy alone."""
+    sandbox.build_learner_package(registry.module_for(assignment), tmp_path)
+    code = ("import sys; sys.path.insert(0, sys.argv[1])\n"
+            "import rnnkit, rnnkit.casefile as cf\n"
+            "assert cf.__file__.startswith(sys.argv[1]), cf.__file__\n"
+            "calls = cf.decode_calls(cf.encode_calls([(1.5,), (cf.special('rng', seed=3),)]))\n"
+            "print(sorted(m for m in sys.modules if m.startswith('rnnkit')), len(calls))\n")
+    proc = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True,
+                          timeout=60, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "'rnnkit.casefile_encoding'" in proc.stdout and proc.stdout.rstrip().endswith(" 2"), proc.stdout
+    assert "rnnkit.grading" not in proc.stdout
 
 
 def test_missing_sandbox_is_a_clear_refusal(monkeypatch):

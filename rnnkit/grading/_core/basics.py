@@ -1,0 +1,112 @@
+"""Tolerances, verdicts, and the numpy functions the checks use, bound once at import."""
+from __future__ import annotations
+
+import os
+import textwrap
+import warnings
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+
+# Bound once, at import: a learner who later rebinds ``np.allclose`` or ``np.abs``
+# in their notebook changes what *their* code sees, not what the checks use.
+_array = np.array
+_ndarray = np.ndarray
+_isfinite = np.isfinite
+_argmax = np.argmax
+_unravel_index = np.unravel_index
+_zeros = np.zeros
+_float64 = np.float64
+_errstate = np.errstate
+_default_rng = np.random.default_rng
+_integer_types = (int, np.integer)
+_real_scalar_types = (int, float, np.integer, np.floating)
+
+#: Relative tolerance for an analytic gradient against central differences.
+#: Central differences with eps=1e-6 in float64 agree with a correct gradient to
+#: about 1e-8 (truncation ~eps², rounding ~1e-16/eps); the classic bugs are off by
+#: 1e-2 or far more. 1e-5 leaves a thousandfold margin on both sides.
+GRAD_TOL = 1e-5
+#: Relative tolerance for forward values against the reference on the same inputs:
+#: both are float64 with the same operations up to summation order (~1e-15).
+VALUE_TOL = 1e-7
+#: How close a gradient must be to a deliberately buggy variant to be named after it.
+BUG_MATCH_TOL = 1e-6
+#: Entries below this fraction of an array's largest are judged on that scale (``floor_fraction`` of
+#: :func:`rnnkit.gradcheck.gradient_error`): ten times finer than the library tests' 1e-3, because a
+#: learner's gradient is compared at GRAD_TOL with central differences of step FD_EPS.
+ERROR_FLOOR = 1e-4
+#: Step of the central differences.
+FD_EPS = 1e-6
+
+
+#: Width a message is wrapped to where it is shown (feedback pages do not wrap ``<pre>``).
+WRAP = 100
+
+
+def wrap(text: str, width: int = WRAP) -> str:
+    """Wrap each line of a message to ``width`` columns, continuation lines indented."""
+    out = []
+    for line in str(text).splitlines() or [""]:
+        out.extend(textwrap.wrap(line, width=width, break_long_words=True, break_on_hyphens=False,
+                                 subsequent_indent="  ") or [""])
+    return "\n".join(out)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Outcome of one check: ``passed`` and a message a learner can act on."""
+    passed: bool
+    message: str
+
+    def __str__(self) -> str:
+        return ("PASSED: " if self.passed else "FAILED: ") + self.message
+
+
+class _Failure(Exception):
+    """Internal: stop a check early with a learner-facing message."""
+
+
+def fresh_rng(rng: np.random.Generator | None = None) -> tuple[np.random.Generator, int]:
+    """The generator used for one check, and its seed (reported so a failure can be reproduced).
+
+    ``rng=None`` draws a seed from the operating system, so the inputs of a hidden
+    test are never stored in a notebook.
+    """
+    if rng is None:
+        seed = int.from_bytes(os.urandom(4), "little")
+    else:
+        seed = int(rng.integers(0, 2**32))
+    return _default_rng(seed), seed
+
+
+def distinct_sizes(rng: np.random.Generator, names: str, low: int = 2, high: int = 7) -> dict[str, int]:
+    """Draw pairwise different sizes for the dimension letters in ``names`` (e.g. ``"T B D H"``).
+
+    Different sizes make a transposed or misplaced axis visible as a shape error.
+    """
+    letters = names.split()
+    pool = list(range(low, high + 1))
+    if len(pool) < len(letters):
+        raise ValueError("distinct_sizes: range too small")
+    picked = rng.permutation(pool)[:len(letters)]
+    return {letter: int(n) for letter, n in zip(letters, picked)}
+
+
+def run_check(body: Callable[[], Verdict]) -> Verdict:
+    """Run a check body, turning an early stop into a failed verdict."""
+    try:
+        with _errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return body()
+    except _Failure as f:
+        return Verdict(False, str(f))
+
+
+def require(verdict: Verdict) -> Verdict:
+    """Raise ``AssertionError(message)`` unless the verdict passed; return it otherwise."""
+    if verdict.passed is not True:
+        raise AssertionError(verdict.message)
+    return verdict

@@ -1,0 +1,280 @@
+"""Judging a learner's outputs: conversion to plain float64, the relative error, the message that
+explains every mismatch (shape, dtype, NaN, which time steps, which known mistake)."""
+from __future__ import annotations
+
+from typing import Callable, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from ...casefile import Other
+from ...gradcheck import gradient_error, numerical_gradient
+from .basics import (BUG_MATCH_TOL, ERROR_FLOOR, FD_EPS, Verdict, _Failure, _argmax, _array, _errstate, _float64,
+                     _isfinite, _ndarray, _real_scalar_types, _unravel_index)
+
+
+def as_float_array(value, func: str, name: str) -> np.ndarray:
+    """A fresh, plain float64 copy of a learner's output, or a failure saying what is wrong with it.
+
+    Only real numbers are accepted: an ndarray (of any subclass, which is stripped)
+    of integer or float dtype, or a Python/numpy real scalar. Lists, objects that
+    pretend to compare equal, complex numbers, NaN and infinity get nothing.
+    """
+    if isinstance(value, bool) or isinstance(value, np.bool_):
+        raise _Failure(f"{func}: {name} must be a float array; got a bool.")
+    if isinstance(value, Other):  # a value the kernel could not send as plain numbers
+        kind = "a float array" if value.type_name.startswith("ndarray") else "a numpy array"
+        raise _Failure(f"{func}: {name} must be {kind}; got {value.type_name}.")
+    if isinstance(value, _ndarray):
+        if value.dtype.kind not in "fiu":
+            raise _Failure(f"{func}: {name} must be a float array; got dtype {value.dtype}.")
+        arr = _array(value, dtype=_float64, copy=True, subok=False)
+    elif isinstance(value, _real_scalar_types):
+        arr = _array(float(value), dtype=_float64)
+    else:
+        raise _Failure(f"{func}: {name} must be a numpy array; got {type(value).__name__}.")
+    if type(arr) is not _ndarray:  # pragma: no cover - subok=False guarantees it
+        raise _Failure(f"{func}: {name} could not be read as a plain array.")
+    with _errstate(all="ignore"):
+        finite = bool(_isfinite(arr).all())
+    if not finite:
+        raise _Failure(f"{func}: {name} contains NaN or infinity.")
+    return arr
+
+
+def _type_name(value) -> str:
+    return value.type_name if isinstance(value, Other) else type(value).__name__
+
+
+def unpack(out, func: str, names: Sequence[str]):
+    """Split a learner's return value into the ``len(names)`` outputs the docstring promises."""
+    n = len(names)
+    if n == 1:
+        return (out,)
+    if not isinstance(out, (tuple, list)):
+        raise _Failure(f"{func} must return {n} values ({', '.join(names)}); got a single {_type_name(out)}.")
+    if len(out) != n:
+        raise _Failure(f"{func} must return {n} values ({', '.join(names)}); got {len(out)}.")
+    return tuple(out)
+
+
+def shape_text(shape: tuple, dims: str | None, sizes: Mapping[str, int]) -> str:
+    """``(H, D) = (5, 4)`` style description."""
+    if not dims:
+        return str(tuple(shape))
+    letters = dims.split()
+    return "(" + ", ".join(letters) + ("," if len(letters) == 1 else "") + f") = {tuple(shape)}"
+
+
+def scaled_rel_error(got: np.ndarray, expected: np.ndarray) -> np.ndarray:
+    """The error every check judges with: :func:`rnnkit.gradcheck.gradient_error` in its grading regime.
+
+    Elementwise ``|got - expected| / max(|got| + |expected|, ERROR_FLOOR * max|expected|, 1e-12)``
+    (``inf`` where a value is not finite or the shapes differ). The floor judges entries far below
+    the array's scale on that scale, where finite-difference noise would otherwise dominate a
+    purely elementwise ratio.
+    """
+    return gradient_error(got, expected, floor_fraction=ERROR_FLOOR)
+
+
+def _max_error(got, expected) -> float:
+    if got.shape != expected.shape:
+        return float("inf")
+    if got.size == 0:
+        return 0.0
+    return float(scaled_rel_error(got, expected).max())
+
+
+def _steps_text(err: np.ndarray, tol: float, time_axis: int, direction: str) -> str:
+    """Which time steps (1-based, as in the book) are wrong, and the first one in ``direction``."""
+    T = err.shape[time_axis]
+    per_step = [float(np.take(err, t, axis=time_axis).max()) for t in range(T)]
+    wrong = [t + 1 for t in range(T) if per_step[t] > tol]
+    right = [t + 1 for t in range(T) if per_step[t] <= tol]
+    if not wrong:
+        return ""
+    if direction == "backward":
+        first = max(wrong)
+        lead = f"Going backwards from t=T={T} (the order of BPTT), the first wrong step is t={first}"
+    else:
+        first = min(wrong)
+        lead = f"Going forwards from t=1, the first wrong step is t={first}"
+    right_text = f"; correct at t={_ranges(right)}" if right else "; no step is correct"
+    return f" {lead}; wrong at t={_ranges(wrong)}{right_text}."
+
+
+def _ranges(steps: list[int]) -> str:
+    """[1,2,3,5] -> '1..3, 5'"""
+    parts, start = [], None
+    for i, s in enumerate(steps):
+        if start is None:
+            start = s
+        if i + 1 == len(steps) or steps[i + 1] != s + 1:
+            parts.append(f"{start}" if start == s else f"{start}..{s}")
+            start = None
+    return ", ".join(parts)
+
+
+def judge(func: str, names: Sequence[str], got: Sequence, expected: Mapping[str, np.ndarray], *,
+          tol: float, kind: str, compared_with: str,
+          dims: Mapping[str, str] | None = None, sizes: Mapping[str, int] | None = None,
+          variants: Iterable[tuple[str, Mapping[str, np.ndarray]]] = (),
+          time_axes: Mapping[str, int] | None = None, direction: str = "backward",
+          hints: Mapping[str, str] | None = None, select: Sequence[str] | None = None,
+          context: str = "") -> Verdict:
+    """Compare a learner's outputs with the expected arrays and explain every mismatch.
+
+    Parameters
+    ----------
+    func : str
+        Name of the learner's function (for messages).
+    names : sequence of str
+        Names of the outputs, in the order ``got`` holds them.
+    got : sequence
+        The learner's outputs, unconverted.
+    expected : mapping name -> float64 ndarray
+        Ground truth (reference values or central differences).
+    tol : float
+        Largest allowed scaled relative error (see :func:`scaled_rel_error`).
+    kind, compared_with : str
+        Words for the message, e.g. ``"gradient"``, ``"central differences"``.
+    dims, sizes : mappings
+        Dimension letters per output (``"T B D"``) and their sizes, for shape messages.
+    variants : iterable of (diagnosis, outputs)
+        Outputs of deliberately buggy implementations on the same inputs; a wrong
+        output that matches one is reported with its diagnosis.
+    time_axes : mapping name -> axis
+        Outputs with a time axis get a per-step report.
+    direction : {"backward", "forward"}
+        Which end of the sequence "first wrong step" counts from.
+    hints : mapping name -> str
+        Generic advice when no variant matches.
+    select : sequence of str, optional
+        Judge only these outputs (a test cell may grade part of a function's outputs).
+    context : str
+        Description of the inputs (sizes, seed), appended to a failure.
+    """
+    dims = dims or {}
+    sizes = sizes or {}
+    time_axes = time_axes or {}
+    hints = hints or {}
+    variants = list(variants)
+    # How many of the learner's outputs each buggy variant explains: when two bugs
+    # produce the same value for one output, name the one that explains the most.
+    support = [0] * len(variants)
+    for name, value in zip(names, got):
+        if isinstance(value, _ndarray) and value.dtype.kind in "fiu":
+            with _errstate(all="ignore"):
+                arr = _array(value, dtype=_float64, copy=True, subok=False)
+            for i, (_, outs) in enumerate(variants):
+                if name in outs and outs[name].shape == arr.shape and _max_error(arr, outs[name]) <= BUG_MATCH_TOL:
+                    support[i] += 1
+    order = sorted(range(len(variants)), key=lambda i: -support[i])
+    variants = [variants[i] for i in order]
+    problems = []
+    named: set[str] = set()  # diagnoses already spelled out in this message
+    for name, value in zip(names, got):
+        if select is not None and name not in select:
+            continue
+        exp = expected[name]
+        try:
+            arr = as_float_array(value, func, name)
+        except _Failure as f:
+            problems.append(str(f) + _nonfinite_where(value, name, time_axes))
+            continue
+        dtype_problem = _dtype_problem(value, func, name)
+        if dtype_problem:
+            problems.append(dtype_problem)
+            continue
+        if arr.shape != exp.shape:
+            msg = (f"{func}: {name} has shape {arr.shape}; expected {shape_text(exp.shape, dims.get(name), sizes)}.")
+            diagnosis = _match_variant(name, arr, exp, variants)
+            if diagnosis:
+                msg += f" Likely cause: {diagnosis}"
+            elif arr.ndim == 2 and arr.shape == exp.shape[::-1]:
+                msg += (" It looks transposed: a weight of shape (out, in) has a gradient of the same shape, "
+                        "computed as δᵀ @ (input), not (input)ᵀ @ δ.")
+            problems.append(msg)
+            continue
+        err = scaled_rel_error(arr, exp)
+        worst = float(err.max()) if err.size else 0.0
+        if worst <= tol:
+            continue
+        idx = tuple(int(i) for i in _unravel_index(int(_argmax(err)), err.shape)) if err.ndim else ()
+        msg = (f"{func}: {name} is wrong: largest relative error {worst:.1e} at index {list(idx)} "
+               f"(tolerance {tol:.0e}, {kind} compared with {compared_with}).")
+        msg += _degenerate(arr, exp, name)
+        if name in time_axes:
+            msg += _steps_text(err, tol, time_axes[name], direction)
+        diagnosis = _match_variant(name, arr, exp, variants)
+        if diagnosis and diagnosis in named:
+            msg += " Likely cause: the same as above."
+        elif diagnosis:
+            msg += f" Likely cause: {diagnosis}"
+            named.add(diagnosis)
+        elif name in hints:
+            msg += f" Hint: {hints[name]}"
+        problems.append(msg)
+    if problems:
+        text = "\n".join(problems)
+        if context:
+            text += f"\n(Checked on fresh inputs: {context}.)"
+        return Verdict(False, text)
+    checked = [n for n in names if select is None or n in select]
+    return Verdict(True, f"{func}: {', '.join(checked)} correct ({context}).")
+
+
+def _dtype_problem(value, func: str, name: str) -> str:
+    """A float output that is not float64: every input of a check is float64 (a float32 result passes
+    or fails a gradient check by luck, so it is reported on every run)."""
+    dtype = getattr(value, "dtype", None)
+    if isinstance(value, _ndarray) and dtype is not None and dtype.kind == "f" and dtype != _float64:
+        return (f"{func}: {name} has dtype {dtype}; the inputs are float64, so compute and return float64 "
+                f"({dtype} keeps too few digits for a gradient check). Look for an array created with "
+                f"dtype={dtype} or an .astype.")
+    return ""
+
+
+def _nonfinite_where(value, name: str, time_axes: Mapping[str, int]) -> str:
+    """' First NaN at index [...] (time step t=...).' for an output with NaN or infinity."""
+    if not isinstance(value, _ndarray) or value.dtype.kind != "f":
+        return ""
+    with _errstate(all="ignore"):
+        bad = ~_isfinite(value)
+    if not bad.any():
+        return ""
+    idx = tuple(int(i) for i in _unravel_index(int(_argmax(bad)), bad.shape)) if bad.ndim else ()
+    what = "NaN" if np.isnan(value[idx]) else "infinity"
+    text = f" First {what} at index {list(idx)}, {int(bad.sum())} of {bad.size} entries not finite"
+    if name in time_axes and bad.ndim > time_axes[name]:
+        text += f" (first at time step t={idx[time_axes[name]] + 1})"
+    return text + "."
+
+
+def _degenerate(arr: np.ndarray, exp: np.ndarray, name: str) -> str:
+    """Say so when a wrong output is all zeros or constant (the expected one is not)."""
+    if arr.size == 0 or not exp.size:
+        return ""
+    if not arr.any() and exp.any():
+        return f" {name} is all zeros: is it ever written to (or added to)?"
+    if arr.size > 1 and (arr == arr.flat[0]).all() and not (exp == exp.flat[0]).all():
+        return f" Every entry of {name} is the same value ({arr.flat[0]:.3g})."
+    return ""
+
+
+def _match_variant(name: str, arr: np.ndarray, exp: np.ndarray, variants) -> str | None:
+    for diagnosis, outs in variants:
+        if name not in outs:
+            continue
+        v = outs[name]
+        if v.shape != arr.shape:
+            continue
+        if v.shape == exp.shape and _max_error(v, exp) <= BUG_MATCH_TOL:
+            continue  # this bug does not change this output
+        if _max_error(arr, v) <= BUG_MATCH_TOL:
+            return diagnosis
+    return None
+
+
+def numerical_gradients(loss: Callable[[], float], arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Central differences of ``loss()`` with respect to each array (perturbed in place, restored)."""
+    return {name: numerical_gradient(loss, a, FD_EPS) for name, a in arrays.items()}

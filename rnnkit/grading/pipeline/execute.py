@@ -1,0 +1,345 @@
+"""Step 2, sandboxed execution: the kernel in the bubblewrap sandbox, crash-resilient."""
+from __future__ import annotations
+
+import copy
+import json
+import os
+import shutil
+import signal
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbgrader.preprocessors import Execute
+from jupyter_client.manager import AsyncKernelManager
+from traitlets import Integer, Unicode
+
+from ...casefile import RESULTS_MIME
+from .. import registry, sandbox
+from .notebook import _course, _is_hidden_test, _is_visible_test, _nb_meta, _state
+
+
+# ---------------------------------------------------------------------------
+# 2. execution in the sandbox
+# ---------------------------------------------------------------------------
+
+class SandboxKernelManager(AsyncKernelManager):
+    """A kernel manager whose kernel runs inside the grading sandbox, over ipc sockets."""
+
+    workspace = Unicode("", help="Per-notebook directory holding cases/ and lib/").tag(config=False)
+    course_root = Unicode("").tag(config=False)
+
+    def format_kernel_cmd(self, extra_arguments=None):
+        ws = Path(self.workspace)
+        kernel_dir = ws / "kernel"
+        conn = kernel_dir / "kernel.json"
+        info = json.loads(Path(self.connection_file).read_text())
+        info["ip"] = f"{sandbox.IPC_DIR}/{Path(self.ip).name}"  # the same sockets, seen through the bind mount
+        conn.write_text(json.dumps(info))
+        sandbox.prepare_private_dir(Path(self.ip).parent, conn)
+        argv = [_python(), "-m", "ipykernel_launcher", "-f", sandbox.CONNECTION_FILE,
+                "--HistoryManager.hist_file=:memory:", "--IPKernelApp.parent_handle=1"]
+        cmd = sandbox.sandbox_command(argv, course_root=Path(self.course_root), cases_dir=ws / "cases",
+                                      lib_dir=ws / "lib", connection_file=conn, ipc_dir=Path(self.ip).parent)
+        self.cgroup = sandbox.Cgroup.create(f"rnnkit-{ws.name}-{os.getpid()}-{id(self)}", sandbox.Limits())
+        if self.cgroup is None:
+            self.log.warning("no writable cgroup: the sandbox's total memory and processes are not limited "
+                             "(each process still is)")
+            return cmd
+        return self.cgroup.wrap(cmd)
+
+    cgroup = None
+
+    #: Characters of the kernel process's own stdout/stderr kept (for the grader's debug log).
+    output_tail = 20_000
+
+    async def _async_launch_kernel(self, kernel_cmd, **kw):
+        """Launch with the kernel's own stdout and stderr on a pipe drained here.
+
+        Learner code can write to those file descriptors past ipykernel's capture (``os.write`` to
+        the saved original stdout); inherited, they would be the instructor's terminal and log. Here
+        only the last :attr:`output_tail` characters are kept, and logged at debug level.
+        """
+        import subprocess
+        import threading
+        kw["stdout"] = subprocess.PIPE
+        kw["stderr"] = subprocess.STDOUT
+        await super()._async_launch_kernel(kernel_cmd, **kw)
+        proc = getattr(self.provisioner, "process", None)
+        if proc is not None and proc.stdout is not None:
+            fd = os.dup(proc.stdout.fileno())  # ours: the provisioner closes its file object on its own
+            threading.Thread(target=self._drain, args=(fd,), daemon=True).start()
+
+    def _drain(self, fd: int):
+        tail = b""
+        try:
+            for chunk in iter(lambda: os.read(fd, 65536), b""):  # EOF when the sandbox is gone
+                tail = (tail + chunk)[-self.output_tail:]
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+        if tail.strip():
+            self.log.debug("sandboxed kernel output (last %d bytes):\n%s", len(tail),
+                           tail.decode("utf-8", "replace"))
+
+
+def _python() -> str:
+    import sys
+    return sys.executable
+
+
+class _Restart(Exception):
+    """Internal: the kernel must be replaced before the next cell."""
+
+
+class SandboxedExecute(Execute):
+    """nbgrader's ``Execute``, with the kernel in the sandbox and the crash-resilient loop described above."""
+
+    notebook_timeout = Integer(300, help="Wall-clock budget of one notebook (seconds)").tag(config=True)
+    max_restarts = Integer(4, help="Kernel restarts allowed per notebook after crashes or timeouts").tag(config=True)
+    max_cell_output = Integer(100_000, help="Characters of text output kept per cell").tag(config=True)
+    kill_output = Integer(50 * 2**20, help="A cell printing more than this many characters is stopped").tag(
+        config=True)
+
+    def create_kernel_manager(self):
+        self.km = SandboxKernelManager(config=self.config, transport="ipc",
+                                       ip=str(Path(self._workspace) / "ipc" / "k"),
+                                       workspace=str(self._workspace), course_root=str(self._course_root))
+        self._last_km = self.km  # nbclient forgets km when it cleans up; the sandbox's cgroup is on it
+        return self.km
+
+    # --- output limits -----------------------------------------------------
+    @staticmethod
+    def _size(msg) -> int:
+        content = msg.get("content", {})
+        return len(content.get("text", "")) if msg["msg_type"] == "stream" else \
+            sum(len(str(v)) for v in content.get("data", {}).values()) if "data" in content else \
+            sum(len(str(x)) for x in content.get("traceback", []))
+
+    def _over_kill_budget(self, size: int, cell_index: int) -> bool:
+        """Count ``size`` characters against the running cell; past :attr:`kill_output` the kernel is killed."""
+        self._cell_output += size
+        if self._cell_output <= self.kill_output:
+            return False
+        if not self._output_killed:
+            self._output_killed = True
+            self._events.setdefault(cell_index, f"it printed more than {self.kill_output // 2**20} MB of output "
+                                                 f"and was stopped")
+            proc = getattr(getattr(self.km, "provisioner", None), "process", None)
+            if proc is not None:
+                proc.kill()
+        return True
+
+    def output(self, outs, msg, display_id, cell_index):
+        content = msg.get("content", {})
+        size = self._size(msg)
+        if self._over_kill_budget(size, cell_index):
+            return None
+        # only a hidden test cell's result record is exempt from the text limit; one displayed by any
+        # other cell is just output (it decides nothing, and must not bloat the graded notebook)
+        is_payload = msg["msg_type"] == "display_data" and RESULTS_MIME in content.get("data", {}) \
+            and 0 <= cell_index < len(self.nb.cells) and _is_hidden_test(self.nb.cells[cell_index])
+        if not is_payload and self._cell_text + size > self.max_cell_output:
+            if not self._truncated:
+                self._truncated = True
+                room = self.max_cell_output - self._cell_text
+                if msg["msg_type"] == "stream" and room > 0:  # keep the beginning of a long text
+                    self._cell_text += room
+                    super().output(outs, {**msg, "content": {**content, "text": content.get("text", "")[:room]}},
+                                   display_id, cell_index)
+                out = nbformat.v4.new_output("stream", name="stdout",
+                                             text=f"\n[output cut after {self.max_cell_output} characters]\n")
+                outs.append(out)
+            return None
+        if not is_payload:
+            self._cell_text += size
+        return super().output(outs, msg, display_id, cell_index)
+
+    def _update_display_id(self, display_id, msg):
+        """A display that replaces earlier outputs (``update_display``, or ``display`` with a used
+        ``display_id``) is output of the running cell: it counts against that cell's limits (else it
+        would bypass them, in any earlier cell too), and it never carries a result record."""
+        size = self._size(msg)
+        index = getattr(self, "_current_index", -1)
+        if self._over_kill_budget(size, index) or RESULTS_MIME in msg.get("content", {}).get("data", {}) \
+                or self._cell_text + size > self.max_cell_output:
+            return
+        self._cell_text += size
+        try:
+            super()._update_display_id(display_id, msg)
+        except (IndexError, KeyError, TypeError):  # an id recorded by a replayed (scratch) copy of a cell
+            pass
+
+    # --- the loop ------------------------------------------------------------
+    def preprocess(self, nb, resources, km=None):
+        state = _state(resources)
+        info = resources["nbgrader"]
+        checks = registry.checks_for(info["assignment"])
+        course = _course(self.config)
+        self._course_root = Path(course.root).resolve()
+        sandbox.tools()  # refuse clearly, before any learner code runs, if the sandbox is missing
+        base = Path(tempfile.mkdtemp(prefix="rkg-", dir="/tmp"))
+        self._workspace = base
+        try:
+            (base / "cases").mkdir()
+            (base / "ipc").mkdir()
+            (base / "kernel").mkdir(mode=0o700)
+            sandbox.build_learner_package(registry.module_for(info["assignment"]), base / "lib")
+            for cell in nb.cells:
+                if _is_hidden_test(cell):
+                    gid = _nb_meta(cell)["grade_id"]
+                    if gid not in checks:
+                        raise KeyError(f"hidden test cell {gid!r} has no check in rnnkit.grading "
+                                       f"({info['assignment']})")
+                    data, context, seed = checks[gid].cases()
+                    (base / "cases" / f"{gid}.npz").write_bytes(data)
+                    state["cases"][gid] = (context, seed)
+            for p in (base, base / "cases", base / "lib"):
+                os.chmod(p, 0o755)
+            for p in (base / "lib").rglob("*"):
+                os.chmod(p, 0o755 if p.is_dir() else 0o644)
+            self._run(nb, resources, state)
+        finally:
+            shutil.rmtree(base, ignore_errors=True)
+        return nb, resources
+
+    def _plan(self, nb) -> list[int]:
+        plan = []
+        for i, cell in enumerate(nb.cells):
+            if cell.cell_type != "code":
+                continue
+            if _is_visible_test(cell) or "skip-grading" in cell.metadata.get("tags", []):
+                cell.outputs = []
+                continue
+            plan.append(i)
+        return plan
+
+    def _run(self, nb, resources, state):
+        NotebookClientInit(self, nb)
+        # no widget emulation: comm messages are learner-made data that nbclient would keep (widget
+        # state, unbounded) or parse (an Output-widget hook, a KeyError on a malformed comm_open)
+        self.store_widget_state = False
+        self.comm_open_handlers = {}
+        self.reset_execution_trackers()
+        self._check_assign_resources(resources)
+        self.shutdown_kernel = "immediate"
+        self.interrupt_on_timeout = False  # a timeout kills and replaces the kernel (see class docstring)
+        self._events: dict[int, str] = {}
+        plan = self._plan(nb)
+        start, restarts, t0 = 0, 0, time.monotonic()
+        self._t0 = t0
+        while start < len(plan):
+            self.km, self.kc = None, None
+            try:
+                with self.setup_kernel():
+                    self._remember_sandbox()
+                    self._replay(nb, plan[:start])
+                    for pos in range(start, len(plan)):
+                        idx = plan[pos]
+                        if time.monotonic() - t0 > self.notebook_timeout:
+                            for j in plan[pos:]:
+                                self._events.setdefault(j, f"it was not run: the notebook used up its "
+                                                           f"{self.notebook_timeout} s of grading time")
+                            start = len(plan)
+                            break
+                        # a crash or timeout in this cell costs this cell only: the next kernel
+                        # resumes after it (its event is recorded, so replay skips it too)
+                        start = pos + 1
+                        self._execute_one(nb, idx)
+                    else:
+                        start = len(plan)
+            except _Restart:
+                restarts += 1
+                if restarts > self.max_restarts:
+                    for j in plan[start:]:
+                        self._events.setdefault(j, "it was not run: the kernel crashed too often")
+                    break
+            finally:
+                self._kill_sandbox()
+        state["events"] = {nb.cells[i].metadata.get("nbgrader", {}).get("grade_id", str(i)): text
+                           for i, text in self._events.items()}
+        state["sandbox_pids"] = list(getattr(self, "_sandbox_pids", []))
+
+    def _execute_one(self, nb, idx):
+        cell = nb.cells[idx]
+        self._current_index = idx
+        self._cell_output = self._cell_text = 0
+        self._truncated = self._output_killed = False
+        try:
+            self.execute_cell(cell, idx, store_history=True)
+        except (DeadKernelError, CellTimeoutError) as exc:
+            if idx not in self._events:
+                self._events[idx] = (f"it ran longer than {self.timeout} s and was stopped"
+                                     if isinstance(exc, CellTimeoutError) else self._death_text())
+            raise _Restart() from None
+        if self._output_killed:
+            raise _Restart()
+
+    def _replay(self, nb, done: list[int]):
+        """Re-run, silently, the set-up and answer cells that ran before a restart.
+
+        Replays count against the notebook's time budget (slow cells and repeated crashes must not
+        multiply it): once it is used up, replaying stops and the loop marks the rest as not run.
+        """
+        for idx in done:
+            if time.monotonic() - self._t0 > self.notebook_timeout:
+                return
+            cell = nb.cells[idx]
+            if idx in self._events or _is_hidden_test(cell):
+                continue
+            scratch = copy.deepcopy(cell)
+            self._current_index = idx
+            self._cell_output = self._cell_text = 0
+            self._truncated = self._output_killed = False
+            try:
+                self.execute_cell(scratch, idx, store_history=False)
+            except (DeadKernelError, CellTimeoutError):
+                self._events[idx] = "it stopped the kernel when it was run again after a crash"
+                raise _Restart() from None
+
+    def _death_text(self) -> str:
+        proc = getattr(getattr(self.km, "provisioner", None), "process", None)
+        code = proc.poll() if proc is not None else None
+        if code is not None and code < 0:
+            return f"the kernel was killed by signal {signal.Signals(-code).name} while it ran"
+        if code is not None and code > 128:
+            try:
+                return f"the kernel was killed by signal {signal.Signals(code - 128).name} while it ran"
+            except ValueError:
+                pass
+        return (f"the kernel stopped while it ran (exit status {code}; e.g. os._exit, a crash, "
+                f"or a memory or process limit)")
+
+    def _remember_sandbox(self):
+        sandbox.seal_private_dir(Path(self._workspace) / "ipc")  # the kernel is up: its sockets exist
+        proc = getattr(getattr(self.km, "provisioner", None), "process", None)
+        if proc is not None:
+            self._sandbox_pids = getattr(self, "_sandbox_pids", []) + [proc.pid]
+
+    def _kill_sandbox(self):
+        proc = getattr(getattr(self.km, "provisioner", None), "process", None) if self.km else None
+        group = getattr(getattr(self, "_last_km", None), "cgroup", None)
+        self._last_km = None
+        try:
+            if self.km is not None:
+                self._cleanup_kernel()
+        except Exception as exc:  # a dead or wedged kernel: kill below
+            self.log.warning("kernel cleanup: %s", exc)
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
+        if group is not None:
+            left = group.alive()
+            if left:
+                self._sandbox_leftovers = getattr(self, "_sandbox_leftovers", []) + left
+            group.remove()
+        self.km, self.kc = None, None
+
+
+def NotebookClientInit(client, nb):
+    """nbconvert's ExecutePreprocessor re-initialises the client for each notebook; do the same."""
+    from nbclient import NotebookClient
+    NotebookClient.__init__(client, nb, None)
