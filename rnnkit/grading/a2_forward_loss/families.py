@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ... import layers as _ref
+from ...data import shift_right
 from .._core import VALUE_TOL, Check, Probe, ProbeRule, Verdict, judge, returned
 from ..a1_recurrence import explained, probe_failure, probe_report, probe_right, with_error_hint
 from ..a3_bptt import NO_BIAS, NO_TANH, NOT_CARRIED, WS_NOT_T
@@ -113,9 +114,8 @@ _OH_NONE_RIGHT = ("already the first step is wrong, with each part switched off 
 
 
 def _yprev(sizes, p):
-    B, K = sizes["B"], sizes["K"]
-    onehot = np.eye(K)[p["Y"]]
-    return np.concatenate([np.zeros((1, B, K)), onehot[:-1]])
+    K = sizes["K"]
+    return shift_right(np.eye(K)[p["Y"]], fill=0.0)
 
 
 def _hh_ref(p):
@@ -164,7 +164,7 @@ def _judge_hh(sizes, p, O, probe_text="") -> Verdict:
     ref = Hs @ p["Wy"].T + p["c"]
     variants = [(text, {"O": _states(*args[:5], bug=bug) @ p["Wy"].T + p["c"]})
                 for bug, text in _STATE_BUGS.items()]
-    H_prev = np.concatenate([p["h0"][None], Hs[:-1]])
+    H_prev = shift_right(Hs, fill=p["h0"])
     variants += [("the outputs are one step late: o⁽ᵗ⁾ is computed from h⁽ᵗ⁾, the state after reading x⁽ᵗ⁾.",
                   {"O": H_prev @ p["Wy"].T + p["c"]}),
                  (LOGITS_NOT_PROBS, {"O": _ref.softmax(ref)}),
@@ -177,7 +177,6 @@ def _judge_hh(sizes, p, O, probe_text="") -> Verdict:
 
 
 def _judge_oh(sizes, p, O, probe_text="") -> Verdict:
-    B, K = sizes["B"], sizes["K"]
     Yprev = p["Yprev"]
 
     def run(Yfed, tanh=True):
@@ -186,7 +185,7 @@ def _judge_oh(sizes, p, O, probe_text="") -> Verdict:
     ref = run(Yprev)
     variants = [(NO_TANH, {"O": run(Yprev, tanh=False)}),
                 ("the fed-back vectors are shifted a second time: Yprev[t] is already what step t receives.",
-                 {"O": run(np.concatenate([np.zeros((1, B, K)), Yprev[:-1]]))}),
+                 {"O": run(shift_right(Yprev, fill=0.0))}),
                 ("the feedback is missing: h⁽ᵗ⁾ depends on Yprev[t] through Wo.", {"O": run(0 * Yprev)}),
                 (LOGITS_NOT_PROBS, {"O": _ref.softmax(ref)}),
                 (TANH_ON_LOGITS, {"O": np.tanh(ref)})]

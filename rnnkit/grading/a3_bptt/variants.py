@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ... import layers as _ref
+from ...data import shift_right
 from .._core import numerical_gradients
 from .cases import _states
 from .diagnoses import (BATCH_MEAN, CARRY_AFTER_TANH, CARRY_SKIPS_TANH, CARRY_WS_T, DB_NOT_SUMMED,
@@ -105,7 +106,7 @@ def _forward_variants(X, h0, Wx, Ws, b):
         (WS_NOT_T, {"Hs": run(lambda x, h: np.tanh(x @ Wx.T + h @ Ws + b))}),
         (NO_BIAS, {"Hs": run(lambda x, h: np.tanh(x @ Wx.T + h @ Ws.T))}),
         (NOT_CARRIED, {"Hs": run(lambda x, h: np.tanh(x @ Wx.T + h @ Ws.T + b), carry=False)}),
-        (SHIFTED, {"Hs": np.concatenate([h0[None], good[:-1]])}),
+        (SHIFTED, {"Hs": shift_right(good, fill=h0)}),
         (WITH_H0, {"Hs": np.concatenate([h0[None], good])}),
         (H0_IGNORED, {"Hs": run(lambda x, h: np.tanh(x @ Wx.T + h @ Ws.T + b), start=np.zeros_like(h0))}),
     ]

@@ -40,4 +40,4 @@ SANDBOX_EXPORTS = ("numerical_gradient",)
 
 #: rnnkit names that compute this assignment's graded functions (teacher feedback, the teacher-forced
 #: forward and backward pass, closed-loop generation, scheduled feedback): never in the sandbox.
-SANDBOX_WITHHELD = ("OutputToHiddenRNN",)
+SANDBOX_WITHHELD = ("OutputToHiddenRNN", "shift_right")

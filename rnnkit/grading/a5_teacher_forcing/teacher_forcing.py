@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...data import shift_right
 from .._core import GRAD_TOL, VALUE_TOL, Check, Probe, judge, numerical_gradients
 from .common import (_case, _compare_tokens, _ctx, _judge_all, _merged, _onehot, _teacher, _tokens,
                      output_rnn_reference)
@@ -45,9 +46,9 @@ def _judge_tf_one(case, out, record):
     variants = [("the targets are fed unshifted: step t receives the target of step t-1 (its own target "
                  "is what it must predict).", Y),
                 ("the first step must receive nothing, written -1 (not class 0).",
-                 np.concatenate([np.zeros((1, B), dtype=np.int64), Y[:-1]])),
+                 shift_right(Y, fill=0)),
                 ("the first step must receive nothing, written -1: it still holds Y[0] (set feedback[0] = -1 "
-                 "after the shift).", np.concatenate([Y[:1], Y[:-1]])),
+                 "after the shift).", shift_right(Y, fill=Y[0])),
                 ("only the first row is replaced by -1: the other steps must be shifted too, feedback[t] = "
                  "Y[t-1], not Y[t].", np.concatenate([-np.ones((1, B), dtype=np.int64), Y[1:]])),
                 ("every later step receives Y[0]: a loop `feedback[t] = feedback[t-1]` running forwards (or "
