@@ -138,13 +138,29 @@ def _strip_definitions(source: str, names: set[str]) -> str:
     return "".join(lines)
 
 
-def _relative_imports(source: str) -> set[str]:
-    """Sibling modules a module of rnnkit imports (``from .x import``, also inside functions)."""
+def _relative_imports(source: str, package: str) -> set[str]:
+    """Modules of rnnkit that a module of the package ``package`` imports relatively (``from .x import``,
+    ``from ..x import``, ``from . import x``; also inside functions), as dotted names relative to rnnkit
+    (``"layers.rnn"``); ``package`` is the importing module's package, ``""`` for rnnkit itself."""
     mods = set()
     for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module:
-            mods.add(node.module.split(".")[0])
+        if isinstance(node, ast.ImportFrom) and node.level >= 1:
+            parts = package.split(".") if package else []
+            base = parts[:len(parts) - (node.level - 1)] if node.level > 1 else parts
+            if node.module:
+                mods.add(".".join(base + node.module.split(".")))
+            else:
+                mods.update(".".join(base + [alias.name]) for alias in node.names)
     return mods
+
+
+def _module_file(pkg_src: Path, mod: str) -> Path | None:
+    """The source file of the rnnkit module ``mod`` (dotted, relative to rnnkit): ``x.py`` or ``x/__init__.py``."""
+    path = pkg_src.joinpath(*mod.split("."))
+    for candidate in (path.with_suffix(".py"), path / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None  # an imported name, not a module (``from . import sigmoid``)
 
 
 def build_learner_package(assignment_module, dest: Path) -> Path:
@@ -153,7 +169,9 @@ def build_learner_package(assignment_module, dest: Path) -> Path:
     It holds :mod:`rnnkit.casefile`, the modules that define the assignment's
     ``SANDBOX_EXPORTS`` (and the modules they import), each with the assignment's
     ``SANDBOX_WITHHELD`` definitions cut out, and an ``__init__`` that exports just
-    those names. A withheld name that survives raises here, not in a learner's kernel.
+    those names. A sub-package whose ``__init__`` no shipped module imports gets an empty
+    ``__init__`` (so ``rnnkit.layers._common`` ships without the other cell modules).
+    A withheld name that survives raises here, not in a learner's kernel.
     """
     pkg_src = Path(rnnkit.__file__).resolve().parent
     exports = tuple(getattr(assignment_module, "SANDBOX_EXPORTS", ()))
@@ -164,22 +182,31 @@ def build_learner_package(assignment_module, dest: Path) -> Path:
     where = {}
     for name in exports:
         obj = getattr(rnnkit, name)
-        where[name] = obj.__module__.rsplit(".", 1)[-1]
-    needed, todo = {"casefile"}, list(set(where.values()))
+        where[name] = obj.__module__.split(".", 1)[1]
+    needed: dict[str, Path] = {}
+    todo = ["casefile", *set(where.values())]
     while todo:
         mod = todo.pop()
-        if mod in needed:
+        path = _module_file(pkg_src, mod)
+        if mod in needed or path is None:
             continue
-        needed.add(mod)
-        todo.extend(_relative_imports((pkg_src / f"{mod}.py").read_text()) - needed)
+        needed[mod] = path
+        package = mod if path.name == "__init__.py" else mod.rpartition(".")[0]
+        todo.extend(_relative_imports(path.read_text(), package) - set(needed))
     out = dest / "rnnkit"
     out.mkdir(parents=True, exist_ok=True)
-    for mod in sorted(needed):
-        text = _strip_definitions((pkg_src / f"{mod}.py").read_text(), withheld)
-        (out / f"{mod}.py").write_text(text)
+    for mod, path in sorted(needed.items()):
+        text = _strip_definitions(path.read_text(), withheld)
+        target = out / path.relative_to(pkg_src)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
         left = {n.name for n in ast.parse(text).body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
         if left & withheld:
-            raise AssertionError(f"withheld {sorted(left & withheld)} still defined in sandbox {mod}.py")
+            raise AssertionError(f"withheld {sorted(left & withheld)} still defined in sandbox {mod}")
+    for sub in {p.parent for p in out.rglob("*.py")} - {out}:
+        marker = sub / "__init__.py"
+        if not marker.exists():
+            marker.write_text('"""Only the modules of this sub-package that the assignment needs."""\n')
     lines = ['"""rnnkit as the grading sandbox ships it: only the helpers this assignment allows."""\n']
     for name, mod in sorted(where.items()):
         lines.append(f"from .{mod} import {name}\n")

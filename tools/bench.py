@@ -1,6 +1,6 @@
 """Speed of rnnkit's forward+backward against PyTorch on the CPU.
 
-Run ``python -m rnnkit.bench`` (or ``make bench``). For each shape (T, B, D, H)
+Run ``python tools/bench.py`` (or ``make bench``). For each shape (T, B, D, H)
 and dtype it times one forward and backward pass of the vanilla RNN and of
 the LSTM (a sum of all hidden states as the loss, so every step receives a
 gradient) and, when torch is importable, the same computation with
@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from .layers import lstm_backward, lstm_forward, rnn_backward, rnn_forward
+from rnnkit.layers import lstm_backward, lstm_forward, rnn_backward, rnn_forward
 
 SHAPES = ((25, 1, 65, 100), (50, 32, 64, 128), (100, 64, 128, 256), (200, 16, 32, 64))
 
