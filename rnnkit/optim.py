@@ -15,13 +15,18 @@ def _check_grads(func: str, grads) -> None:
     if not isinstance(grads, dict) or not grads:
         raise ValueError(f"{func}: argument 'grads' must be a non-empty dict of name -> ndarray")
     for name, g in grads.items():
+        # NaN and inf propagate through a sum: a finite sum means finite entries, without a boolean temporary.
+        with np.errstate(over="ignore", invalid="ignore"):
+            if np.isfinite(np.sum(g)):
+                continue
         if not np.all(np.isfinite(g)):
             raise ValueError(f"{func}: gradient '{name}' contains NaN or infinity (shape {np.shape(g)})")
 
 
 def global_norm(grads: dict) -> float:
     r"""Euclidean norm of all gradients taken together, :math:`\sqrt{\sum_p \lVert g_p \rVert^2}`."""
-    return float(np.sqrt(sum(float(np.sum(np.square(g))) for g in grads.values())))
+    # vdot: the sum of squares of each array in one pass, without a temporary array of squares
+    return float(np.sqrt(sum(float(np.vdot(g, g)) for g in grads.values())))
 
 
 def clip_by_value(grads: dict, limit: float) -> dict:
@@ -126,11 +131,20 @@ class Adam(_Optimizer):
         super().step(params, grads)
 
     def _update(self, k, p, g):
-        m, v = self.state.setdefault(k, (np.zeros_like(p), np.zeros_like(p)))
+        # In place, with one work array per parameter instead of a temporary per operation:
+        # m ← β1 m + (1 − β1) g,  v ← β2 v + (1 − β2) g²,
+        # p ← p − lr · m̂ / (√v̂ + ε)  with  m̂ = m / (1 − β1ᵗ),  v̂ = v / (1 − β2ᵗ).
+        m, v, work = self.state.setdefault(k, (np.zeros_like(p), np.zeros_like(p), np.empty_like(p)))
         m *= self.beta1
-        m += (1 - self.beta1) * g
+        np.multiply(g, 1 - self.beta1, out=work)
+        m += work
         v *= self.beta2
-        v += (1 - self.beta2) * g * g
-        m_hat = m / (1 - self.beta1 ** self.t)
-        v_hat = v / (1 - self.beta2 ** self.t)
-        p -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+        np.multiply(g, g, out=work)
+        work *= 1 - self.beta2
+        v += work
+        np.divide(v, 1 - self.beta2 ** self.t, out=work)
+        np.sqrt(work, out=work)
+        work += self.eps
+        np.divide(m, work, out=work)
+        work *= self.lr / (1 - self.beta1 ** self.t)
+        p -= work

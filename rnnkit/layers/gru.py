@@ -182,5 +182,5 @@ def gru_backward(dHs, cache: GRUCache):
     dAx2 = dAx.reshape(T * B, 3 * H)
     dAh2 = dAh.reshape(T * B, 3 * H)
     dX = (dAx2 @ Wx).reshape(T, B, D)
-    return (dX, dh, dAx2.T @ X.reshape(T * B, D), sum_over_time_state_grad(dAh, h0, Hs),
+    return (dX, dh, dAx2.T @ X.reshape(T * B, D), sum_over_time_state_grad(dAh2, h0, Hs),
             dAx2.sum(axis=0), dAh2.sum(axis=0))

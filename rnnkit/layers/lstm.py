@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._common import check_args, check_upstream, sigmoid, sum_over_time_state_grad
+from ._common import check_args, check_upstream, scratch_arrays, sigmoid, sum_over_time_state_grad
 
 __all__ = ["LSTMStepCache", "LSTMCache", "lstm_step_forward", "lstm_step_backward", "lstm_forward",
            "lstm_backward"]
@@ -218,12 +218,13 @@ def lstm_forward(X, h0, c0, W, b):
     half[:3 * H] = 0.5                                  # rows of the sigmoid gates: a/2 goes into tanh
     Wh = np.ascontiguousarray(W[:, :H] * half)          # (4H, H)
     Wx = W[:, H:] * half                                # (4H, D)
-    # Pre-activations of every step from the input alone, (T, 4H, B): one GEMM for all steps.
-    gates = np.empty((T, 4 * H, B), dtype)
-    np.add((X.reshape(T * B, D) @ Wx.T).reshape(T, B, 4 * H).transpose(0, 2, 1), b[:, None] * half, out=gates)
-    Hs_fm, Cs_fm, tanh_c = (np.empty((T, H, B), dtype) for _ in range(3))
-    recurrent = np.empty((4 * H, B), dtype)
-    scratch = np.empty((H, B), dtype)
+    # Pre-activations of every step from the input alone, before the loop: (T, 4H, B).
+    gates = np.matmul(Wx, X.transpose(0, 2, 1))
+    gates += (b * half[:, 0])[:, None]
+    Cs_fm, tanh_c = np.empty((T, H, B), dtype), np.empty((T, H, B), dtype)
+    Hs_fm = scratch_arrays.get("lstm_forward.Hs", (T, H, B), dtype)   # the cache holds a (T, B, H) copy
+    recurrent = scratch_arrays.get("lstm_forward.recurrent", (4 * H, B), dtype)
+    scratch = scratch_arrays.get("lstm_forward.scratch", (H, B), dtype)
     h, c = np.ascontiguousarray(h0.T), np.ascontiguousarray(c0.T)
     for t in range(T):
         a = gates[t]
@@ -246,20 +247,29 @@ def lstm_forward(X, h0, c0, W, b):
                          tanh_c.transpose(0, 2, 1), W)
 
 
-def _local_grads(gates, tanh_c, C_prev, H):
+def _local_grads(gates, tanh_c, Cs, c0, H):
     """The factors of the backward recurrence that do not depend on the carried gradients, all steps at once.
 
-    Arguments and results are feature-major, (T, 4H, B) and (T, H, B). Returns ``k_c`` (T, H, B) with
-    ``dc_t += dh_t ⊙ k_c``, and ``k`` (T, 4H, B) with ``δ = [dc ⊙ k_i, dc ⊙ k_f, dh ⊙ k_o, dc ⊙ k_g]``.
+    Arguments and results are feature-major: ``gates`` (T, 4H, B), ``tanh_c`` and ``Cs`` (T, H, B),
+    ``c0`` (H, B). Returns ``k_c`` (T, H, B), with ``dc_t += dh_t ⊙ k_c``, and ``k`` (T, 4H, B), with
+    ``δ = [dc ⊙ k_i, dc ⊙ k_f, dh ⊙ k_o, dc ⊙ k_g]``, in reused work arrays, without temporaries.
     """
-    i, f, o, g = (gates[:, n * H:(n + 1) * H] for n in range(4))
-    k = np.empty_like(gates)
-    k_c = 1.0 - tanh_c * tanh_c
-    np.multiply(tanh_c, o * (1.0 - o), out=k[:, 2 * H:3 * H])
-    k_c *= o
-    np.multiply(g, i * (1.0 - i), out=k[:, :H])
-    np.multiply(C_prev, f * (1.0 - f), out=k[:, H:2 * H])
-    np.multiply(i, 1.0 - g * g, out=k[:, 3 * H:])
+    i, g = gates[:, :H], gates[:, 3 * H:]
+    k = scratch_arrays.get("lstm_backward.k", gates.shape, gates.dtype)
+    sigmoid_slopes = k[:, :3 * H]                      # σ′ = σ(1 − σ) of i, f, o in one pass
+    np.subtract(1.0, gates[:, :3 * H], out=sigmoid_slopes)
+    sigmoid_slopes *= gates[:, :3 * H]
+    k[:, :H] *= g                                       # k_i = g ⊙ σ′(i)
+    k[0, H:2 * H] *= c0                                 # k_f = c_{t−1} ⊙ σ′(f)
+    k[1:, H:2 * H] *= Cs[:-1]
+    k[:, 2 * H:3 * H] *= tanh_c                         # k_o = tanh c_t ⊙ σ′(o)
+    k_g = k[:, 3 * H:]                                  # k_g = i ⊙ (1 − g²)
+    np.multiply(g, g, out=k_g)
+    np.subtract(1.0, k_g, out=k_g)
+    k_g *= i
+    k_c = np.multiply(tanh_c, tanh_c, out=scratch_arrays.get("lstm_backward.k_c", tanh_c.shape, tanh_c.dtype))
+    np.subtract(1.0, k_c, out=k_c)
+    k_c *= gates[:, 2 * H:3 * H]
     return k_c, k
 
 
@@ -294,15 +304,16 @@ def lstm_backward(dHs, cache: LSTMCache):
     # Back to the loop's feature-major layout (no copy for a cache made by lstm_forward).
     gates, Cs, tanh_c = (np.ascontiguousarray(a.transpose(0, 2, 1)) for a in (gates, Cs, tanh_c))
     dtype = np.result_type(gates, dHs)
-    C_prev = np.concatenate([c0.T[None], Cs[:-1]])
-    k_c, k = _local_grads(gates, tanh_c, C_prev, H)
-    dHs_fm = np.ascontiguousarray(dHs.transpose(0, 2, 1))
+    k_c, k = _local_grads(gates, tanh_c, Cs, c0.T, H)
+    work = scratch_arrays
+    dHs_fm = work.get("lstm_backward.dHs", (T, H, B), dtype)
+    dHs_fm[...] = dHs.transpose(0, 2, 1)
     WhT = np.ascontiguousarray(W[:, :H].T)              # (H, 4H)
-    dA = np.empty((T, 4 * H, B), dtype)                 # δ of every step
+    dA = work.get("lstm_backward.dA", (T, 4 * H, B), dtype)   # δ of every step
     dh = np.zeros((H, B), dtype)
     dc = np.zeros((H, B), dtype)
-    dh_total = np.empty((H, B), dtype)
-    scratch = np.empty((H, B), dtype)
+    dh_total = work.get("lstm_backward.dh_total", (H, B), dtype)
+    scratch = work.get("lstm_backward.scratch", (H, B), dtype)
     for t in range(T - 1, -1, -1):
         da, kt = dA[t], k[t]
         np.add(dHs_fm[t], dh, out=dh_total)
@@ -313,9 +324,13 @@ def lstm_backward(dHs, cache: LSTMCache):
         np.multiply(dc, kt[3 * H:], out=da[3 * H:])                                         # δg
         dc *= gates[t, H:2 * H]                         # the additive cell path: only f in between
         np.matmul(WhT, da, out=dh)
-    dA2 = np.ascontiguousarray(dA.transpose(0, 2, 1)).reshape(T * B, 4 * H)
+    # δ of all steps as one (4H, T·B) matrix: the weight gradients and dX are then one GEMM each.
+    dA_all = work.get("lstm_backward.dA_all", (4 * H, T, B), dtype)
+    dA_all[...] = dA.transpose(1, 0, 2)
+    dA_all = dA_all.reshape(4 * H, T * B)
     dW = np.empty(W.shape, dtype)
-    dW[:, :H] = sum_over_time_state_grad(dA2.reshape(T, B, 4 * H), h0, Hs)
-    dW[:, H:] = dA2.T @ X.reshape(T * B, D)
-    dX = (dA2 @ W[:, H:]).reshape(T, B, D)
-    return dX, np.ascontiguousarray(dh.T), np.ascontiguousarray(dc.T), dW, dA2.sum(axis=0)
+    dW[:, :H] = sum_over_time_state_grad(dA_all.T, h0, Hs)
+    dW[:, H:] = dA_all @ X.reshape(T * B, D)
+    dX = (dA_all.T @ W[:, H:]).reshape(T, B, D)
+    db = dA_all.sum(axis=1)
+    return dX, np.ascontiguousarray(dh.T), np.ascontiguousarray(dc.T), dW, db

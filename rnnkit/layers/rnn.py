@@ -114,7 +114,7 @@ def _sequence_backward(func, act: _Activation, dHs, cache: RNNCache):
     dA2 = dA.reshape(T * B, H)
     dWx = dA2.T @ X.reshape(T * B, D)
     dX = (dA2 @ Wx).reshape(T, B, D)
-    return dX, dh, dWx, sum_over_time_state_grad(dA, h0, Hs), dA2.sum(axis=0)
+    return dX, dh, dWx, sum_over_time_state_grad(dA2, h0, Hs), dA2.sum(axis=0)
 
 
 # ---------------------------------------------------------------------------
