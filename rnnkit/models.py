@@ -19,70 +19,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from typing import Callable, NamedTuple
-
-import numpy as np
-
 from . import sampling
+from ._cells import CELL_TABLE as _CELLS, CELLS, uniform as _uniform
 from ._validate import check_array, check_labels
-from .layers.gru import gru_backward, gru_forward, gru_step_forward
-from .layers.lstm import lstm_backward, lstm_forward, lstm_step_forward
 from .layers.output import affine_backward, affine_forward, softmax_cross_entropy
-from .layers.rnn import (relu_rnn_backward, relu_rnn_forward, relu_rnn_step_forward, rnn_backward, rnn_forward,
-                         rnn_step_forward)
+from .layers.rnn import rnn_backward, rnn_forward
 
 __all__ = ["init_params", "HiddenToHiddenRNN", "OutputToHiddenRNN", "SequenceToOneRNN"]
-
-
-def _uniform(rng, shape, fan_in, dtype):
-    # Uniform(-1/sqrt(fan_in), 1/sqrt(fan_in)), the same scale PyTorch's recurrent layers use.
-    bound = 1.0 / np.sqrt(fan_in)
-    return rng.uniform(-bound, bound, size=shape).astype(dtype)
-
-
-def _rnn_params(rng, D, H, dtype) -> dict:
-    return {"Wx": _uniform(rng, (H, D), H, dtype), "Ws": _uniform(rng, (H, H), H, dtype), "b": np.zeros(H, dtype)}
-
-
-def _lstm_params(rng, D, H, dtype) -> dict:
-    b = np.zeros(4 * H, dtype)
-    b[H:2 * H] = 1.0  # remember by default: the cell path starts open
-    return {"W": _uniform(rng, (4 * H, H + D), H, dtype), "b": b}
-
-
-def _gru_params(rng, D, H, dtype) -> dict:
-    return {"Wx": _uniform(rng, (3 * H, D), H, dtype), "Wh": _uniform(rng, (3 * H, H), H, dtype),
-            "bx": np.zeros(3 * H, dtype), "bh": np.zeros(3 * H, dtype)}
-
-
-class _Cell(NamedTuple):
-    """How the models run one kind of recurrent cell: its parameters and its layer functions.
-
-    The layer functions take the state(s), then the parameters in the order of ``params``, and the
-    backward pass returns ``dX``, one gradient per state, then one per parameter.
-    """
-    params: tuple[str, ...]                #: parameter names, in the order the layer functions take them
-    init: Callable                         #: (rng, D, H, dtype) -> {name: initial value}
-    n_states: int                          #: 1 (h) or 2 (h, c)
-    forward: Callable                      #: (X, *states, *params) -> (Hs, cache)
-    backward: Callable                     #: (dHs, cache) -> (dX, *dstates, *dparams)
-    step: Callable                         #: (x, *states, *params) -> (*new_states, cache)
-    final_state: Callable                  #: (Hs, cache) -> the state after the last step
-
-
-def _last_h(Hs, cache):
-    return Hs[-1]
-
-
-_CELLS = {
-    "rnn": _Cell(("Wx", "Ws", "b"), _rnn_params, 1, rnn_forward, rnn_backward, rnn_step_forward, _last_h),
-    "lstm": _Cell(("W", "b"), _lstm_params, 2, lstm_forward, lstm_backward, lstm_step_forward,
-                  lambda Hs, cache: (Hs[-1], cache.Cs[-1])),
-    "gru": _Cell(("Wx", "Wh", "bx", "bh"), _gru_params, 1, gru_forward, gru_backward, gru_step_forward, _last_h),
-    "relu": _Cell(("Wx", "Ws", "b"), _rnn_params, 1, relu_rnn_forward, relu_rnn_backward, relu_rnn_step_forward,
-                  _last_h),
-}
-CELLS = tuple(_CELLS)
 
 
 def init_params(D: int, H: int, K: int, *, rng: np.random.Generator, cell: str = "rnn",
@@ -176,7 +119,7 @@ class HiddenToHiddenRNN:
 
     def _recurrent_backward(self, dHs, cache) -> dict:
         cell = _CELLS[self.cell]
-        grads = cell.backward(dHs, cache)
+        grads = cell.backward(dHs, cache, input_grad=False)   # X is data: its gradient is not needed
         return dict(zip(cell.params, grads[1 + cell.n_states:]))
 
     def logits(self, X, state0=None):
@@ -461,5 +404,5 @@ class SequenceToOneRNN:
         dh, dWy, dc = affine_backward(dO, aff_cache)
         dHs = np.zeros_like(Hs)
         dHs[-1] = dh   # only the last state feeds the output
-        _, _, dWx, dWs, db = rnn_backward(dHs, cache)
+        _, _, dWx, dWs, db = rnn_backward(dHs, cache, input_grad=False)
         return loss, {"Wx": dWx, "Ws": dWs, "b": db, "Wy": dWy, "c": dc}

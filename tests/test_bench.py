@@ -23,7 +23,7 @@ def test_bench_is_not_part_of_the_installed_package():
 
 
 def test_bench_prints_a_row_per_shape(bench, capsys):
-    bench.main(["--quick", "--repeats", "1", "--cells", "rnn", "--dtypes", "float32"])
+    bench.main(["--quick", "--repeats", "1", "--cells", "rnn", "--dtypes", "float32", "--parts", "layers"])
     rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("rnn ")]
     assert len(rows) == 2
     for row in rows:
@@ -31,6 +31,21 @@ def test_bench_prints_a_row_per_shape(bench, capsys):
 
 
 def test_bench_compares_with_torch_when_installed(bench, capsys, torch):
-    bench.main(["--quick", "--repeats", "1", "--cells", "lstm", "--dtypes", "float64"])
+    bench.main(["--quick", "--repeats", "1", "--cells", "lstm", "--dtypes", "float64", "--parts", "layers"])
     rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("lstm ")]
     assert rows and all(len(row.split()) == 9 for row in rows)   # rnnkit ms, torch ms, ratio
+
+
+def test_bench_reports_the_matmul_share_of_each_lstm_pass(bench, capsys):
+    bench.main(["--quick", "--repeats", "1", "--dtypes", "float32", "--parts", "gemm"])
+    rows = [line.split() for line in capsys.readouterr().out.splitlines() if line.startswith(("forward ", "backward "))]
+    assert [row[0] for row in rows] == ["forward", "backward"] * 2       # two shapes
+    for row in rows:
+        whole, gemm, share = float(row[-3]), float(row[-2]), float(row[-1])
+        assert whole > 0 and gemm > 0 and share == pytest.approx(gemm / whole, abs=0.01)
+
+
+def test_bench_reports_the_training_loop_in_characters_per_second(bench, capsys, torch):
+    bench.main(["--repeats", "1", "--parts", "training", "--train-steps", "1"])
+    [row] = [line for line in capsys.readouterr().out.splitlines() if line.startswith("training")]
+    assert re.fullmatch(r"training rnnkit +[\d,]+ chars/s +torch +[\d,]+ chars/s +rnnkit/torch speed +\d+\.\d\d", row), row

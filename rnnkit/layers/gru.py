@@ -154,12 +154,20 @@ def gru_forward(X, h0, Wx, Wh, bx, bh):
     return Hs, GRUCache(X, h0, Hs, gates, hn, Wx, Wh)
 
 
-def gru_backward(dHs, cache: GRUCache):
+def gru_backward(dHs, cache: GRUCache, *, input_grad: bool = True):
     r"""Backpropagation through time for :func:`gru_forward`.
+
+    Parameters
+    ----------
+    dHs : ndarray, shape (T, B, H)
+    cache : GRUCache
+    input_grad : bool, keyword-only
+        ``False`` skips the matrix product for ``dX`` and returns ``None`` in its place (a model
+        whose inputs are data, not parameters, never needs it).
 
     Returns
     -------
-    dX : (T, B, D)
+    dX : (T, B, D), or None
     dh0 : (B, H)
     dWx : (3H, D)
     dWh : (3H, H)
@@ -181,6 +189,6 @@ def gru_backward(dHs, cache: GRUCache):
         dh = direct + dAh[t] @ Wh
     dAx2 = dAx.reshape(T * B, 3 * H)
     dAh2 = dAh.reshape(T * B, 3 * H)
-    dX = (dAx2 @ Wx).reshape(T, B, D)
+    dX = (dAx2 @ Wx).reshape(T, B, D) if input_grad else None
     return (dX, dh, dAx2.T @ X.reshape(T * B, D), sum_over_time_state_grad(dAh2, h0, Hs),
             dAx2.sum(axis=0), dAh2.sum(axis=0))

@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._common import check_args, check_upstream, scratch_arrays, sigmoid, sum_over_time_state_grad
+from ._common import check_args, check_upstream, scratch_arrays, sigmoid
 
 __all__ = ["LSTMStepCache", "LSTMCache", "lstm_step_forward", "lstm_step_backward", "lstm_forward",
            "lstm_backward"]
@@ -72,7 +72,8 @@ class LSTMCache(NamedTuple):
     """What :func:`lstm_backward` needs from :func:`lstm_forward`.
 
     ``gates``, ``Cs`` and ``tanh_c`` have the shapes below but are transposed views of the
-    feature-major arrays the time loop wrote (``gates.transpose(0, 2, 1)`` is contiguous, (T, 4H, B)).
+    feature-major arrays the time loop wrote (``gates.transpose(0, 2, 1)`` is (T, 4H, B), each step's
+    (4H, B) block contiguous).
     """
     X: np.ndarray       #: (T, B, D)
     h0: np.ndarray      #: (B, H)
@@ -218,10 +219,14 @@ def lstm_forward(X, h0, c0, W, b):
     half[:3 * H] = 0.5                                  # rows of the sigmoid gates: a/2 goes into tanh
     Wh = np.ascontiguousarray(W[:, :H] * half)          # (4H, H)
     Wx = W[:, H:] * half                                # (4H, D)
-    # Pre-activations of every step from the input alone, before the loop: (T, 4H, B).
-    gates = np.matmul(Wx, X.transpose(0, 2, 1))
-    gates += (b * half[:, 0])[:, None]
-    Cs_fm, tanh_c = np.empty((T, H, B), dtype), np.empty((T, H, B), dtype)
+    # Pre-activations of every step from the input alone, before the loop: one GEMM for all steps,
+    # then transposed to (T, 4H, B) in the same pass that adds the bias.
+    from_input = scratch_arrays.get("lstm_forward.from_input", (T * B, 4 * H), dtype)
+    np.matmul(X.reshape(T * B, D), Wx.T, out=from_input)
+    # What the cache keeps, in one block: one large allocation is cheaper to obtain than three.
+    kept = np.empty((T, 6 * H, B), dtype)
+    gates, Cs_fm, tanh_c = kept[:, :4 * H], kept[:, 4 * H:5 * H], kept[:, 5 * H:]
+    np.add(from_input.reshape(T, B, 4 * H).transpose(0, 2, 1), (b * half[:, 0])[:, None], out=gates)
     Hs_fm = scratch_arrays.get("lstm_forward.Hs", (T, H, B), dtype)   # the cache holds a (T, B, H) copy
     recurrent = scratch_arrays.get("lstm_forward.recurrent", (4 * H, B), dtype)
     scratch = scratch_arrays.get("lstm_forward.scratch", (H, B), dtype)
@@ -273,23 +278,26 @@ def _local_grads(gates, tanh_c, Cs, c0, H):
     return k_c, k
 
 
-def lstm_backward(dHs, cache: LSTMCache):
+def lstm_backward(dHs, cache: LSTMCache, *, input_grad: bool = True):
     r"""Backpropagation through time for :func:`lstm_forward`.
 
     Two gradients are carried backwards: :math:`\partial L/\partial h_t` (through :math:`W`)
     and :math:`\partial L/\partial c_t`, which reaches :math:`c_{t-1}` multiplied only by the
     forget gate :math:`f_t` — the additive cell path. Each step applies the equations of
     :func:`lstm_step_backward`; the weight gradients are summed over time after the loop, in
-    three matrix products.
+    one matrix product (:math:`dW = \sum_t \delta_t [h_{t-1}; x_t]^\top`), and so is ``dX``.
 
     Parameters
     ----------
     dHs : ndarray, shape (T, B, H)
     cache : LSTMCache
+    input_grad : bool, keyword-only
+        ``False`` skips the matrix product for ``dX`` and returns ``None`` in its place (a model
+        whose inputs are data, not parameters, never needs it).
 
     Returns
     -------
-    dX : (T, B, D)
+    dX : (T, B, D), or None
     dh0 : (B, H)
     dc0 : (B, H)
     dW : (4H, H + D)
@@ -301,8 +309,8 @@ def lstm_backward(dHs, cache: LSTMCache):
     dHs = check_upstream("lstm_backward", "dHs", dHs, Hs.shape, "T B H")
     T, B, D = X.shape
     H = h0.shape[1]
-    # Back to the loop's feature-major layout (no copy for a cache made by lstm_forward).
-    gates, Cs, tanh_c = (np.ascontiguousarray(a.transpose(0, 2, 1)) for a in (gates, Cs, tanh_c))
+    # Back to the loop's feature-major layout: views of the block lstm_forward wrote, no copies.
+    gates, Cs, tanh_c = (a.transpose(0, 2, 1) for a in (gates, Cs, tanh_c))
     dtype = np.result_type(gates, dHs)
     k_c, k = _local_grads(gates, tanh_c, Cs, c0.T, H)
     work = scratch_arrays
@@ -328,9 +336,12 @@ def lstm_backward(dHs, cache: LSTMCache):
     dA_all = work.get("lstm_backward.dA_all", (4 * H, T, B), dtype)
     dA_all[...] = dA.transpose(1, 0, 2)
     dA_all = dA_all.reshape(4 * H, T * B)
-    dW = np.empty(W.shape, dtype)
-    dW[:, :H] = sum_over_time_state_grad(dA_all.T, h0, Hs)
-    dW[:, H:] = dA_all @ X.reshape(T * B, D)
-    dX = (dA_all.T @ W[:, H:]).reshape(T, B, D)
+    # dW = Σ_t δ_t [h_{t−1}; x_t]ᵀ, the step's dW summed over time: one GEMM with the stacked inputs.
+    Z = work.get("lstm_backward.z", (T, B, H + D), dtype)
+    Z[0, :, :H] = h0
+    Z[1:, :, :H] = Hs[:-1]
+    Z[:, :, H:] = X
+    dW = dA_all @ Z.reshape(T * B, H + D)
+    dX = (dA_all.T @ W[:, H:]).reshape(T, B, D) if input_grad else None
     db = dA_all.sum(axis=1)
     return dX, np.ascontiguousarray(dh.T), np.ascontiguousarray(dc.T), dW, db

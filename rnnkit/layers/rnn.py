@@ -97,7 +97,7 @@ def _sequence_forward(func, act: _Activation, cache_type, X, h0, Wx, Ws, b):
     return Hs, cache_type(X, h0, Hs, Wx, Ws)
 
 
-def _sequence_backward(func, act: _Activation, dHs, cache: RNNCache):
+def _sequence_backward(func, act: _Activation, dHs, cache: RNNCache, input_grad: bool):
     X, h0, Hs, Wx, Ws = cache
     dHs = check_upstream(func, "dHs", dHs, Hs.shape, "T B H")
     T, B, D = X.shape
@@ -113,7 +113,7 @@ def _sequence_backward(func, act: _Activation, dHs, cache: RNNCache):
         np.matmul(delta, Ws, out=dh)
     dA2 = dA.reshape(T * B, H)
     dWx = dA2.T @ X.reshape(T * B, D)
-    dX = (dA2 @ Wx).reshape(T, B, D)
+    dX = (dA2 @ Wx).reshape(T, B, D) if input_grad else None
     return dX, dh, dWx, sum_over_time_state_grad(dA2, h0, Hs), dA2.sum(axis=0)
 
 
@@ -215,7 +215,7 @@ def rnn_forward(X, h0, Wx, Ws, b):
     return _sequence_forward("rnn_forward", _TANH, RNNCache, X, h0, Wx, Ws, b)
 
 
-def rnn_backward(dHs, cache: RNNCache):
+def rnn_backward(dHs, cache: RNNCache, *, input_grad: bool = True):
     r"""Backpropagation through time for :func:`rnn_forward`.
 
     Walking backwards from :math:`t = T`, the gradient reaching :math:`h^{(t)}` is the
@@ -237,10 +237,13 @@ def rnn_backward(dHs, cache: RNNCache):
         Gradient of the loss with respect to every state (zeros where a state
         feeds no output).
     cache : RNNCache
+    input_grad : bool, keyword-only
+        ``False`` skips the matrix product for ``dX`` and returns ``None`` in its place (a model
+        whose inputs are data, not parameters, never needs it).
 
     Returns
     -------
-    dX : (T, B, D)
+    dX : (T, B, D), or None
     dh0 : (B, H)
     dWx : (H, D)
     dWs : (H, H)
@@ -248,7 +251,7 @@ def rnn_backward(dHs, cache: RNNCache):
 
     See chapter 5, :doc:`/book/05-bptt`.
     """
-    return _sequence_backward("rnn_backward", _TANH, dHs, cache)
+    return _sequence_backward("rnn_backward", _TANH, dHs, cache, input_grad)
 
 
 # ---------------------------------------------------------------------------
@@ -351,7 +354,7 @@ def relu_rnn_forward(X, h0, Wx, Ws, b):
     return _sequence_forward("relu_rnn_forward", _RELU, ReLURNNCache, X, h0, Wx, Ws, b)
 
 
-def relu_rnn_backward(dHs, cache: ReLURNNCache):
+def relu_rnn_backward(dHs, cache: ReLURNNCache, *, input_grad: bool = True):
     r"""Backpropagation through time for :func:`relu_rnn_forward`.
 
     The recursion of :func:`rnn_backward` with the rectifier's derivative in place of
@@ -372,10 +375,13 @@ def relu_rnn_backward(dHs, cache: ReLURNNCache):
     dHs : ndarray, shape (T, B, H)
         Gradient of the loss with respect to every state.
     cache : ReLURNNCache
+    input_grad : bool, keyword-only
+        ``False`` skips the matrix product for ``dX`` and returns ``None`` in its place (a model
+        whose inputs are data, not parameters, never needs it).
 
     Returns
     -------
-    dX : (T, B, D)
+    dX : (T, B, D), or None
     dh0 : (B, H)
     dWx : (H, D)
     dWs : (H, H)
@@ -383,4 +389,4 @@ def relu_rnn_backward(dHs, cache: ReLURNNCache):
 
     See chapter 6, :doc:`/book/06-vanishing-exploding`.
     """
-    return _sequence_backward("relu_rnn_backward", _RELU, dHs, cache)
+    return _sequence_backward("relu_rnn_backward", _RELU, dHs, cache, input_grad)
