@@ -6,7 +6,7 @@ Run ``python tools/bench.py`` (or ``make bench``). Three tables:
    RNN and of the LSTM (a sum of all hidden states as the loss, so every step receives a
    gradient) and, when torch is importable, the same computation with ``torch.nn.RNN`` /
    ``torch.nn.LSTM`` and autograd in the same process with 2 threads; the ratio rnnkit / torch
-   (below 1 means rnnkit is faster).
+   (below 1 means rnnkit is faster). ``--torch-threads`` and ``OPENBLAS_NUM_THREADS`` choose the threads.
 2. **Matrix products.** For the LSTM, the share of the forward and of the backward pass spent in
    its matrix products, measured by timing the same products (same shapes, same number) alone;
    the rest is element-wise work and Python overhead.
@@ -20,6 +20,7 @@ single hiccups and drifts of a noisy machine do not decide the ratio.
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import numpy as np
@@ -173,14 +174,19 @@ def main(argv=None) -> None:
     parser.add_argument("--parts", nargs="+", default=["layers", "gemm", "training"],
                         choices=["layers", "gemm", "training"], help="which tables to print")
     parser.add_argument("--train-steps", type=int, default=20, help="training steps per timed run (table 3)")
+    parser.add_argument("--torch-threads", type=int, default=2,
+                        help="torch's CPU threads (numpy's BLAS threads are set by OPENBLAS_NUM_THREADS "
+                             "or OMP_NUM_THREADS before the start, as chapter 9 does with 1)")
     args = parser.parse_args(argv)
     try:
         import torch
-        torch.set_num_threads(2)
+        torch.set_num_threads(args.torch_threads)
     except ImportError:
         torch = None
     rng = np.random.default_rng(0)
     shapes = SHAPES[:2] if args.quick else SHAPES
+    blas = os.environ.get("OPENBLAS_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS") or "default"
+    print(f"threads: torch {args.torch_threads if torch else '-'}, numpy BLAS {blas}")
     if "layers" in args.parts:
         _layers_table(args, torch, rng, shapes)
     if "gemm" in args.parts:
