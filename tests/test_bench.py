@@ -48,4 +48,5 @@ def test_bench_reports_the_matmul_share_of_each_lstm_pass(bench, capsys):
 def test_bench_reports_the_training_loop_in_characters_per_second(bench, capsys, torch):
     bench.main(["--repeats", "1", "--parts", "training", "--train-steps", "1"])
     [row] = [line for line in capsys.readouterr().out.splitlines() if line.startswith("training")]
-    assert re.fullmatch(r"training rnnkit +[\d,]+ chars/s +torch +[\d,]+ chars/s +rnnkit/torch speed +\d+\.\d\d", row), row
+    pattern = r"training rnnkit +[\d,]+ chars/s +torch +[\d,]+ chars/s +rnnkit/torch speed +\d+\.\d\d"
+    assert re.fullmatch(pattern, row), row

@@ -223,7 +223,7 @@ def lstm_forward(X, h0, c0, W, b):
     # then transposed to (T, 4H, B) in the same pass that adds the bias.
     from_input = scratch_arrays.get("lstm_forward.from_input", (T * B, 4 * H), dtype)
     np.matmul(X.reshape(T * B, D), Wx.T, out=from_input)
-    # What the cache keeps, in one block: one large allocation is cheaper to obtain than three.
+    # What the cache keeps, in one allocation; each step's (4H, B), (H, B), (H, B) blocks are contiguous.
     kept = np.empty((T, 6 * H, B), dtype)
     gates, Cs_fm, tanh_c = kept[:, :4 * H], kept[:, 4 * H:5 * H], kept[:, 5 * H:]
     np.add(from_input.reshape(T, B, 4 * H).transpose(0, 2, 1), (b * half[:, 0])[:, None], out=gates)
