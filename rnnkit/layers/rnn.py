@@ -55,12 +55,17 @@ class ReLURNNCache(RNNCache):
 class _Activation(NamedTuple):
     """An RNN unit's nonlinearity, and its slope written in terms of its output."""
     apply_in_place: Callable[[np.ndarray], object]   #: a → f(a), overwriting a
-    slope: Callable[[np.ndarray], np.ndarray]         #: h = f(a) → f′(a)
+    slope: Callable[..., np.ndarray]                  #: (h = f(a), out=None) → f′(a), into ``out`` if given
 
 
-_TANH = _Activation(lambda a: np.tanh(a, out=a), lambda h: 1.0 - h * h)
+def _tanh_slope(h, out=None):
+    out = np.multiply(h, h, out=out)
+    return np.subtract(1.0, out, out=out)
+
+
+_TANH = _Activation(lambda a: np.tanh(a, out=a), _tanh_slope)
 #: relu′(a) is 1 where the unit is active and 0 elsewhere (taken to be 0 at a = 0 exactly).
-_RELU = _Activation(lambda a: np.maximum(a, 0.0, out=a), lambda h: h > 0)
+_RELU = _Activation(lambda a: np.maximum(a, 0.0, out=a), lambda h, out=None: np.greater(h, 0, out=out))
 
 
 def _step_forward(func, act: _Activation, cache_type, x, h_prev, Wx, Ws, b):
@@ -103,13 +108,13 @@ def _sequence_backward(func, act: _Activation, dHs, cache: RNNCache, input_grad:
     T, B, D = X.shape
     H = Hs.shape[2]
     dtype = np.result_type(Hs, dHs)
-    slopes = act.slope(Hs)              # does not depend on the carried gradient: all steps at once
     dA = np.empty((T, B, H), dtype)     # δ for every step, kept for the parameter GEMMs below
     dh = np.zeros((B, H), dtype)
+    slope = np.empty((B, H), dtype)     # one step's slope at a time: a (T, B, H) array would be fresh memory
     for t in range(T - 1, -1, -1):
         delta = dA[t]
         np.add(dHs[t], dh, out=delta)   # the loss's own term plus what flows back from t+1
-        delta *= slopes[t]
+        delta *= act.slope(Hs[t], out=slope)
         np.matmul(delta, Ws, out=dh)
     dA2 = dA.reshape(T * B, H)
     dWx = dA2.T @ X.reshape(T * B, D)
