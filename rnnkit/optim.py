@@ -25,8 +25,7 @@ def _check_grads(func: str, grads) -> None:
 
 def global_norm(grads: dict) -> float:
     r"""Euclidean norm of all gradients taken together, :math:`\sqrt{\sum_p \lVert g_p \rVert^2}`."""
-    # vdot: the sum of squares of each array in one pass, without a temporary array of squares
-    return float(np.sqrt(sum(float(np.vdot(g, g)) for g in grads.values())))
+    return float(np.sqrt(sum(float(np.sum(np.square(g))) for g in grads.values())))
 
 
 def clip_by_value(grads: dict, limit: float) -> dict:
@@ -131,20 +130,22 @@ class Adam(_Optimizer):
         super().step(params, grads)
 
     def _update(self, k, p, g):
-        # In place, with one work array per parameter instead of a temporary per operation:
-        # m ← β1 m + (1 − β1) g,  v ← β2 v + (1 − β2) g²,
-        # p ← p − lr · m̂ / (√v̂ + ε)  with  m̂ = m / (1 − β1ᵗ),  v̂ = v / (1 − β2ᵗ).
-        m, v, work = self.state.setdefault(k, (np.zeros_like(p), np.zeros_like(p), np.empty_like(p)))
+        # In place, with two work arrays per parameter instead of a temporary per operation; the
+        # operations and their order are those of the formula as written (the same rounding):
+        # m ← β1 m + (1 − β1) g,  v ← β2 v + (1 − β2) g g,  p ← p − lr m̂ / (√v̂ + ε)
+        # with m̂ = m / (1 − β1ᵗ) and v̂ = v / (1 − β2ᵗ).
+        m, v, m_hat, v_hat = self.state.setdefault(k, tuple(np.zeros_like(p) for _ in range(4)))
         m *= self.beta1
-        np.multiply(g, 1 - self.beta1, out=work)
-        m += work
+        np.multiply(g, 1 - self.beta1, out=m_hat)
+        m += m_hat
         v *= self.beta2
-        np.multiply(g, g, out=work)
-        work *= 1 - self.beta2
-        v += work
-        np.divide(v, 1 - self.beta2 ** self.t, out=work)
-        np.sqrt(work, out=work)
-        work += self.eps
-        np.divide(m, work, out=work)
-        work *= self.lr / (1 - self.beta1 ** self.t)
-        p -= work
+        np.multiply(g, 1 - self.beta2, out=v_hat)
+        v_hat *= g
+        v += v_hat
+        np.divide(m, 1 - self.beta1 ** self.t, out=m_hat)
+        np.divide(v, 1 - self.beta2 ** self.t, out=v_hat)
+        np.sqrt(v_hat, out=v_hat)
+        v_hat += self.eps
+        m_hat *= self.lr
+        m_hat /= v_hat
+        p -= m_hat

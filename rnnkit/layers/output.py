@@ -55,10 +55,7 @@ def affine_forward(Hs, Wy, c):
     Hs = check_array(func, "Hs", Hs, dims, sizes)
     Wy = check_array(func, "Wy", Wy, "K H", sizes)
     c = check_array(func, "c", c, "K", sizes)
-    H = Hs.shape[-1]
-    O = Hs.reshape(-1, H) @ Wy.T       # one matrix product for all steps, not one per step
-    O += c
-    return O.reshape(Hs.shape[:-1] + (Wy.shape[0],)), AffineCache(Hs, Wy)
+    return Hs @ Wy.T + c, AffineCache(Hs, Wy)
 
 
 def affine_backward(dO, cache: AffineCache):
@@ -87,7 +84,7 @@ def affine_backward(dO, cache: AffineCache):
     dims = "T B K" if Hs.ndim == 3 else "B K"
     dO = check_upstream("affine_backward", "dO", dO, Hs.shape[:-1] + (K,), dims)
     dO2 = dO.reshape(-1, K)
-    return (dO2 @ Wy).reshape(Hs.shape), dO2.T @ Hs.reshape(-1, H), dO2.sum(axis=0)
+    return dO @ Wy, dO2.T @ Hs.reshape(-1, H), dO2.sum(axis=0)
 
 
 def softmax_cross_entropy(O, Y, reduction: str = "mean"):
@@ -130,12 +127,12 @@ def softmax_cross_entropy(O, Y, reduction: str = "mean"):
     O2 = O.reshape(-1, K)
     y = Y.reshape(-1)
     shifted = O2 - O2.max(axis=1, keepdims=True)
+    log_z = np.log(np.exp(shifted).sum(axis=1))
     rows = np.arange(y.size)
-    picked = shifted[rows, y]
-    dO = np.exp(shifted, out=shifted)  # e^(o - max), reused for the gradient below
-    z = dO.sum(axis=1)
+    logp = shifted[rows, y] - log_z
     scale = 1.0 / y.size if reduction == "mean" else 1.0
-    loss = -float((picked - np.log(z)).sum()) * scale
-    dO *= (scale / z)[:, None]         # softmax, times the reduction's scale
-    dO[rows, y] -= scale
+    loss = -float(logp.sum()) * scale
+    dO = np.exp(shifted - log_z[:, None])
+    dO[rows, y] -= 1.0
+    dO *= scale
     return loss, dO.reshape(O.shape)

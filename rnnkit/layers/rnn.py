@@ -56,6 +56,10 @@ class _Activation(NamedTuple):
     """An RNN unit's nonlinearity, and its slope written in terms of its output."""
     apply_in_place: Callable[[np.ndarray], object]   #: a → f(a), overwriting a
     slope: Callable[..., np.ndarray]                  #: (h = f(a), out=None) → f′(a), into ``out`` if given
+    #: Where the sequence loop adds b: to the hoisted input projection, or to each step's recurrent
+    #: term. Either is correct; each cell keeps the order it had when it was written on its own, so
+    #: that trained models (and the chapters' float32 results) stay the same bit for bit.
+    bias_with_input: bool
 
 
 def _tanh_slope(h, out=None):
@@ -63,9 +67,10 @@ def _tanh_slope(h, out=None):
     return np.subtract(1.0, out, out=out)
 
 
-_TANH = _Activation(lambda a: np.tanh(a, out=a), _tanh_slope)
+_TANH = _Activation(lambda a: np.tanh(a, out=a), _tanh_slope, bias_with_input=False)
 #: relu′(a) is 1 where the unit is active and 0 elsewhere (taken to be 0 at a = 0 exactly).
-_RELU = _Activation(lambda a: np.maximum(a, 0.0, out=a), lambda h, out=None: np.greater(h, 0, out=out))
+_RELU = _Activation(lambda a: np.maximum(a, 0.0, out=a), lambda h, out=None: np.greater(h, 0, out=out),
+                    bias_with_input=True)
 
 
 def _step_forward(func, act: _Activation, cache_type, x, h_prev, Wx, Ws, b):
@@ -89,13 +94,16 @@ def _sequence_forward(func, act: _Activation, cache_type, X, h0, Wx, Ws, b):
     H = Wx.shape[0]
     # The input projection does not depend on the state: one big GEMM for all steps.
     Hs = (X.reshape(T * B, D) @ Wx.T).reshape(T, B, H)
+    if act.bias_with_input:
+        Hs += b
     WsT = np.ascontiguousarray(Ws.T)   # a contiguous copy: faster GEMMs in the loop
     recurrent = np.empty((B, H), Hs.dtype)
     h = h0
     for t in range(T):
         a = Hs[t]
         np.matmul(h, WsT, out=recurrent)
-        recurrent += b                  # on the small, cache-hot buffer: no extra pass over Hs
+        if not act.bias_with_input:
+            recurrent += b              # on the small, cache-hot buffer: no extra pass over Hs
         a += recurrent
         act.apply_in_place(a)
         h = a
