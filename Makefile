@@ -68,7 +68,7 @@ release: $(VENV)/.test
 ## Speed of rnnkit against PyTorch (if installed in .venv) on the CPU.
 bench: $(VENV)/.created
 	$(INSTALL) -e .
-	$(PY) -m rnnkit.bench
+	$(PY) tools/bench.py
 
 clean:
 	rm -rf _build .jupyter_cache

@@ -19,20 +19,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import sampling
+from ._cells import CELL_TABLE as _CELLS, CELLS, uniform as _uniform
 from ._validate import check_array, check_labels
-from .layers import (affine_backward, affine_forward, gru_backward, gru_forward, gru_step_forward,
-                     lstm_backward, lstm_forward, lstm_step_forward, relu_rnn_backward, relu_rnn_forward,
-                     relu_rnn_step_forward, rnn_backward, rnn_forward, rnn_step_forward, softmax_cross_entropy)
+from .layers.output import affine_backward, affine_forward, softmax_cross_entropy
+from .layers.rnn import rnn_backward, rnn_forward
 
 __all__ = ["init_params", "HiddenToHiddenRNN", "OutputToHiddenRNN", "SequenceToOneRNN"]
-
-CELLS = ("rnn", "lstm", "gru", "relu")
-
-
-def _uniform(rng, shape, fan_in, dtype):
-    # Uniform(-1/sqrt(fan_in), 1/sqrt(fan_in)), the same scale PyTorch's recurrent layers use.
-    bound = 1.0 / np.sqrt(fan_in)
-    return rng.uniform(-bound, bound, size=shape).astype(dtype)
 
 
 def init_params(D: int, H: int, K: int, *, rng: np.random.Generator, cell: str = "rnn",
@@ -60,18 +53,9 @@ def init_params(D: int, H: int, K: int, *, rng: np.random.Generator, cell: str =
     for name, n in (("D", D), ("H", H), ("K", K)):
         if not isinstance(n, (int, np.integer)) or n < 1:
             raise ValueError(f"init_params: argument '{name}' must be a positive integer, got {n!r}")
-    if cell not in CELLS:
+    if cell not in _CELLS:
         raise ValueError(f"init_params: argument 'cell' must be one of {CELLS}, got {cell!r}")
-    if cell in ("rnn", "relu"):
-        p = {"Wx": _uniform(rng, (H, D), H, dtype), "Ws": _uniform(rng, (H, H), H, dtype),
-             "b": np.zeros(H, dtype)}
-    elif cell == "lstm":
-        b = np.zeros(4 * H, dtype)
-        b[H:2 * H] = 1.0  # remember by default: the cell path starts open
-        p = {"W": _uniform(rng, (4 * H, H + D), H, dtype), "b": b}
-    else:
-        p = {"Wx": _uniform(rng, (3 * H, D), H, dtype), "Wh": _uniform(rng, (3 * H, H), H, dtype),
-             "bx": np.zeros(3 * H, dtype), "bh": np.zeros(3 * H, dtype)}
+    p = _CELLS[cell].init(rng, D, H, dtype)
     p["Wy"] = _uniform(rng, (K, H), H, dtype)
     p["c"] = np.zeros(K, dtype)
     return p
@@ -110,47 +94,33 @@ class HiddenToHiddenRNN:
     def init_state(self, B: int):
         """Zero state for a batch of B sequences: h (B, H), or (h, c) for an LSTM."""
         h = np.zeros((B, self.H), self.params["Wy"].dtype)
-        return (h, h.copy()) if self.cell == "lstm" else h
+        return (h, h.copy()) if _CELLS[self.cell].n_states == 2 else h
 
     def _check_state(self, state, B):
         if state is None:
             return self.init_state(B)
         func = f"{type(self).__name__}"
-        if self.cell == "lstm":
+        sizes = {"B": B, "H": self.H}
+        if _CELLS[self.cell].n_states == 2:
             if not isinstance(state, tuple) or len(state) != 2:
                 raise ValueError(f"{func}: argument 'state0' must be a tuple (h, c) of shape (B, H) each")
-            sizes = {"B": B, "H": self.H}
             return (check_array(func, "state0[0]", state[0], "B H", sizes),
                     check_array(func, "state0[1]", state[1], "B H", sizes))
-        return check_array(func, "state0", state, "B H", {"B": B, "H": self.H})
+        return check_array(func, "state0", state, "B H", sizes)
+
+    def _states(self, state) -> tuple:
+        return state if _CELLS[self.cell].n_states == 2 else (state,)
 
     # -- forward / backward --------------------------------------------------
     def _recurrent_forward(self, X, state):
-        p = self.params
-        if self.cell == "rnn":
-            Hs, cache = rnn_forward(X, state, p["Wx"], p["Ws"], p["b"])
-            return Hs, cache, Hs[-1]
-        if self.cell == "lstm":
-            Hs, cache = lstm_forward(X, state[0], state[1], p["W"], p["b"])
-            return Hs, cache, (Hs[-1], cache.Cs[-1])
-        if self.cell == "relu":
-            Hs, cache = relu_rnn_forward(X, state, p["Wx"], p["Ws"], p["b"])
-            return Hs, cache, Hs[-1]
-        Hs, cache = gru_forward(X, state, p["Wx"], p["Wh"], p["bx"], p["bh"])
-        return Hs, cache, Hs[-1]
+        cell = _CELLS[self.cell]
+        Hs, cache = cell.forward(X, *self._states(state), *(self.params[k] for k in cell.params))
+        return Hs, cache, cell.final_state(Hs, cache)
 
     def _recurrent_backward(self, dHs, cache) -> dict:
-        if self.cell == "rnn":
-            _, _, dWx, dWs, db = rnn_backward(dHs, cache)
-            return {"Wx": dWx, "Ws": dWs, "b": db}
-        if self.cell == "lstm":
-            _, _, _, dW, db = lstm_backward(dHs, cache)
-            return {"W": dW, "b": db}
-        if self.cell == "relu":
-            _, _, dWx, dWs, db = relu_rnn_backward(dHs, cache)
-            return {"Wx": dWx, "Ws": dWs, "b": db}
-        _, _, dWx, dWh, dbx, dbh = gru_backward(dHs, cache)
-        return {"Wx": dWx, "Wh": dWh, "bx": dbx, "bh": dbh}
+        cell = _CELLS[self.cell]
+        grads = cell.backward(dHs, cache, input_grad=False)   # X is data: its gradient is not needed
+        return dict(zip(cell.params, grads[1 + cell.n_states:]))
 
     def logits(self, X, state0=None):
         """Output scores for a sequence.
@@ -211,18 +181,10 @@ class HiddenToHiddenRNN:
         p = self.params
         x = check_array(type(self).__name__, "x", x, "B D", {"D": self.D})
         state = self._check_state(state, x.shape[0])
-        if self.cell == "rnn":
-            h, _ = rnn_step_forward(x, state, p["Wx"], p["Ws"], p["b"])
-            new_state = h
-        elif self.cell == "lstm":
-            h, c, _ = lstm_step_forward(x, state[0], state[1], p["W"], p["b"])
-            new_state = (h, c)
-        elif self.cell == "relu":
-            h, _ = relu_rnn_step_forward(x, state, p["Wx"], p["Ws"], p["b"])
-            new_state = h
-        else:
-            h, _ = gru_step_forward(x, state, p["Wx"], p["Wh"], p["bx"], p["bh"])
-            new_state = h
+        cell = _CELLS[self.cell]
+        *new_states, _ = cell.step(x, *self._states(state), *(p[k] for k in cell.params))
+        h = new_states[0]
+        new_state = tuple(new_states) if cell.n_states == 2 else h
         return h @ p["Wy"].T + p["c"], new_state
 
 
@@ -345,14 +307,14 @@ class OutputToHiddenRNN:
         tokens : ndarray of int, shape (T, B)
         O : ndarray, shape (T, B, K)
         """
-        from .sampling import sample_from_logits
         X, _, _ = self._check(X, None, None, need_y=False)
         if mode == "greedy":
             return self._run_closed_loop(X, lambda t, o: o.argmax(axis=1))
         if mode == "sample":
             if rng is None:
                 raise ValueError("generate: mode='sample' needs an explicit rng (numpy.random.Generator)")
-            return self._run_closed_loop(X, lambda t, o: sample_from_logits(o, temperature=temperature, rng=rng))
+            return self._run_closed_loop(
+                X, lambda t, o: sampling.sample_from_logits(o, temperature=temperature, rng=rng))
         raise ValueError(f"generate: argument 'mode' must be 'greedy' or 'sample', got {mode!r}")
 
     def closed_loop_loss(self, X, Y) -> float:
@@ -382,10 +344,7 @@ class OutputToHiddenRNN:
         def choose(t, o):
             return np.where(use_truth[t], Y[t], o.argmax(axis=1))
         tokens, _ = self._run_closed_loop(X, choose)
-        fb = np.empty_like(tokens)
-        fb[0] = -1
-        fb[1:] = tokens[:-1]
-        return fb
+        return self.teacher_feedback(tokens)   # the same shift by one step, of the chosen tokens
 
 
 class SequenceToOneRNN:
@@ -445,5 +404,5 @@ class SequenceToOneRNN:
         dh, dWy, dc = affine_backward(dO, aff_cache)
         dHs = np.zeros_like(Hs)
         dHs[-1] = dh   # only the last state feeds the output
-        _, _, dWx, dWs, db = rnn_backward(dHs, cache)
+        _, _, dWx, dWs, db = rnn_backward(dHs, cache, input_grad=False)
         return loss, {"Wx": dWx, "Ws": dWs, "b": db, "Wy": dWy, "c": dc}

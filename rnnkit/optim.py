@@ -15,6 +15,10 @@ def _check_grads(func: str, grads) -> None:
     if not isinstance(grads, dict) or not grads:
         raise ValueError(f"{func}: argument 'grads' must be a non-empty dict of name -> ndarray")
     for name, g in grads.items():
+        # NaN and inf propagate through a sum: a finite sum means finite entries, without a boolean temporary.
+        with np.errstate(over="ignore", invalid="ignore"):
+            if np.isfinite(np.sum(g)):
+                continue
         if not np.all(np.isfinite(g)):
             raise ValueError(f"{func}: gradient '{name}' contains NaN or infinity (shape {np.shape(g)})")
 
@@ -126,11 +130,22 @@ class Adam(_Optimizer):
         super().step(params, grads)
 
     def _update(self, k, p, g):
-        m, v = self.state.setdefault(k, (np.zeros_like(p), np.zeros_like(p)))
+        # In place, with two work arrays per parameter instead of a temporary per operation; the
+        # operations and their order are those of the formula as written (the same rounding):
+        # m ← β1 m + (1 − β1) g,  v ← β2 v + (1 − β2) g g,  p ← p − lr m̂ / (√v̂ + ε)
+        # with m̂ = m / (1 − β1ᵗ) and v̂ = v / (1 − β2ᵗ).
+        m, v, m_hat, v_hat = self.state.setdefault(k, tuple(np.zeros_like(p) for _ in range(4)))
         m *= self.beta1
-        m += (1 - self.beta1) * g
+        np.multiply(g, 1 - self.beta1, out=m_hat)
+        m += m_hat
         v *= self.beta2
-        v += (1 - self.beta2) * g * g
-        m_hat = m / (1 - self.beta1 ** self.t)
-        v_hat = v / (1 - self.beta2 ** self.t)
-        p -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+        np.multiply(g, 1 - self.beta2, out=v_hat)
+        v_hat *= g
+        v += v_hat
+        np.divide(m, 1 - self.beta1 ** self.t, out=m_hat)
+        np.divide(v, 1 - self.beta2 ** self.t, out=v_hat)
+        np.sqrt(v_hat, out=v_hat)
+        v_hat += self.eps
+        m_hat *= self.lr
+        m_hat /= v_hat
+        p -= m_hat

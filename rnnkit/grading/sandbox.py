@@ -144,40 +144,40 @@ def _strip_definitions(source: str, names: set[str]) -> str:
     return "".join(lines)
 
 
-def _module_file(pkg_src: Path, mod: str) -> Path:
-    """The source of ``rnnkit.<mod>`` (``mod`` dotted, e.g. ``"casefile"`` or ``"layers.lstm"``)."""
-    path = pkg_src.joinpath(*mod.split("."))
-    return path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
-
-
-def _relative_imports(source: str, mod: str, pkg_src: Path) -> set[str]:
-    """Modules of rnnkit that ``rnnkit.<mod>`` imports relatively (``from .x import``, ``from .. import y``,
-    also inside functions), dotted like ``mod``. Absolute imports (``from rnnkit import ...``) are not
-    followed: they are how a module asks for something only some sandboxes ship."""
-    is_package = _module_file(pkg_src, mod).name == "__init__.py"
-    package = mod.split(".") if is_package else mod.split(".")[:-1]
+def _relative_imports(source: str, package: str) -> set[str]:
+    """Modules of rnnkit that a module of the package ``package`` imports relatively (``from .x import``,
+    ``from ..x import``, ``from . import x``; also inside functions), as dotted names relative to rnnkit
+    (``"layers.rnn"``); ``package`` is the importing module's package, ``""`` for rnnkit itself."""
     mods = set()
     for node in ast.walk(ast.parse(source)):
-        if not isinstance(node, ast.ImportFrom) or node.level == 0:
-            continue
-        base = package[:len(package) - (node.level - 1)] if node.level > 1 else package
-        target = base + (node.module.split(".") if node.module else [])
-        if target:
-            mods.add(".".join(target))
-        for alias in node.names:  # ``from . import layers``: the name may itself be a module
-            candidate = ".".join(target + [alias.name])
-            if _module_file(pkg_src, candidate).exists():
-                mods.add(candidate)
-    return {m for m in mods if _module_file(pkg_src, m).exists()}
+        if isinstance(node, ast.ImportFrom) and node.level >= 1:
+            parts = package.split(".") if package else []
+            base = parts[:len(parts) - (node.level - 1)] if node.level > 1 else parts
+            if node.module:
+                mods.add(".".join(base + node.module.split(".")))
+            else:
+                mods.update(".".join(base + [alias.name]) for alias in node.names)
+    return mods
+
+
+def _module_file(pkg_src: Path, mod: str) -> Path | None:
+    """The source file of the rnnkit module ``mod`` (dotted, relative to rnnkit): ``x.py`` or ``x/__init__.py``."""
+    path = pkg_src.joinpath(*mod.split("."))
+    for candidate in (path.with_suffix(".py"), path / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None  # an imported name, not a module (``from . import sigmoid``)
 
 
 def build_learner_package(assignment_module, dest: Path) -> Path:
     """Write the ``rnnkit`` package the sandbox of one assignment imports, into ``dest/rnnkit``.
 
-    It holds :mod:`rnnkit.casefile` and the modules it is built from, the modules that define the
-    assignment's ``SANDBOX_EXPORTS`` (and the modules they import, with the packages they sit in),
-    each with the assignment's ``SANDBOX_WITHHELD`` definitions cut out, and an ``__init__`` that
-    exports just those names. A withheld name that survives raises here, not in a learner's kernel.
+    It holds :mod:`rnnkit.casefile`, the modules that define the assignment's
+    ``SANDBOX_EXPORTS`` (and the modules they import), each with the assignment's
+    ``SANDBOX_WITHHELD`` definitions cut out, and an ``__init__`` that exports just
+    those names. A sub-package whose ``__init__`` no shipped module imports gets an empty
+    ``__init__`` (so ``rnnkit.layers._common`` ships without the other cell modules).
+    A withheld name that survives raises here, not in a learner's kernel.
     """
     pkg_src = Path(rnnkit.__file__).resolve().parent
     exports = tuple(getattr(assignment_module, "SANDBOX_EXPORTS", ()))
@@ -188,28 +188,31 @@ def build_learner_package(assignment_module, dest: Path) -> Path:
     where = {}
     for name in exports:
         obj = getattr(rnnkit, name)
-        where[name] = obj.__module__.removeprefix("rnnkit.")
-    # casefile and everything it imports relatively (its encoding, arguments and oracle modules)
-    needed, todo = set(), ["casefile", *sorted(set(where.values()))]
+        where[name] = obj.__module__.split(".", 1)[1]
+    needed: dict[str, Path] = {}
+    todo = ["casefile", *set(where.values())]
     while todo:
         mod = todo.pop()
-        if mod in needed:
+        path = _module_file(pkg_src, mod)
+        if mod in needed or path is None:
             continue
-        needed.add(mod)
-        parents = [".".join(mod.split(".")[:i]) for i in range(1, mod.count(".") + 1)]
-        todo.extend(p for p in parents if p not in needed)  # a submodule imports with its package
-        todo.extend(_relative_imports(_module_file(pkg_src, mod).read_text(), mod, pkg_src) - needed)
+        needed[mod] = path
+        package = mod if path.name == "__init__.py" else mod.rpartition(".")[0]
+        todo.extend(_relative_imports(path.read_text(), package) - set(needed))
     out = dest / "rnnkit"
     out.mkdir(parents=True, exist_ok=True)
-    for mod in sorted(needed):
-        source = _module_file(pkg_src, mod)
-        target = out / source.relative_to(pkg_src)
+    for mod, path in sorted(needed.items()):
+        text = _strip_definitions(path.read_text(), withheld)
+        target = out / path.relative_to(pkg_src)
         target.parent.mkdir(parents=True, exist_ok=True)
-        text = _strip_definitions(source.read_text(), withheld)
         target.write_text(text)
         left = {n.name for n in ast.parse(text).body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
         if left & withheld:
             raise AssertionError(f"withheld {sorted(left & withheld)} still defined in sandbox {mod}")
+    for sub in {p.parent for p in out.rglob("*.py")} - {out}:
+        marker = sub / "__init__.py"
+        if not marker.exists():
+            marker.write_text('"""Only the modules of this sub-package that the assignment needs."""\n')
     lines = ['"""rnnkit as the grading sandbox ships it: only the helpers this assignment allows."""\n']
     for name, mod in sorted(where.items()):
         lines.append(f"from .{mod} import {name}\n")

@@ -186,8 +186,9 @@ def test_learner_package_follows_relative_imports_into_subpackages(tmp_path):
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_text(text)
     follow = sandbox._relative_imports
-    assert follow((tmp_path / "layers/lstm.py").read_text(), "layers.lstm", tmp_path) == {"_validate", "layers.rnn"}
-    assert follow((tmp_path / "layers/__init__.py").read_text(), "layers", tmp_path) == {"layers.lstm", "_validate"}
+    # the second argument is the importing module's package ("layers" for layers/lstm.py and layers/__init__.py)
+    assert follow((tmp_path / "layers/lstm.py").read_text(), "layers") == {"_validate", "layers.rnn"}
+    assert follow((tmp_path / "layers/__init__.py").read_text(), "layers") == {"layers.lstm", "_validate"}
 
 
 def test_withheld_names_leave_the_relative_imports_too():

@@ -1,18 +1,52 @@
 """The benchmark script runs and prints one row per case (timings are not asserted: the machine is noisy)."""
+import importlib.util
 import re
+from pathlib import Path
 
-import rnnkit.bench as bench
+import pytest
+
+_SCRIPT = Path(__file__).resolve().parents[1] / "tools" / "bench.py"
 
 
-def test_bench_prints_a_row_per_shape(capsys):
-    bench.main(["--quick", "--repeats", "1", "--cells", "rnn", "--dtypes", "float32"])
+@pytest.fixture(scope="module")
+def bench():
+    """tools/bench.py is a developer script outside the installed package: load it from its file."""
+    spec = importlib.util.spec_from_file_location("rnnkit_tools_bench", _SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_bench_is_not_part_of_the_installed_package():
+    import rnnkit
+    assert not (Path(rnnkit.__file__).parent / "bench.py").exists()
+
+
+def test_bench_prints_a_row_per_shape(bench, capsys):
+    bench.main(["--quick", "--repeats", "1", "--cells", "rnn", "--dtypes", "float32", "--parts", "layers"])
     rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("rnn ")]
     assert len(rows) == 2
     for row in rows:
         assert re.search(r"float32\s+\d+\s+\d+\s+\d+\s+\d+\s+\d+\.\d\d", row), row
 
 
-def test_bench_compares_with_torch_when_installed(capsys, torch):
-    bench.main(["--quick", "--repeats", "1", "--cells", "lstm", "--dtypes", "float64"])
+def test_bench_compares_with_torch_when_installed(bench, capsys, torch):
+    bench.main(["--quick", "--repeats", "1", "--cells", "lstm", "--dtypes", "float64", "--parts", "layers"])
     rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("lstm ")]
     assert rows and all(len(row.split()) == 9 for row in rows)   # rnnkit ms, torch ms, ratio
+
+
+def test_bench_reports_the_matmul_share_of_each_lstm_pass(bench, capsys):
+    bench.main(["--quick", "--repeats", "1", "--dtypes", "float32", "--parts", "gemm"])
+    rows = [line.split() for line in capsys.readouterr().out.splitlines() if line.startswith(("forward ", "backward "))]
+    assert [row[0] for row in rows] == ["forward", "backward"] * 2       # two shapes
+    for row in rows:
+        whole, gemm, share = float(row[-3]), float(row[-2]), float(row[-1])
+        assert whole > 0 and gemm > 0 and share == pytest.approx(gemm / whole, abs=0.01)
+
+
+def test_bench_reports_the_training_loop_in_characters_per_second(bench, capsys, torch):
+    bench.main(["--repeats", "1", "--parts", "training", "--train-steps", "1"])
+    [row] = [line for line in capsys.readouterr().out.splitlines() if line.startswith("training")]
+    pattern = r"training rnnkit +[\d,]+ chars/s +torch +[\d,]+ chars/s +rnnkit/torch speed +\d+\.\d\d"
+    assert re.fullmatch(pattern, row), row

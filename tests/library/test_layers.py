@@ -288,3 +288,114 @@ def test_relu_rnn_float32_and_validation(rng):
     with pytest.raises(ValueError, match="relu_rnn_backward: argument 'dHs'"):
         rk.relu_rnn_backward(np.ones((T + 1, B, H)), rk.relu_rnn_forward(**p)[1])
     assert rk.relu_rnn_forward(**p)[1]._fields == ("X", "h0", "Hs", "Wx", "Ws")
+
+
+# ---------------------------------------------------------------------------
+# the step functions are the reference: the (fast) sequence functions must agree with them
+# ---------------------------------------------------------------------------
+
+def _lstm_inputs(rng, T, B, D, H):
+    return dict(X=rng.standard_normal((T, B, D)), h0=0.5 * rng.standard_normal((B, H)),
+                c0=0.5 * rng.standard_normal((B, H)), W=0.5 * rng.standard_normal((4 * H, H + D)),
+                b=0.1 * rng.standard_normal(4 * H))
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 1, 1), (5, 3, 4, 6), (7, 1, 2, 3)])
+def test_lstm_sequence_equals_step_chain_forward_and_backward(shape, rng):
+    T, B, D, H = shape
+    p = _lstm_inputs(rng, T, B, D, H)
+    Hs, cache = rk.lstm_forward(**p)
+    dHs = rng.standard_normal(Hs.shape)
+    dX, dh0, dc0, dW, db = rk.lstm_backward(dHs, cache)
+    steps, h, c = [], p["h0"], p["c0"]
+    for t in range(T):
+        h, c, step = rk.lstm_step_forward(p["X"][t], h, c, p["W"], p["b"])
+        steps.append(step)
+        np.testing.assert_allclose(Hs[t], h, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(cache.Cs[t], c, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(cache.gates[t], step.gates, rtol=1e-12, atol=1e-14)   # order i, f, o, g
+        np.testing.assert_allclose(cache.tanh_c[t], step.tanh_c, rtol=1e-12, atol=1e-14)
+    dh, dc = np.zeros((B, H)), np.zeros((B, H))
+    sum_dW, sum_db = np.zeros_like(dW), np.zeros_like(db)
+    for t in reversed(range(T)):
+        dx, dh, dc, dW_t, db_t = rk.lstm_step_backward(dHs[t] + dh, dc, steps[t])
+        np.testing.assert_allclose(dX[t], dx, rtol=1e-10, atol=1e-13)
+        sum_dW += dW_t
+        sum_db += db_t
+    for ours, ref in ((dh0, dh), (dc0, dc), (dW, sum_dW), (db, sum_db)):
+        np.testing.assert_allclose(ours, ref, rtol=1e-10, atol=1e-13)
+
+
+def test_gru_sequence_equals_step_chain_forward_and_backward(rng):
+    T, B, D, H = 5, 3, 4, 6
+    X, h0 = rng.standard_normal((T, B, D)), 0.5 * rng.standard_normal((B, H))
+    Wx, Wh = 0.5 * rng.standard_normal((3 * H, D)), 0.5 * rng.standard_normal((3 * H, H))
+    bx, bh = 0.1 * rng.standard_normal(3 * H), 0.1 * rng.standard_normal(3 * H)
+    Hs, cache = rk.gru_forward(X, h0, Wx, Wh, bx, bh)
+    dHs = rng.standard_normal(Hs.shape)
+    dX, dh0, *grads = rk.gru_backward(dHs, cache)
+    steps, h = [], h0
+    for t in range(T):
+        h, step = rk.gru_step_forward(X[t], h, Wx, Wh, bx, bh)
+        steps.append(step)
+        np.testing.assert_allclose(Hs[t], h, rtol=1e-12, atol=1e-14)
+    dh, sums = np.zeros((B, H)), [np.zeros_like(g) for g in grads]
+    for t in reversed(range(T)):
+        dx, dh, *g = rk.gru_step_backward(dHs[t] + dh, steps[t])
+        np.testing.assert_allclose(dX[t], dx, rtol=1e-10, atol=1e-13)
+        for s, gi in zip(sums, g):
+            s += gi
+    for ours, ref in zip((dh0, *grads), (dh, *sums)):
+        np.testing.assert_allclose(ours, ref, rtol=1e-10, atol=1e-13)
+
+
+def test_lstm_step_cache_offers_the_exercise_contract(rng):
+    """The exercises' cache is (x, h_prev, c_prev, i, f, o, g, c, W); the library's names the same values."""
+    B, D, H = 3, 4, 5
+    x, h_prev, c_prev = rng.standard_normal((B, D)), rng.standard_normal((B, H)), rng.standard_normal((B, H))
+    W, b = rng.standard_normal((4 * H, H + D)), rng.standard_normal(4 * H)
+    h, c, cache = rk.lstm_step_forward(x, h_prev, c_prev, W, b)
+    a = h_prev @ W[:, :H].T + x @ W[:, H:].T + b              # written out independently of the library
+    sig = 1.0 / (1.0 + np.exp(-a))
+    i, f, o, g = sig[:, :H], sig[:, H:2 * H], sig[:, 2 * H:3 * H], np.tanh(a[:, 3 * H:])
+    expected = {"x": x, "h_prev": h_prev, "c_prev": c_prev, "i": i, "f": f, "o": o, "g": g,
+                "c": f * c_prev + i * g, "W": W}
+    for name, value in expected.items():
+        np.testing.assert_allclose(getattr(cache, name), value, rtol=1e-12, atol=1e-14, err_msg=name)
+    np.testing.assert_allclose(c, expected["c"], rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(h, o * np.tanh(expected["c"]), rtol=1e-12, atol=1e-14)
+
+
+def test_reused_work_arrays_do_not_leak_between_calls(rng):
+    """The sequence functions reuse work arrays from call to call: results must not depend on or share them."""
+    T, B, D, H = 6, 4, 3, 5
+    first, second = _lstm_inputs(rng, T, B, D, H), _lstm_inputs(rng, T, B, D, H)
+    dHs_1, dHs_2 = rng.standard_normal((T, B, H)), rng.standard_normal((T, B, H))
+    Hs_1, cache_1 = rk.lstm_forward(**first)
+    grads_1 = rk.lstm_backward(dHs_1, cache_1)
+    Hs_2, cache_2 = rk.lstm_forward(**second)               # same shapes: the same work arrays
+    grads_2 = rk.lstm_backward(dHs_2, cache_2)
+    again = rk.lstm_backward(dHs_1, cache_1)
+    for a, b in zip(grads_1, again):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(grads_1, grads_2):
+        assert not np.shares_memory(a, b)
+    assert not np.shares_memory(Hs_1, Hs_2) and not np.shares_memory(cache_1.gates, cache_2.gates)
+    np.testing.assert_array_equal(rk.lstm_forward(**first)[0], Hs_1)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "relu", "lstm", "gru"])
+def test_input_grad_false_skips_only_dX(cell, rng):
+    T, B, D, H = 4, 3, 2, 5
+    m = rk.HiddenToHiddenRNN(D, H, 3, rng=rng, cell=cell)
+    X = rng.standard_normal((T, B, D))
+    forward, backward = {"rnn": (rk.rnn_forward, rk.rnn_backward), "relu": (rk.relu_rnn_forward, rk.relu_rnn_backward),
+                         "lstm": (rk.lstm_forward, rk.lstm_backward), "gru": (rk.gru_forward, rk.gru_backward)}[cell]
+    names = {"lstm": ("W", "b"), "gru": ("Wx", "Wh", "bx", "bh")}.get(cell, ("Wx", "Ws", "b"))
+    states = [np.zeros((B, H))] * (2 if cell == "lstm" else 1)
+    Hs, cache = forward(X, *states, *(m.params[k] for k in names))
+    dHs = rng.standard_normal(Hs.shape)
+    full, without = backward(dHs, cache), backward(dHs, cache, input_grad=False)
+    assert full[0].shape == X.shape and without[0] is None
+    for a, b in zip(full[1:], without[1:]):
+        np.testing.assert_array_equal(a, b)

@@ -54,5 +54,5 @@ SANDBOX_EXPORTS = ("numerical_gradient", "sigmoid")
 #: rnnkit names that compute (or trivially give) an LSTM step or pass, forward or backward: removed from the
 #: sandbox's copy of :mod:`rnnkit.layers`, which ships for ``sigmoid``.
 SANDBOX_WITHHELD = ("lstm_step_forward", "lstm_step_backward", "lstm_forward", "lstm_backward",
-                    "_lstm_cell", "_lstm_local_grads", "_lstm_step_back", "_LSTMLocalGrads",
+                    "_local_grads",
                     "LSTMStepCache", "LSTMCache")
