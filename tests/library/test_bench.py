@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-_SCRIPT = Path(__file__).resolve().parents[1] / "tools" / "bench.py"
+_SCRIPT = Path(__file__).resolve().parents[2] / "tools" / "bench.py"
 
 
 @pytest.fixture(scope="module")
