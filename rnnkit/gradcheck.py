@@ -107,7 +107,7 @@ def gradient_error(analytic, numeric, *, floor_fraction: float = 1e-3) -> np.nda
 
     * **the library's tests** (:func:`check_layer_gradients`, the book): ``floor_fraction=1e-3``,
       central differences with ``eps=1e-5``, tolerance ``1e-6`` on the worst entry;
-    * **grading** (:mod:`rnnkit.grading`): ``floor_fraction=1e-4`` (``ERROR_FLOOR``), so a
+    * **grading** (``rnnkit.grading``): ``floor_fraction=1e-4`` (``ERROR_FLOOR``), so a
       learner's entries are judged on a finer scale; tolerance ``GRAD_TOL = 1e-5`` against
       central differences with ``eps=1e-6``, ``VALUE_TOL = 1e-7`` for forward values against
       the reference, and ``BUG_MATCH_TOL = 1e-6`` to name a known mistake.

@@ -9,11 +9,11 @@ where ``cache`` is a :class:`typing.NamedTuple` holding exactly what the backwar
 Each cell has *step* functions (one time step; the readable reference, one line per equation
 of the book) and *sequence* functions (all T steps; the fast path, which hoists the input
 projection :math:`X W_x^\top` out of the time loop into one large matrix product, because that
-product does not depend on the previous state). ``tests/test_layers.py`` checks that running
+product does not depend on the previous state). ``tests/library/test_layers.py`` checks that running
 the step functions over a sequence gives what the sequence functions give.
 
-One module per cell: :mod:`rnnkit.layers.rnn` (tanh and ReLU units), :mod:`rnnkit.layers.lstm`,
-:mod:`rnnkit.layers.gru`, and :mod:`rnnkit.layers.output` (output layer, softmax, loss). Every
+One module per cell: ``rnnkit.layers.rnn`` (tanh and ReLU units), ``rnnkit.layers.lstm``,
+``rnnkit.layers.gru``, and ``rnnkit.layers.output`` (output layer, softmax, loss). Every
 name below is importable from ``rnnkit.layers`` and from ``rnnkit`` itself.
 
 Dimension legend (used in every docstring of the package)::

@@ -9,7 +9,7 @@ Two implementations of the same equations:
   the time loop they keep every per-step array *feature-major*, ``(4H, B)`` and ``(H, B)``, so that
   each gate block is one contiguous piece of memory and each element-wise operation is a single
   pass; the input projection :math:`W_x x^{(t)}` of all steps is one matrix product before the loop.
-  ``tests/test_layers.py`` checks that both give the same numbers.
+  ``tests/library/test_layers.py`` checks that both give the same numbers.
 
 Dimension legend: T time, B batch, D input, H hidden. Gate order in ``W``, ``b`` and every
 cache: i (input), f (forget), o (output), g (candidate cell; chapter 8 writes q for o and
@@ -49,12 +49,12 @@ class LSTMStepCache(NamedTuple):
 
     @property
     def h_prev(self) -> np.ndarray:
-        """Previous hidden state, (B, H): the first H columns of ``z``."""
+        """Previous hidden state, shape (B, H); the first H columns of ``z``."""
         return self.z[:, :self.c_prev.shape[-1]]
 
     @property
     def x(self) -> np.ndarray:
-        """Input, (B, D): the columns of ``z`` after the first H."""
+        """Input, shape (B, D); the columns of ``z`` after the first H."""
         return self.z[:, self.c_prev.shape[-1]:]
 
     i = property(lambda self: self._gate(0), doc="Input gate, (B, H).")

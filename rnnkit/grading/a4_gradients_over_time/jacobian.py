@@ -140,7 +140,7 @@ def _judge_jacobian_one(c, J):
     Hs, Ws, t = c["Hs"], c["Ws"], c["t"]
     # Ground truth: the chain-rule product on the reference states. (Central differences agree
     # with it to ~1e-9 absolute, which is not enough relative accuracy once the product has
-    # vanished to 1e-5 — exactly the regime this exercise is about; tests/test_grading_table.py
+    # vanished to 1e-5 — exactly the regime this exercise is about; tests/grading/test_grading_table.py
     # checks the product against numerical_jacobian.)
     expected = _jacobian(Hs, Ws, t)
     variants = [(text, {"J": _jacobian(Hs, Ws, t, bug)}) for bug, text in JACOBIAN_BUGS.items()]
