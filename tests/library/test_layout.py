@@ -114,3 +114,24 @@ def test_the_jargon_pattern_tells_authoring_words_from_random_seeds():
              "the second part of the gradient", "part of 2 steps"]
     assert [s for s in jargon if not JARGON.search(s)] == []
     assert [s for s in legit if JARGON.search(s)] == []
+
+
+#: A repository path written in prose or a comment: ``tests/...``, ``tools/...``, ``rnnkit/...`` ending in a file
+#: name with an extension (globs, ``<name>`` placeholders and folder names are not checked).
+REPO_PATH = re.compile(r"(?<![\w/.])((?:tests|tools|rnnkit|solutions|exercises|book)/[\w./-]*\w\.(?:py|md|ipynb|yml|j2))\b")
+
+
+def test_every_file_path_the_docs_and_code_name_exists():
+    """Moving a file must not leave a guide or a comment pointing at where it used to be."""
+    # the attack table plants files of those names in a submission: they are payloads, not references
+    files = [p for p in _shipped_text_files() if p.name != "adversarial_cases.py"]
+    missing = sorted({f"{p.relative_to(ROOT)}: {m.group(1)}" for p in files
+                      for m in REPO_PATH.finditer(p.read_text(encoding="utf-8"))
+                      if not (ROOT / m.group(1)).exists()})
+    assert missing == [], "paths that do not exist:\n" + "\n".join(missing)
+
+
+def test_the_path_pattern_finds_paths():
+    text = "see tests/library/test_layers.py, `tools/release.py` and rnnkit/layers/lstm.py; not solutions/<a>/<a>.md"
+    assert [m.group(1) for m in REPO_PATH.finditer(text)] == [
+        "tests/library/test_layers.py", "tools/release.py", "rnnkit/layers/lstm.py"]
