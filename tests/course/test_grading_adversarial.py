@@ -2,7 +2,7 @@
 
 Every attack is a submission of one assignment; in the batch it is followed by an honest
 student (the instructor's solutions) and, once per assignment, an untouched release. The
-bar (issue "Trusted grading"): 0 unearned points (each attack scores exactly what its honest
+bar: 0 unearned points (each attack scores exactly what its honest
 parts deserve), 0 batch stops, neighbours graded exactly, no change to the course tree or the
 gradebook after the batch, nothing of the sandbox alive afterwards.
 
