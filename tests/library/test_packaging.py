@@ -43,12 +43,6 @@ def test_import_rnnkit_pulls_in_neither_matplotlib_nor_nbgrader():
     assert out.strip() == "[]"
 
 
-def test_release_tool_is_not_in_the_package():
-    """Running nbgrader is the maintainer's job (tools/release.py), not part of a learner's install."""
-    assert not (ROOT / "rnnkit" / "release.py").exists()
-    assert (ROOT / "tools" / "release.py").is_file()
-
-
 def test_jupytext_comes_with_the_grading_and_test_tools():
     """tools/release.py builds the nbgrader notebooks from the MyST sources with jupytext."""
     extras = _project()["optional-dependencies"]
