@@ -16,6 +16,7 @@ from .layers.lstm import lstm_backward, lstm_forward, lstm_step_forward
 from .layers.rnn import (relu_rnn_backward, relu_rnn_forward, relu_rnn_step_forward, rnn_backward, rnn_forward,
                          rnn_step_forward)
 
+
 def uniform(rng, shape, fan_in, dtype):
     # Uniform(-1/sqrt(fan_in), 1/sqrt(fan_in)), the same scale PyTorch's recurrent layers use.
     bound = 1.0 / np.sqrt(fan_in)
