@@ -97,26 +97,25 @@ def _lstm_passes(T, B, D, H, dtype, rng):
     W = (rng.standard_normal((4 * H, H + D)) / np.sqrt(H + D)).astype(dtype)
     b = np.zeros(4 * H, dtype)
     cache = lstm_forward(X, h0, h0, W, b)[1]
-    Wx, Wh, WhT = (np.ascontiguousarray(m) for m in (W[:, H:], W[:, :H], W[:, :H].T))
-    X2 = X.reshape(T * B, D)
-    dA = rng.standard_normal((T * B, 4 * H)).astype(dtype)
-    Hs2 = rng.standard_normal((T * B, H)).astype(dtype)
-    h = rng.standard_normal((H, B)).astype(dtype)
+    K1 = H + D + 1                                  # [h; x; 1]
+    W1, WhT, Wx = (np.ascontiguousarray(m) for m in (rng.standard_normal((4 * H, K1)).astype(dtype),
+                                                      W[:, :H].T, W[:, H:]))
+    z = rng.standard_normal((K1, B)).astype(dtype)
     da = rng.standard_normal((4 * H, B)).astype(dtype)
-    rec = np.empty((4 * H, B), dtype)
+    dA_all = rng.standard_normal((4 * H, T * B)).astype(dtype)
+    Z_all = rng.standard_normal((K1, T * B)).astype(dtype)
+    gates = np.empty((4 * H, B), dtype)
     dh = np.empty((H, B), dtype)
 
-    def forward_gemms():          # the input projection of all steps, then one recurrent product per step
-        X2 @ Wx.T
+    def forward_gemms():          # one product [W b] [h; x; 1] per step
         for _ in range(T):
-            np.matmul(Wh, h, out=rec)
+            np.matmul(W1, z, out=gates)
 
-    def backward_gemms():         # one recurrent product per step, then dW (two products) and dX
+    def backward_gemms():         # one recurrent product per step, then [dW db] and dX
         for _ in range(T):
             np.matmul(WhT, da, out=dh)
-        dA[B:].T @ Hs2[:-B]
-        dA.T @ X2
-        dA @ Wx
+        dA_all @ Z_all.T
+        dA_all.T @ Wx
     return (lambda: lstm_forward(X, h0, h0, W, b), lambda: lstm_backward(dHs, cache), forward_gemms,
             backward_gemms)
 

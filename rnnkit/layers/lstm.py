@@ -8,7 +8,7 @@ Two implementations of the same equations:
   training. Their arguments and results are the same time-major ``(T, B, ·)`` arrays, but inside
   the time loop they keep every per-step array *feature-major*, ``(4H, B)`` and ``(H, B)``, so that
   each gate block is one contiguous piece of memory and each element-wise operation is a single
-  pass; the input projection :math:`W_x x^{(t)}` of all steps is one matrix product before the loop.
+  pass; each step's four gates come from one matrix product with :math:`[h_{t-1}; x_t; 1]`.
   ``tests/library/test_layers.py`` checks that both give the same numbers.
 
 Dimension legend: T time, B batch, D input, H hidden. Gate order in ``W``, ``b`` and every
@@ -71,18 +71,43 @@ class LSTMStepCache(NamedTuple):
 class LSTMCache(NamedTuple):
     """What :func:`lstm_backward` needs from :func:`lstm_forward`.
 
-    ``gates``, ``Cs`` and ``tanh_c`` have the shapes below but are transposed views of the
-    feature-major arrays the time loop wrote (``gates.transpose(0, 2, 1)`` is (T, 4H, B), each step's
-    (4H, B) block contiguous).
+    The time loop works feature-major (see the module docstring) and keeps its arrays as they are:
+
+    * ``steps`` (T + 1, 6H, B): block t is ``[i; f; o; g; c_{t-1}; tanh c_t]`` of step t, six (H, B)
+      pieces one under the other (block T holds only :math:`c_T`, in its ``c_{t-1}`` rows);
+    * ``Z`` (T + 1, H + D + 1, B): block t is :math:`[h_{t-1}; x_t; 1]`, the vector that ``W`` and
+      ``b`` act on at step t (so :math:`dW` and :math:`db` come out of one matrix product; block T
+      holds only :math:`h_T`).
+
+    The attributes ``gates`` (T, B, 4H), ``Cs`` (T, B, H) and ``tanh_c`` (T, B, H) read them in the
+    time-major layout of the rest of the library: transposed views, no copies.
     """
     X: np.ndarray       #: (T, B, D)
     h0: np.ndarray      #: (B, H)
     c0: np.ndarray      #: (B, H)
     Hs: np.ndarray      #: hidden states, (T, B, H)
-    Cs: np.ndarray      #: cell states, (T, B, H)
-    gates: np.ndarray   #: activated gates [i, f, o, g] per step, (T, B, 4H)
-    tanh_c: np.ndarray  #: tanh(Cs), (T, B, H)
     W: np.ndarray       #: (4H, H + D)
+    steps: np.ndarray   #: per step [i; f; o; g; c_{t-1}; tanh c_t], (T + 1, 6H, B)
+    Z: np.ndarray       #: per step [h_{t-1}; x_t; 1], (T + 1, H + D + 1, B)
+
+    def _rows(self, first: int, last: int, times: slice) -> np.ndarray:
+        H = self.h0.shape[1]
+        return self.steps[times, first * H:last * H].transpose(0, 2, 1)
+
+    @property
+    def gates(self) -> np.ndarray:
+        """Activated gates [i, f, o, g] of every step, (T, B, 4H)."""
+        return self._rows(0, 4, slice(0, -1))
+
+    @property
+    def Cs(self) -> np.ndarray:
+        """Cell states :math:`c_1 \\dots c_T`, (T, B, H)."""
+        return self._rows(4, 5, slice(1, None))
+
+    @property
+    def tanh_c(self) -> np.ndarray:
+        """tanh of the cell states, (T, B, H)."""
+        return self._rows(5, 6, slice(0, -1))
 
 
 def _check_step(func, x, h_prev, c_prev, W, b):
@@ -204,9 +229,12 @@ def lstm_forward(X, h0, c0, W, b):
 
     Notes
     -----
-    The loop computes :math:`\sigma(a) = \tfrac12(1 + \tanh(a/2))` with the halving folded into
-    copies of the i, f, o rows of ``W`` and ``b`` (exact: a power of two), so one ``tanh`` call
-    covers all four gates.
+    Each step is one matrix product, :math:`[W \;\, b]\,[h_{t-1}; x_t; 1]`, written straight into
+    the step's gate rows; one ``tanh`` then covers all four gates, because the loop computes
+    :math:`\sigma(a) = \tfrac12(1 + \tanh(a/2))` with the halving folded into a copy of the i, f, o
+    rows of ``W`` and ``b`` (exact: a power of two). The cell update
+    :math:`c_t = i \odot g + f \odot c_{t-1}` is one product of the pair (i, f) with the pair
+    (g, :math:`c_{t-1}`), which lie the same distance apart in the step's block, and one sum.
 
     See chapter 8, :doc:`/book/08-lstm`.
     """
@@ -217,65 +245,78 @@ def lstm_forward(X, h0, c0, W, b):
     dtype = np.result_type(X, h0, c0, W, b)
     half = np.ones((4 * H, 1), dtype)
     half[:3 * H] = 0.5                                  # rows of the sigmoid gates: a/2 goes into tanh
-    Wh = np.ascontiguousarray(W[:, :H] * half)          # (4H, H)
-    Wx = W[:, H:] * half                                # (4H, D)
-    # Pre-activations of every step from the input alone, before the loop: one GEMM for all steps,
-    # then transposed to (T, 4H, B) in the same pass that adds the bias.
-    from_input = scratch_arrays.get("lstm_forward.from_input", (T * B, 4 * H), dtype)
-    np.matmul(X.reshape(T * B, D), Wx.T, out=from_input)
-    # What the cache keeps, in one allocation; each step's (4H, B), (H, B), (H, B) blocks are contiguous.
-    kept = np.empty((T, 6 * H, B), dtype)
-    gates, Cs_fm, tanh_c = kept[:, :4 * H], kept[:, 4 * H:5 * H], kept[:, 5 * H:]
-    np.add(from_input.reshape(T, B, 4 * H).transpose(0, 2, 1), (b * half[:, 0])[:, None], out=gates)
-    Hs_fm = scratch_arrays.get("lstm_forward.Hs", (T, H, B), dtype)   # the cache holds a (T, B, H) copy
-    recurrent = scratch_arrays.get("lstm_forward.recurrent", (4 * H, B), dtype)
-    scratch = scratch_arrays.get("lstm_forward.scratch", (H, B), dtype)
-    h, c = np.ascontiguousarray(h0.T), np.ascontiguousarray(c0.T)
+    W1 = np.empty((4 * H, H + D + 1), dtype)            # [W b], the sigmoid rows halved
+    np.multiply(W, half, out=W1[:, :H + D])
+    np.multiply(b, half[:, 0], out=W1[:, H + D])
+    Z = np.empty((T + 1, H + D + 1, B), dtype)          # block t: [h_{t-1}; x_t; 1]
+    Z[0, :H] = h0.T
+    Z[:T, H:H + D] = X.transpose(0, 2, 1)
+    Z[:T, H + D] = 1.0
+    Z[T, H:] = 0.0                                      # no x_{T+1}: block T only holds h_T
+    steps = np.empty((T + 1, 6 * H, B), dtype)          # block t: [i; f; o; g; c_{t-1}; tanh c_t]
+    steps[0, 4 * H:5 * H] = c0.T
+    steps[T, :4 * H] = 0.0                              # block T holds only c_T
+    steps[T, 5 * H:] = 0.0
+    products = scratch_arrays.get("lstm_forward.products", (2, H, B), dtype)
     for t in range(T):
-        a = gates[t]
-        np.matmul(Wh, h, out=recurrent)
-        a += recurrent
+        block = steps[t]
+        a = block[:4 * H]
+        np.matmul(W1, Z[t], out=a)                   # pre-activations of the four gates, (4H, B)
         np.tanh(a, out=a)                               # tanh(a/2) for i, f, o; tanh(a) for g
-        s = a[:3 * H]
-        s *= 0.5
-        s += 0.5                                        # σ = (1 + tanh(a/2)) / 2
-        i, f, o, g = a[:H], a[H:2 * H], a[2 * H:3 * H], a[3 * H:]
-        c_new, h = Cs_fm[t], Hs_fm[t]
-        np.multiply(f, c, out=c_new)
-        np.multiply(i, g, out=scratch)
-        c_new += scratch
-        np.tanh(c_new, out=tanh_c[t])
-        np.multiply(o, tanh_c[t], out=h)
-        c = c_new
-    Hs = np.ascontiguousarray(Hs_fm.transpose(0, 2, 1))
-    return Hs, LSTMCache(X, h0, c0, Hs, Cs_fm.transpose(0, 2, 1), gates.transpose(0, 2, 1),
-                         tanh_c.transpose(0, 2, 1), W)
+        sig = a[:3 * H]
+        sig *= 0.5
+        sig += 0.5                                      # σ = (1 + tanh(a/2)) / 2
+        # (i, f) ⊙ (g, c_{t-1}): the pairs lie 3H rows apart in the block
+        np.multiply(block[:2 * H].reshape(2, H, B), block[3 * H:5 * H].reshape(2, H, B), out=products)
+        c = steps[t + 1, 4 * H:5 * H]
+        np.add(products[0], products[1], out=c)         # c_t = i ⊙ g + f ⊙ c_{t-1}
+        tanh_c = block[5 * H:]
+        np.tanh(c, out=tanh_c)
+        np.multiply(a[2 * H:3 * H], tanh_c, out=Z[t + 1, :H])   # h_t = o ⊙ tanh c_t, the next step's input
+    Hs = np.ascontiguousarray(Z[1:, :H].transpose(0, 2, 1))
+    return Hs, LSTMCache(X, h0, c0, Hs, W, steps, Z)
 
 
-def _local_grads(gates, tanh_c, Cs, c0, H):
+def _local_grads(steps: np.ndarray, T: int, H: int) -> np.ndarray:
     """The factors of the backward recurrence that do not depend on the carried gradients, all steps at once.
 
-    Arguments and results are feature-major: ``gates`` (T, 4H, B), ``tanh_c`` and ``Cs`` (T, H, B),
-    ``c0`` (H, B). Returns ``k_c`` (T, H, B), with ``dc_t += dh_t ⊙ k_c``, and ``k`` (T, 4H, B), with
-    ``δ = [dc ⊙ k_i, dc ⊙ k_f, dh ⊙ k_o, dc ⊙ k_g]``, in reused work arrays, without temporaries.
+    ``steps`` is :attr:`LSTMCache.steps`. Returns ``k`` (T, 5, H, B) = ``[k_i, k_f, k_o, k_g, k_c]`` in a
+    reused work array, with ``dc_t += dh_t ⊙ k_c`` and ``δ = [dc ⊙ k_i, dc ⊙ k_f, dh ⊙ k_o, dc ⊙ k_g]``.
     """
-    i, g = gates[:, :H], gates[:, 3 * H:]
-    k = scratch_arrays.get("lstm_backward.k", gates.shape, gates.dtype)
-    sigmoid_slopes = k[:, :3 * H]                      # σ′ = σ(1 − σ) of i, f, o in one pass
-    np.subtract(1.0, gates[:, :3 * H], out=sigmoid_slopes)
-    sigmoid_slopes *= gates[:, :3 * H]
-    k[:, :H] *= g                                       # k_i = g ⊙ σ′(i)
-    k[0, H:2 * H] *= c0                                 # k_f = c_{t−1} ⊙ σ′(f)
-    k[1:, H:2 * H] *= Cs[:-1]
-    k[:, 2 * H:3 * H] *= tanh_c                         # k_o = tanh c_t ⊙ σ′(o)
-    k_g = k[:, 3 * H:]                                  # k_g = i ⊙ (1 − g²)
-    np.multiply(g, g, out=k_g)
-    np.subtract(1.0, k_g, out=k_g)
-    k_g *= i
-    k_c = np.multiply(tanh_c, tanh_c, out=scratch_arrays.get("lstm_backward.k_c", tanh_c.shape, tanh_c.dtype))
-    np.subtract(1.0, k_c, out=k_c)
-    k_c *= gates[:, 2 * H:3 * H]
-    return k_c, k
+    B = steps.shape[2]
+    blocks = steps[:T].reshape(T, 6, H, B)              # i, f, o, g, c_{t-1}, tanh c_t
+    k = scratch_arrays.get("lstm_backward.k", (T, 5, H, B), steps.dtype)
+    sig, rest = k[:, :3], k[:, 3:]
+    np.subtract(1.0, blocks[:, :3], out=sig)
+    sig *= blocks[:, :3]                                # σ′ = σ(1 − σ) of i, f, o
+    sig *= blocks[:, 3:]                                # k_i = σ′(i) g, k_f = σ′(f) c_{t-1}, k_o = σ′(o) tanh c_t
+    np.square(blocks[:, 3::2], out=rest)                # g², tanh² c_t
+    np.subtract(1.0, rest, out=rest)
+    rest *= blocks[:, 0:3:2]                            # k_g = i (1 − g²), k_c = o (1 − tanh² c_t)
+    return k
+
+
+#: Below this batch size the per-step blocks are gathered into batch-major matrices, at or above it
+#: into feature-major ones. numpy's strided copy pays per contiguous run: a feature-major copy runs over
+#: B elements at a time, a batch-major one over 4H. Measured (``tools/bench.py``): at B = 16 the
+#: batch-major copy is 3x faster, at B = 32 and 64 the feature-major one 1.4-2.7x.
+_NARROW_BATCH = 32
+
+
+def _time_batch_matrix(role: str, blocks: np.ndarray) -> np.ndarray:
+    """The (T, G, B) per-step blocks as one matrix over the T·B columns, in a reused work array.
+
+    Returns (T·B, G) if B < ``_NARROW_BATCH``, else (G, T·B) (see there).
+    """
+    T, G, B = blocks.shape
+    if B < _NARROW_BATCH:
+        out = scratch_arrays.get(f"lstm_backward.{role}_bm", (T, B, G), blocks.dtype)
+        out[...] = blocks.transpose(0, 2, 1)
+        return out.reshape(T * B, G)
+    out = scratch_arrays.get(f"lstm_backward.{role}_fm", (G, T, B), blocks.dtype)
+    out[...] = blocks.transpose(1, 0, 2)
+    return out.reshape(G, T * B)
+
 
 
 def lstm_backward(dHs, cache: LSTMCache, *, input_grad: bool = True):
@@ -285,7 +326,7 @@ def lstm_backward(dHs, cache: LSTMCache, *, input_grad: bool = True):
     and :math:`\partial L/\partial c_t`, which reaches :math:`c_{t-1}` multiplied only by the
     forget gate :math:`f_t` — the additive cell path. Each step applies the equations of
     :func:`lstm_step_backward`; the weight gradients are summed over time after the loop, in
-    one matrix product (:math:`dW = \sum_t \delta_t [h_{t-1}; x_t]^\top`), and so is ``dX``.
+    one matrix product (:math:`[dW \;\, db] = \sum_t \delta_t [h_{t-1}; x_t; 1]^\top`), and so is ``dX``.
 
     Parameters
     ----------
@@ -305,19 +346,17 @@ def lstm_backward(dHs, cache: LSTMCache, *, input_grad: bool = True):
 
     See chapter 8, :doc:`/book/08-lstm`.
     """
-    X, h0, c0, Hs, Cs, gates, tanh_c, W = cache
+    X, h0, c0, Hs, W, steps, Z = cache
     dHs = check_upstream("lstm_backward", "dHs", dHs, Hs.shape, "T B H")
     T, B, D = X.shape
     H = h0.shape[1]
-    # Back to the loop's feature-major layout: views of the block lstm_forward wrote, no copies.
-    gates, Cs, tanh_c = (a.transpose(0, 2, 1) for a in (gates, Cs, tanh_c))
-    dtype = np.result_type(gates, dHs)
-    k_c, k = _local_grads(gates, tanh_c, Cs, c0.T, H)
+    dtype = np.result_type(steps, dHs)
+    k = _local_grads(steps, T, H)
     work = scratch_arrays
     dHs_fm = work.get("lstm_backward.dHs", (T, H, B), dtype)
     dHs_fm[...] = dHs.transpose(0, 2, 1)
     WhT = np.ascontiguousarray(W[:, :H].T)              # (H, 4H)
-    dA = work.get("lstm_backward.dA", (T, 4 * H, B), dtype)   # δ of every step
+    dA = work.get("lstm_backward.dA", (T, 4, H, B), dtype)   # δ of every step, gate by gate
     dh = np.zeros((H, B), dtype)
     dc = np.zeros((H, B), dtype)
     dh_total = work.get("lstm_backward.dh_total", (H, B), dtype)
@@ -325,23 +364,21 @@ def lstm_backward(dHs, cache: LSTMCache, *, input_grad: bool = True):
     for t in range(T - 1, -1, -1):
         da, kt = dA[t], k[t]
         np.add(dHs_fm[t], dh, out=dh_total)
-        np.multiply(dh_total, k_c[t], out=scratch)
+        np.multiply(dh_total, kt[4], out=scratch)
         dc += scratch                                   # both paths into c_t: from c_{t+1} and from h_t
-        np.multiply(dc, kt[:2 * H].reshape(2, H, B), out=da[:2 * H].reshape(2, H, B))   # δi, δf
-        np.multiply(dh_total, kt[2 * H:3 * H], out=da[2 * H:3 * H])                       # δo
-        np.multiply(dc, kt[3 * H:], out=da[3 * H:])                                         # δg
-        dc *= gates[t, H:2 * H]                         # the additive cell path: only f in between
-        np.matmul(WhT, da, out=dh)
-    # δ of all steps as one (4H, T·B) matrix: the weight gradients and dX are then one GEMM each.
-    dA_all = work.get("lstm_backward.dA_all", (4 * H, T, B), dtype)
-    dA_all[...] = dA.transpose(1, 0, 2)
-    dA_all = dA_all.reshape(4 * H, T * B)
-    # dW = Σ_t δ_t [h_{t−1}; x_t]ᵀ, the step's dW summed over time: one GEMM with the stacked inputs.
-    Z = work.get("lstm_backward.z", (T, B, H + D), dtype)
-    Z[0, :, :H] = h0
-    Z[1:, :, :H] = Hs[:-1]
-    Z[:, :, H:] = X
-    dW = dA_all @ Z.reshape(T * B, H + D)
-    dX = (dA_all.T @ W[:, H:]).reshape(T, B, D) if input_grad else None
-    db = dA_all.sum(axis=1)
-    return dX, np.ascontiguousarray(dh.T), np.ascontiguousarray(dc.T), dW, db
+        np.multiply(dc, kt[:2], out=da[:2])             # δi, δf
+        np.multiply(dh_total, kt[2], out=da[2])         # δo
+        np.multiply(dc, kt[3], out=da[3])               # δg
+        dc *= steps[t, H:2 * H]                         # the additive cell path: only f in between
+        np.matmul(WhT, da.reshape(4 * H, B), out=dh)
+    # δ and Z of all steps as matrices over the T·B columns: the weight gradients and dX are then
+    # one GEMM each. [dW db] = Σ_t δ_t Z_tᵀ, since Z's last row is the constant 1 that b acts on.
+    dA_all, Z_all = _time_batch_matrix("dA", dA.reshape(T, 4 * H, B)), _time_batch_matrix("Z", Z[:T])
+    if B < _NARROW_BATCH:                               # batch-major: (T·B, 4H) and (T·B, H + D + 1)
+        dWb = dA_all.T @ Z_all
+        dX = (dA_all @ W[:, H:]).reshape(T, B, D) if input_grad else None
+    else:                                               # feature-major: (4H, T·B) and (H + D + 1, T·B)
+        dWb = dA_all @ Z_all.T
+        dX = (dA_all.T @ W[:, H:]).reshape(T, B, D) if input_grad else None
+    return (dX, np.ascontiguousarray(dh.T), np.ascontiguousarray(dc.T), np.ascontiguousarray(dWb[:, :H + D]),
+            dWb[:, H + D].copy())

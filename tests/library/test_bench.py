@@ -42,7 +42,10 @@ def test_bench_reports_the_matmul_share_of_each_lstm_pass(bench, capsys):
     assert [row[0] for row in rows] == ["forward", "backward"] * 2       # two shapes
     for row in rows:
         whole, gemm, share = float(row[-3]), float(row[-2]), float(row[-1])
-        assert whole > 0 and gemm > 0 and share == pytest.approx(gemm / whole, abs=0.01)
+        # the three are printed to 0.01: the share can differ from the ratio of the printed times by
+        # its own rounding plus the times' rounding carried through the quotient
+        tolerance = 0.005 + 0.005 * (1 + gemm / whole) / whole + 1e-9
+        assert whole > 0 and gemm > 0 and share == pytest.approx(gemm / whole, abs=tolerance)
 
 
 def test_bench_reports_the_training_loop_in_characters_per_second(bench, capsys, torch):

@@ -9,7 +9,7 @@ import pytest
 
 import rnnkit as rk
 
-SHAPES = [(1, 1, 3, 4), (6, 3, 5, 4), (12, 2, 4, 7)]
+SHAPES = [(1, 1, 3, 4), (6, 3, 5, 4), (12, 2, 4, 7), (4, 40, 3, 5)]  # B = 40: wide-batch code paths
 TOL = dict(rtol=1e-10, atol=1e-10)
 
 
