@@ -12,7 +12,7 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-from ._common import check_args, check_upstream, sum_over_time_state_grad
+from ._common import check_args, check_upstream, scratch_arrays, sum_over_time_state_grad
 
 __all__ = [
     "RNNStepCache", "RNNCache", "rnn_step_forward", "rnn_step_backward", "rnn_forward", "rnn_backward",
@@ -116,7 +116,8 @@ def _sequence_backward(func, act: _Activation, dHs, cache: RNNCache, input_grad:
     T, B, D = X.shape
     H = Hs.shape[2]
     dtype = np.result_type(Hs, dHs)
-    dA = np.empty((T, B, H), dtype)     # δ for every step, kept for the parameter GEMMs below
+    # δ for every step, kept for the parameter GEMMs below; a reused work array (it never leaves this function)
+    dA = scratch_arrays.get(f"{func}.dA", (T, B, H), dtype)
     dh = np.zeros((B, H), dtype)
     slope = np.empty((B, H), dtype)     # one step's slope at a time: a (T, B, H) array would be fresh memory
     for t in range(T - 1, -1, -1):

@@ -301,8 +301,9 @@ def _lstm_inputs(rng, T, B, D, H):
 
 
 # B = 40 takes lstm_backward's feature-major branch for the weight-gradient product, the others its
-# batch-major one (rnnkit.layers.lstm._NARROW_BATCH = 32 lies between).
-@pytest.mark.parametrize("shape", [(1, 1, 1, 1), (5, 3, 4, 6), (7, 1, 2, 3), (4, 40, 3, 5)])
+# batch-major one (rnnkit.layers.lstm._NARROW_BATCH = 32 lies between); at T = 60, H = 5, B = 40 the
+# local factors come in three chunks of steps (_LOCAL_CHUNK_BYTES / (6 H B 8 bytes) = 27 steps each).
+@pytest.mark.parametrize("shape", [(1, 1, 1, 1), (5, 3, 4, 6), (7, 1, 2, 3), (60, 40, 3, 5)])
 def test_lstm_sequence_equals_step_chain_forward_and_backward(shape, rng):
     T, B, D, H = shape
     p = _lstm_inputs(rng, T, B, D, H)
