@@ -53,3 +53,18 @@ def test_bench_reports_the_training_loop_in_characters_per_second(bench, capsys,
     [row] = [line for line in capsys.readouterr().out.splitlines() if line.startswith("training")]
     pattern = r"training rnnkit +[\d,]+ chars/s +torch +[\d,]+ chars/s +rnnkit/torch speed +\d+\.\d\d"
     assert re.fullmatch(pattern, row), row
+
+
+def test_profile_lstm_charges_the_passes_to_source_lines(capsys):
+    spec = importlib.util.spec_from_file_location("rnnkit_tools_profile", _SCRIPT.with_name("profile_lstm.py"))
+    profile = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(profile)
+    profile.main(["6", "3", "4", "5", "--dtype", "float64", "--repeats", "2", "--top", "100"])
+    out = capsys.readouterr().out.splitlines()
+    rows = [line for line in out if "lstm.py:" in line]
+    assert any("matmul" in row for row in rows) and any("@" in row for row in rows)
+    [total] = [line for line in out if "traced total" in line]
+    ms = [float(row.split()[0]) for row in rows]
+    # every charged line is printed (--top 100), so the rows add up to the total, to the printed 0.01 ms
+    assert sum(ms) == pytest.approx(float(total.split()[0]), abs=0.01 * len(ms) + 0.01)
+    assert sum(float(row.split()[1].rstrip("%")) for row in rows) == pytest.approx(100, abs=0.1 * len(rows))
