@@ -6,8 +6,9 @@ Usage (a developer tool, not part of the installed package)::
     python tools/bench_against_checkout.py /tmp/rnnkit-before
 
 The other checkout's ``rnnkit`` is loaded as a second package (``rnnkit_before``) and both are timed
-in alternating blocks on the course's four shapes; the last column is after / before (below 1: this
-tree is faster). Inputs are identical for both. No torch: ``tools/bench.py`` compares with torch.
+in alternating blocks on the course's four shapes, then chapter 9's training loop; the last column is
+after / before (below 1: this tree is faster). Inputs are identical for both. No torch:
+``tools/bench.py`` compares with torch.
 """
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench  # noqa: E402  (tools/bench.py: chapter 9's training loop)
 import rnnkit as after  # noqa: E402
 
 SHAPES = ((25, 1, 65, 100), (50, 32, 64, 128), (100, 64, 128, 256), (200, 16, 32, 64))
@@ -86,6 +89,12 @@ def main(argv: list[str] | None = None) -> int:
                                                   make_pass(after, cell, *shape, dtype)], repeats)
                 print(f"{cell:5s} {dtype:8s} {str(shape):22s} {1e3 * t_before:9.2f} {1e3 * t_after:10.2f}"
                       f" {t_after / t_before:10.2f}")
+    # chapter 9's training loop (tools/bench.py's version of it), 10 steps per timed run
+    steps = 10
+    loops = [bench._rnnkit_training(58, 128, 50, 32, steps, np.random.default_rng(0), lib=lib) for lib in (before, after)]
+    t_before, t_after = median_times(loops, repeats=2)
+    print(f"{'ch9 training loop, ms per step':37s} {1e3 * t_before / steps:9.2f} {1e3 * t_after / steps:10.2f}"
+          f" {t_after / t_before:10.2f}")
     return 0
 
 
