@@ -26,7 +26,7 @@ import time
 import numpy as np
 
 import rnnkit as rk
-from rnnkit.layers import lstm_backward, lstm_forward, rnn_backward, rnn_forward
+from rnnkit.layers import lstm_backward, lstm_forward
 
 SHAPES = ((25, 1, 65, 100), (50, 32, 64, 128), (100, 64, 128, 256), (200, 16, 32, 64))
 
@@ -54,7 +54,9 @@ def _median_times(fns, repeats: int, blocks: int = 3) -> list[float]:
     return [float(np.median(ts)) for ts in times]
 
 
-def _numpy_case(cell: str, T, B, D, H, dtype, rng):
+def _numpy_case(cell: str, T, B, D, H, dtype, rng, lib=rk):
+    """One forward and backward pass of ``cell`` with rnnkit (or another version of it, ``lib``) on inputs
+    drawn from ``rng``; returns a function running it."""
     X = rng.standard_normal((T, B, D)).astype(dtype)
     h0 = np.zeros((B, H), dtype)
     dHs = np.ones((T, B, H), dtype)
@@ -64,15 +66,15 @@ def _numpy_case(cell: str, T, B, D, H, dtype, rng):
         b = np.zeros(H, dtype)
 
         def run():
-            Hs, cache = rnn_forward(X, h0, Wx, Ws, b)
-            rnn_backward(dHs, cache)
+            Hs, cache = lib.rnn_forward(X, h0, Wx, Ws, b)
+            lib.rnn_backward(dHs, cache)
     else:
         W = (rng.standard_normal((4 * H, H + D)) / np.sqrt(H + D)).astype(dtype)
         b = np.zeros(4 * H, dtype)
 
         def run():
-            Hs, cache = lstm_forward(X, h0, h0, W, b)
-            lstm_backward(dHs, cache)
+            Hs, cache = lib.lstm_forward(X, h0, h0, W, b)
+            lib.lstm_backward(dHs, cache)
     return run
 
 

@@ -261,7 +261,7 @@ def lstm_forward(X, h0, c0, W, b):
     for t in range(T):
         block = steps[t]
         a = block[:4 * H]
-        np.matmul(W1, Z[t], out=a)                   # pre-activations of the four gates, (4H, B)
+        np.matmul(W1, Z[t], out=a)                      # pre-activations of the four gates, (4H, B)
         np.tanh(a, out=a)                               # tanh(a/2) for i, f, o; tanh(a) for g
         sig = a[:3 * H]
         sig *= 0.5
@@ -300,27 +300,27 @@ def _local_grads(blocks: np.ndarray, out: np.ndarray) -> np.ndarray:
     return out
 
 
-#: Below this batch size the per-step blocks are gathered into batch-major matrices, at or above it
-#: into feature-major ones. numpy's strided copy pays per contiguous run: a feature-major copy runs over
-#: B elements at a time, a batch-major one over 4H. Measured (``tools/bench.py``): at B = 16 the
-#: batch-major copy is 3x faster, at B = 32 and 64 the feature-major one 1.4-2.7x.
+#: Below this batch size the per-step blocks are gathered in batch-major memory order, at or above it
+#: in feature-major order. numpy's strided copy pays per contiguous run: a feature-major copy runs over
+#: B elements at a time, a batch-major one over G. Measured with one-off timings of the two copies:
+#: at B = 16 the batch-major copy is 3x faster, at B = 32 and 64 the feature-major one 1.4-2.7x.
 _NARROW_BATCH = 32
 
 
 def _time_batch_matrix(role: str, blocks: np.ndarray) -> np.ndarray:
-    """The (T, G, B) per-step blocks as one matrix over the T·B columns, in a reused work array.
+    """The (T, G, B) per-step blocks as one (G, T·B) matrix over the T·B columns, in a reused work array.
 
-    Returns (T·B, G) if B < ``_NARROW_BATCH``, else (G, T·B) (see there).
+    Stored in the memory order that copies faster (see ``_NARROW_BATCH``); for a narrow batch the result
+    is the transposed view of a C-ordered (T·B, G) array, which the matrix products read as it is.
     """
     T, G, B = blocks.shape
     if B < _NARROW_BATCH:
         out = scratch_arrays.get(f"lstm_backward.{role}_bm", (T, B, G), blocks.dtype)
         out[...] = blocks.transpose(0, 2, 1)
-        return out.reshape(T * B, G)
+        return out.reshape(T * B, G).T
     out = scratch_arrays.get(f"lstm_backward.{role}_fm", (G, T, B), blocks.dtype)
     out[...] = blocks.transpose(1, 0, 2)
     return out.reshape(G, T * B)
-
 
 
 def lstm_backward(dHs, cache: LSTMCache, *, input_grad: bool = True):
@@ -383,11 +383,7 @@ def lstm_backward(dHs, cache: LSTMCache, *, input_grad: bool = True):
     # δ and Z of all steps as matrices over the T·B columns: the weight gradients and dX are then
     # one GEMM each. [dW db] = Σ_t δ_t Z_tᵀ, since Z's last row is the constant 1 that b acts on.
     dA_all, Z_all = _time_batch_matrix("dA", dA.reshape(T, 4 * H, B)), _time_batch_matrix("Z", Z[:T])
-    if B < _NARROW_BATCH:                               # batch-major: (T·B, 4H) and (T·B, H + D + 1)
-        dWb = dA_all.T @ Z_all
-        dX = (dA_all @ W[:, H:]).reshape(T, B, D) if input_grad else None
-    else:                                               # feature-major: (4H, T·B) and (H + D + 1, T·B)
-        dWb = dA_all @ Z_all.T
-        dX = (dA_all.T @ W[:, H:]).reshape(T, B, D) if input_grad else None
+    dWb = dA_all @ Z_all.T                              # (4H, T·B) (T·B, H + D + 1)
+    dX = (dA_all.T @ W[:, H:]).reshape(T, B, D) if input_grad else None
     return (dX, np.ascontiguousarray(dh.T), np.ascontiguousarray(dc.T), np.ascontiguousarray(dWb[:, :H + D]),
             dWb[:, H + D].copy())
