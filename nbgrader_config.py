@@ -46,14 +46,25 @@ c.Autograde.sanitize_preprocessors = [
 c.Autograde.autograde_preprocessors = [
     "rnnkit.grading.pipeline.SandboxedExecute",      # the kernel in the sandbox, crash-resilient
     "rnnkit.grading.pipeline.JudgeHiddenCells",      # verdicts from the recorded outputs
+    "rnnkit.grading.pipeline.SanitizeOutputs",       # only text and valid images: the formgrader shows this
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
+    "rnnkit.grading.pipeline.LimitNotebookOutputs",  # one budget for all outputs, stated where it cuts
     "nbgrader.preprocessors.SaveAutoGrades",
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
     "rnnkit.grading.pipeline.PostCheck",             # scores == verdicts, nothing alive, tree unchanged
 ]
+
+# A submission is files, never links (book/instructor-guide.md, "What a submission may contain"):
+# autograde and generate_feedback read vetted copies (nbgrader has no option naming its converter,
+# so use_vetted_converters() rebinds it; the pre-flight refuses notebooks that bypass it), collect
+# copies from the exchange without following links, release_feedback releases only generated pages.
+import rnnkit.grading.pipeline as _vetting  # noqa: E402
+_vetting.use_vetted_converters()
+c.ExchangeFactory.collect = "rnnkit.grading.pipeline.SafeCollect"
+c.ExchangeFactory.release_feedback = "rnnkit.grading.pipeline.SafeReleaseFeedback"
 
 # Time limits while autograding. A hidden test cell only calls the learner's functions on
 # small inputs (well under a second); 30 s per cell bounds an infinite loop, after which
@@ -71,20 +82,21 @@ c.OverwriteCells.add_missing_cells = True
 c.Autograde.create_student = True
 
 
-# Feedback pages: no hidden-test source, each graded cell named after its function, math rendered
-# by a copy of MathJax inside the page (nothing loaded from the network), messages wrapped.
-import os as _os  # noqa: E402
-import nbgrader as _nbgrader  # noqa: E402
-import rnnkit.grading.pipeline as _pipeline  # noqa: E402
-
+# Feedback pages (book/instructor-guide.md, "What a feedback page shows"): no hidden-test source,
+# each graded cell named after its function, outputs reduced to text and valid images again, math
+# rendered by a copy of MathJax inside the page, and a Content Security Policy that lets only the
+# page's own scripts run. The exporter fixes its own template: the global HTMLExporter settings are
+# the formgrader's (its manual-grading page), and its Generate Feedback button sets
+# HTMLExporter.template_name = "feedback" for the run.
+c.GenerateFeedback.exporter_class = "rnnkit.grading.pipeline.FeedbackExporter"
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
+    "rnnkit.grading.pipeline.SanitizeOutputs",
+    "rnnkit.grading.pipeline.LimitNotebookOutputs",
     "rnnkit.grading.pipeline.FeedbackCells",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
-c.HTMLExporter.template_name = "rnnkit_feedback"
-c.HTMLExporter.template_file = "feedback.html.j2"   # extends nbgrader's feedback index.html.j2
-c.HTMLExporter.extra_template_basedirs = [
-    str(_pipeline.TEMPLATES),
-    _os.path.join(_os.path.dirname(_nbgrader.__file__), "server_extensions", "formgrader", "templates"),
-]
+# The formgrader shows autograded notebooks with nbconvert's HTMLExporter: they are inert already
+# (SanitizeOutputs ran in autograde); sanitised again here for notebooks graded before it did.
+c.HTMLExporter.preprocessors = ["rnnkit.grading.pipeline.SanitizeOutputs"]
+c.FeedbackExporter.preprocessors = []  # GenerateFeedback.preprocessors above already include it
