@@ -30,13 +30,12 @@ from __future__ import annotations
 import ast
 import os
 import shutil
-import site
-import sys
-import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
 
 import rnnkit
+
+from .sandbox_environment import SITE_DIR, sandbox_python
 
 #: uid and gid the learner's code runs as inside the sandbox.
 SANDBOX_UID = 65534
@@ -72,6 +71,11 @@ class SandboxUnavailable(RuntimeError):
     """bubblewrap (or util-linux) is missing: grading refuses to run learner code unsandboxed."""
 
 
+#: Environment variable naming the bubblewrap binary to use instead of the system's (a site with its
+#: own build; tests use it to simulate a sandbox that cannot start).
+BWRAP_VARIABLE = "RNNKIT_SANDBOX_BWRAP"
+
+
 def _which(name: str) -> str | None:
     for d in ("/usr/bin", "/bin", "/usr/local/bin"):
         p = os.path.join(d, name)
@@ -81,8 +85,13 @@ def _which(name: str) -> str | None:
 
 
 def tools() -> dict[str, str]:
-    """Absolute paths of bwrap, prlimit and setpriv, or :class:`SandboxUnavailable` saying what to install."""
-    found = {name: _which(name) for name in ("bwrap", "prlimit", "setpriv")}
+    """Absolute paths of bwrap and setpriv, or :class:`SandboxUnavailable` saying what to install.
+
+    ``$RNNKIT_SANDBOX_BWRAP`` (:data:`BWRAP_VARIABLE`), when set, names the bwrap binary.
+    """
+    found = {name: _which(name) for name in ("bwrap", "setpriv")}
+    if os.environ.get(BWRAP_VARIABLE):
+        found["bwrap"] = os.environ[BWRAP_VARIABLE]
     missing = [n for n, p in found.items() if p is None]
     if missing:
         raise SandboxUnavailable(
@@ -99,23 +108,58 @@ def _within(path: Path, parent: Path) -> bool:
         return False
 
 
-def python_roots() -> list[Path]:
-    """Directories the kernel's Python needs: the interpreter's prefix, the venv, site-packages."""
-    roots = {Path(sys.base_prefix), Path(sys.prefix), Path(sysconfig.get_paths()["purelib"]),
-             Path(sysconfig.get_paths()["platlib"])}
-    roots.update(Path(p) for p in site.getsitepackages())
-    # the interpreter binary may be a symlink into another prefix (pyenv, venv)
-    roots.add(Path(os.path.realpath(sys.executable)).parent.parent)
-    out: list[Path] = []
-    for r in sorted(roots, key=lambda p: len(str(p))):
-        if r.exists() and not any(_within(r, o) for o in out):
-            out.append(r)
-    return out
+def interpreter() -> str:
+    """The Python binary the sandbox runs (the base installation's, never a virtualenv's link)."""
+    return str(sandbox_python().interpreter)
 
 
 def secret_paths(course_root: Path) -> list[Path]:
-    """Paths that must stay invisible even when a bound directory contains them."""
-    return [course_root.resolve(), Path(rnnkit.__file__).resolve().parent]
+    """Paths that must stay invisible even when a bound directory contains them: the course tree, the
+    installed rnnkit package, and every import directory of the grader's Python."""
+    return [course_root.resolve(), Path(rnnkit.__file__).resolve().parent, *sandbox_python().hidden]
+
+
+def process_count_is_per_sandbox(release: str | None = None) -> bool:
+    """Whether ``RLIMIT_NPROC`` set inside a fresh user namespace counts only that namespace's processes.
+
+    Linux 5.14 moved the count to per-user-namespace counters ("ucounts"); before it, the limit
+    counted every process of the uid on the machine, the instructor's own ones included, and the
+    sandbox leaves it unset (its cgroup, where there is one, still bounds the processes).
+    """
+    release = release or os.uname().release
+    numbers = [int(x) for x in release.split("-")[0].split(".")[:2] if x.isdigit()]
+    return tuple(numbers) >= (5, 14)
+
+
+#: Run by the sandbox's Python before the kernel, as the sandbox uid (``sys.argv[1:]``: the limits as
+#: ``name=value``, ``--``, the kernel's argv): enter a user namespace of its own (the same uid and gid
+#: mapped through), set the rlimits there, and become the kernel. ``RLIMIT_NPROC`` is counted per
+#: user namespace and uid, so it bounds this sandbox's processes and threads only, never the
+#: instructor's (or another sandbox's) processes of the same uid.
+LIMITS_LAUNCHER = """\
+import ctypes, os, resource, sys
+uid, gid = os.getuid(), os.getgid()
+if ctypes.CDLL(None, use_errno=True).unshare(0x10000000) != 0:
+    sys.exit('sandbox: cannot create the user namespace that scopes the process limit: '
+             + os.strerror(ctypes.get_errno()))
+for name, text in (('setgroups', 'deny'), ('gid_map', f'{gid} {gid} 1'), ('uid_map', f'{uid} {uid} 1')):
+    with open(f'/proc/self/{name}', 'w') as f:
+        f.write(text)
+cut = sys.argv.index('--')
+for item in sys.argv[1:cut]:
+    name, value = item.split('=')
+    resource.setrlimit(getattr(resource, name), (int(value), int(value)))
+os.execv(sys.argv[cut + 1], sys.argv[cut + 1:])
+"""
+
+
+def rlimits(limits: Limits) -> dict[str, int]:
+    """The per-process limits the launcher sets, by :mod:`resource` name."""
+    out = {"RLIMIT_AS": limits.address_space, "RLIMIT_FSIZE": limits.file_size,
+           "RLIMIT_NOFILE": limits.open_files, "RLIMIT_CPU": limits.cpu_seconds, "RLIMIT_CORE": 0}
+    if process_count_is_per_sandbox():
+        out["RLIMIT_NPROC"] = limits.processes
+    return out
 
 
 # ---------------------------------------------------------------------------
@@ -225,24 +269,27 @@ def build_learner_package(assignment_module, dest: Path) -> Path:
 # the command line
 # ---------------------------------------------------------------------------
 
-def sandbox_command(kernel_argv: list[str], *, course_root: Path, cases_dir: Path, lib_dir: Path,
+def sandbox_command(python_args: list[str], *, course_root: Path, cases_dir: Path, lib_dir: Path,
                     connection_file: Path, ipc_dir: Path, limits: Limits = Limits()) -> list[str]:
-    """``prlimit … bwrap … [setpriv …] <kernel_argv>`` for one kernel.
+    """``bwrap … [setpriv …] python -c LAUNCHER <limits> -- python <python_args>``: the sandbox's Python.
 
-    ``kernel_argv`` must refer to the connection file as :data:`CONNECTION_FILE`, whose ``ip`` is
-    under :data:`IPC_DIR` (the host's ``ipc_dir``, bound there: the same socket files).
-    As root, bwrap runs privileged and ``setpriv`` drops to uid 65534 inside (so the process
-    limit applies to that uid); otherwise bwrap makes an unprivileged user namespace mapping
-    the caller to uid 65534.
+    ``python_args`` are the arguments of the sandbox's Python (:func:`interpreter`), e.g.
+    ``["-m", "ipykernel_launcher", "-f", CONNECTION_FILE]``; a connection file must be referred to as
+    :data:`CONNECTION_FILE`, whose ``ip`` is under :data:`IPC_DIR` (the host's ``ipc_dir``, bound
+    there: the same socket files). As root, bwrap runs privileged and ``setpriv`` drops to uid 65534
+    inside; otherwise bwrap makes an unprivileged user namespace mapping the caller to uid 65534.
+    Either way :data:`LIMITS_LAUNCHER` then enters a user namespace of the sandbox's own and sets the
+    rlimits there, so the process limit counts the sandbox's processes only.
     """
     t = tools()
-    cmd = [t["prlimit"], f"--as={limits.address_space}", f"--nproc={limits.processes}",
-           f"--fsize={limits.file_size}", f"--nofile={limits.open_files}", f"--cpu={limits.cpu_seconds}",
-           "--core=0", "--", t["bwrap"],
+    env_python = sandbox_python()
+    python = str(env_python.interpreter)
+    cmd = [t["bwrap"],
            "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
            "--die-with-parent", "--new-session", "--clearenv",
            "--hostname", "sandbox"]
-    for d in ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
+    system = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+    for d in system:
         if os.path.exists(d):
             cmd += ["--ro-bind", d, d] if not os.path.islink(d) else ["--symlink", os.readlink(d), d]
     for f in ("/etc/ld.so.cache", "/etc/localtime", "/etc/nsswitch.conf"):
@@ -251,23 +298,40 @@ def sandbox_command(kernel_argv: list[str], *, course_root: Path, cases_dir: Pat
     cmd += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", str(limits.tmpfs_size), "--tmpfs", "/tmp",
             "--perms", "0755", "--dir", "/home",
             "--perms", "1777", "--size", str(limits.tmpfs_size), "--tmpfs", WORK_DIR]
+    real_system = [Path(d) for d in system if os.path.isdir(d) and not os.path.islink(d)]
+    prefixes = [p for p in env_python.prefixes if not any(_within(p, d) for d in real_system)]
     # bwrap (privileged) creates missing parents of a mount point with mode 0700, which uid 65534
     # could not traverse: create them ourselves, world-traversable.
     made: set[str] = {"/", "/tmp", "/usr", "/home"}
-    for target in [str(r) for r in python_roots()] + [CASES_DIR, LIB_DIR, CONNECTION_FILE, IPC_DIR]:
+
+    def parents(target: str) -> list[str]:
+        out = []
         for parent in reversed(Path(target).parents):
             if str(parent) not in made:
                 made.add(str(parent))
-                cmd += ["--perms", "0755", "--dir", str(parent)]
-    for root in python_roots():
+                out += ["--perms", "0755", "--dir", str(parent)]
+        return out
+
+    for target in [str(r) for r in prefixes] + [CASES_DIR, LIB_DIR, CONNECTION_FILE, IPC_DIR, SITE_DIR]:
+        cmd += parents(target)
+    for root in prefixes:
         cmd += ["--ro-bind", str(root), str(root)]
-        for secret in secret_paths(course_root):
-            if _within(secret, root) and secret.exists():
-                cmd += ["--tmpfs", str(secret)]  # an empty directory over it: invisible
+    bound = real_system + prefixes
+    for secret in secret_paths(course_root):
+        if secret.is_dir() and any(_within(secret, b) for b in bound):
+            # an empty read-only directory over it: invisible, and nothing can be put there
+            cmd += ["--perms", "0555", "--size", "4096", "--tmpfs", str(secret), "--remount-ro", str(secret)]
+    # the fresh site-packages: only the entries of the distributions the kernel and notebooks need
+    cmd += ["--perms", "0755", "--size", str(2**20), "--tmpfs", SITE_DIR]
+    made.add(SITE_DIR)
+    for name, source in env_python.site_entries:
+        target = f"{SITE_DIR}/{name}"
+        cmd += parents(target) + ["--ro-bind", str(source), target]
+    cmd += ["--remount-ro", SITE_DIR]
     cmd += ["--ro-bind", str(cases_dir), CASES_DIR, "--ro-bind", str(lib_dir), LIB_DIR,
             "--ro-bind", str(connection_file), CONNECTION_FILE, "--bind", str(ipc_dir), IPC_DIR,
             "--chdir", WORK_DIR]
-    env = {"HOME": WORK_DIR, "PATH": "/usr/bin:/bin", "PYTHONPATH": LIB_DIR, "PYTHONNOUSERSITE": "1",
+    env = {"HOME": WORK_DIR, "PATH": "/usr/bin:/bin", "PYTHONPATH": f"{LIB_DIR}:{SITE_DIR}", "PYTHONNOUSERSITE": "1",
            "PYTHONDONTWRITEBYTECODE": "1", "RNNKIT_CASES": CASES_DIR, "OPENBLAS_NUM_THREADS": "1",
            "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg", "MPLCONFIGDIR": "/tmp",
            "IPYTHONDIR": "/tmp/.ipython", "JUPYTER_RUNTIME_DIR": "/tmp/.jupyter", "LANG": "C.UTF-8"}
@@ -278,7 +342,8 @@ def sandbox_command(kernel_argv: list[str], *, course_root: Path, cases_dir: Pat
                 "--clear-groups", "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all", "--"]
     else:
         cmd += ["--unshare-user", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID), "--cap-drop", "ALL", "--"]
-    return cmd + list(kernel_argv)
+    launcher = [python, "-I", "-S", "-c", LIMITS_LAUNCHER, *(f"{k}={v}" for k, v in rlimits(limits).items()), "--"]
+    return cmd + launcher + [python, *python_args]
 
 
 def prepare_private_dir(path: Path, readable_file: Path | None = None) -> None:

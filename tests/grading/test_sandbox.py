@@ -33,7 +33,7 @@ def run_inside(tmp_path):
         sandbox.prepare_private_dir(tmp_path / "ipc", conn)
         for p in [tmp_path, tmp_path / "cases", *(tmp_path / "lib").rglob("*"), tmp_path / "lib"]:
             os.chmod(p, 0o755 if p.is_dir() else 0o644)
-        cmd = sandbox.sandbox_command([sys.executable, "-c", code], course_root=ROOT, cases_dir=tmp_path / "cases",
+        cmd = sandbox.sandbox_command(["-c", code], course_root=ROOT, cases_dir=tmp_path / "cases",
                                       lib_dir=tmp_path / "lib", connection_file=conn, ipc_dir=tmp_path / "ipc",
                                       limits=limits)
         env = dict(os.environ, NBGRADER_EXECUTION="autograde", SECRET_TOKEN="instructor-only")
@@ -254,7 +254,7 @@ def test_total_memory_and_processes_limited_by_a_cgroup(run_inside, tmp_path):
         sandbox.prepare_private_dir(tmp_path / "ipc", conn)
         for p in [tmp_path, tmp_path / "cases", *(tmp_path / "lib").rglob("*"), tmp_path / "lib"]:
             os.chmod(p, 0o755 if p.is_dir() else 0o644)
-        cmd = group.wrap(sandbox.sandbox_command([sys.executable, "-c", code], course_root=ROOT,
+        cmd = group.wrap(sandbox.sandbox_command(["-c", code], course_root=ROOT,
                                                  cases_dir=tmp_path / "cases", lib_dir=tmp_path / "lib",
                                                  connection_file=conn, ipc_dir=tmp_path / "ipc", limits=limits))
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)

@@ -1,12 +1,27 @@
-"""Step 2, sandboxed execution: the kernel in the bubblewrap sandbox, crash-resilient."""
+"""Step 2, sandboxed execution: the kernel in the bubblewrap sandbox, crash-resilient.
+
+Two kinds of failure are told apart:
+
+* **the learner's**: once the kernel has answered ``kernel_info``, a crash, kill, timeout or limit
+  costs the cell it happened in (the kernel is replaced, earlier definitions are replayed);
+* **the grader's**: a sandbox that cannot start, or a kernel that dies before it answers
+  ``kernel_info`` (no learner code has run in it yet), is retried (:attr:`SandboxedExecute.start_attempts`,
+  each in a fresh sandbox with fresh socket directory); if every attempt fails,
+  :class:`GraderFailure` is raised naming the cause. nbgrader then records no score for the
+  submission (``SaveAutoGrades`` never runs for it), goes on with the next one and exits non-zero;
+  a summary of such failures is the last thing the command prints.
+"""
 from __future__ import annotations
 
+import atexit
 import copy
 import json
 import os
 import shutil
 import signal
+import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -14,7 +29,7 @@ import nbformat
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbgrader.preprocessors import Execute
 from jupyter_client.manager import AsyncKernelManager
-from traitlets import Integer, Unicode
+from traitlets import Float, Integer, Unicode
 
 from ...casefile import RESULTS_MIME
 from .. import registry, sandbox
@@ -24,6 +39,33 @@ from .notebook import _course, _is_hidden_test, _is_visible_test, _nb_meta, _sta
 # ---------------------------------------------------------------------------
 # 2. execution in the sandbox
 # ---------------------------------------------------------------------------
+
+class GraderFailure(RuntimeError):
+    """The grader, not the learner, failed on a submission: no score may be recorded for it.
+
+    Raised when the sandbox cannot start or its kernel dies before answering ``kernel_info``
+    on every attempt. The message names the submission and the cause (the sandbox's own output).
+    """
+
+
+#: Grader failures of this process, for the summary printed when the command exits.
+_FAILURES: list[str] = []
+
+
+def _print_failure_summary() -> None:
+    if _FAILURES:
+        lines = [f"rnnkit grading: {len(_FAILURES)} notebook(s) NOT graded because the grader failed "
+                 f"(no score recorded for them; fix the cause and run autograde again):"]
+        lines += [f"  - {text}" for text in _FAILURES]
+        print("\n".join(lines), file=sys.stderr, flush=True)
+
+
+def record_grader_failure(text: str) -> None:
+    """Remember ``text`` for the summary printed at exit (registered with the first failure)."""
+    if not _FAILURES:
+        atexit.register(_print_failure_summary)
+    _FAILURES.append(text)
+
 
 class SandboxKernelManager(AsyncKernelManager):
     """A kernel manager whose kernel runs inside the grading sandbox, over ipc sockets."""
@@ -39,7 +81,7 @@ class SandboxKernelManager(AsyncKernelManager):
         info["ip"] = f"{sandbox.IPC_DIR}/{Path(self.ip).name}"  # the same sockets, seen through the bind mount
         conn.write_text(json.dumps(info))
         sandbox.prepare_private_dir(Path(self.ip).parent, conn)
-        argv = [_python(), "-m", "ipykernel_launcher", "-f", sandbox.CONNECTION_FILE,
+        argv = ["-m", "ipykernel_launcher", "-f", sandbox.CONNECTION_FILE,
                 "--HistoryManager.hist_file=:memory:", "--IPKernelApp.parent_handle=1"]
         cmd = sandbox.sandbox_command(argv, course_root=Path(self.course_root), cases_dir=ws / "cases",
                                       lib_dir=ws / "lib", connection_file=conn, ipc_dir=Path(self.ip).parent)
@@ -63,32 +105,38 @@ class SandboxKernelManager(AsyncKernelManager):
         only the last :attr:`output_tail` characters are kept, and logged at debug level.
         """
         import subprocess
-        import threading
         kw["stdout"] = subprocess.PIPE
         kw["stderr"] = subprocess.STDOUT
         await super()._async_launch_kernel(kernel_cmd, **kw)
-        proc = getattr(self.provisioner, "process", None)
+        proc = self.sandbox_process = getattr(self.provisioner, "process", None)
         if proc is not None and proc.stdout is not None:
             fd = os.dup(proc.stdout.fileno())  # ours: the provisioner closes its file object on its own
-            threading.Thread(target=self._drain, args=(fd,), daemon=True).start()
+            self._drainer = threading.Thread(target=self._drain, args=(fd,), daemon=True)
+            self._drainer.start()
+
+    #: The sandbox's process (kept after nbclient's clean-up forgets it).
+    sandbox_process = None
+    _drainer = None
+    _tail = b""
 
     def _drain(self, fd: int):
-        tail = b""
         try:
             for chunk in iter(lambda: os.read(fd, 65536), b""):  # EOF when the sandbox is gone
-                tail = (tail + chunk)[-self.output_tail:]
+                self._tail = (self._tail + chunk)[-self.output_tail:]
         except OSError:
             pass
         finally:
             os.close(fd)
-        if tail.strip():
-            self.log.debug("sandboxed kernel output (last %d bytes):\n%s", len(tail),
-                           tail.decode("utf-8", "replace"))
+        if self._tail.strip():
+            self.log.debug("sandboxed kernel output (last %d bytes):\n%s", len(self._tail),
+                           self._tail.decode("utf-8", "replace"))
 
-
-def _python() -> str:
-    import sys
-    return sys.executable
+    def sandbox_output(self, wait: float = 2.0, chars: int = 2000) -> str:
+        """The end of what the sandbox printed outside the kernel's capture (bwrap's own errors, a
+        traceback of a kernel that could not start), once it has exited (waiting up to ``wait`` s)."""
+        if self._drainer is not None:
+            self._drainer.join(wait)
+        return self._tail.decode("utf-8", "replace").strip()[-chars:]
 
 
 class _Restart(Exception):
@@ -100,13 +148,22 @@ class SandboxedExecute(Execute):
 
     notebook_timeout = Integer(300, help="Wall-clock budget of one notebook (seconds)").tag(config=True)
     max_restarts = Integer(4, help="Kernel restarts allowed per notebook after crashes or timeouts").tag(config=True)
+    start_attempts = Integer(3, help="Attempts to start a sandboxed kernel (each time one is needed) before the "
+                                     "notebook is reported as not graded: the grader's failure").tag(config=True)
+    start_retry_delay = Float(1.0, help="Seconds before the second start attempt (doubled for each further "
+                                        "one)").tag(config=True)
     max_cell_output = Integer(100_000, help="Characters of text output kept per cell").tag(config=True)
     kill_output = Integer(50 * 2**20, help="A cell printing more than this many characters is stopped").tag(
         config=True)
 
     def create_kernel_manager(self):
+        # a fresh socket directory for every kernel: nothing an earlier kernel (learner code) did to
+        # its directory can stop the next one from starting
+        self._kernels_started = getattr(self, "_kernels_started", 0) + 1
+        ipc = Path(self._workspace) / "ipc" / str(self._kernels_started)
+        ipc.mkdir(mode=0o755)
         self.km = SandboxKernelManager(config=self.config, transport="ipc",
-                                       ip=str(Path(self._workspace) / "ipc" / "k"),
+                                       ip=str(ipc / "k"),
                                        workspace=str(self._workspace), course_root=str(self._course_root))
         self._last_km = self.km  # nbclient forgets km when it cleans up; the sandbox's cgroup is on it
         return self.km
@@ -201,7 +258,7 @@ class SandboxedExecute(Execute):
                 os.chmod(p, 0o755)
             for p in (base / "lib").rglob("*"):
                 os.chmod(p, 0o755 if p.is_dir() else 0o644)
-            self._run(nb, resources, state)
+            self._run(nb, resources, state, f"{info['student']}/{info['assignment']}/{info['notebook']}")
         finally:
             shutil.rmtree(base, ignore_errors=True)
         return nb, resources
@@ -217,7 +274,7 @@ class SandboxedExecute(Execute):
             plan.append(i)
         return plan
 
-    def _run(self, nb, resources, state):
+    def _run(self, nb, resources, state, name: str):
         NotebookClientInit(self, nb)
         # no widget emulation: comm messages are learner-made data that nbclient would keep (widget
         # state, unbounded) or parse (an Output-widget hook, a KeyError on a malformed comm_open)
@@ -229,17 +286,21 @@ class SandboxedExecute(Execute):
         self.interrupt_on_timeout = False  # a timeout kills and replaces the kernel (see class docstring)
         self._events: dict[int, str] = {}
         plan = self._plan(nb)
-        start, restarts, t0 = 0, 0, time.monotonic()
-        self._t0 = t0
+        start, restarts, failed_starts = 0, 0, 0
+        self._t0 = time.monotonic()
         while start < len(plan):
             self.km, self.kc = None, None
+            self._kernel_ready = False
+            attempt_began = time.monotonic()
             try:
                 with self.setup_kernel():
+                    self._kernel_ready = True
+                    failed_starts = 0
                     self._remember_sandbox()
                     self._replay(nb, plan[:start])
                     for pos in range(start, len(plan)):
                         idx = plan[pos]
-                        if time.monotonic() - t0 > self.notebook_timeout:
+                        if time.monotonic() - self._t0 > self.notebook_timeout:
                             for j in plan[pos:]:
                                 self._events.setdefault(j, f"it was not run: the notebook used up its "
                                                            f"{self.notebook_timeout} s of grading time")
@@ -257,6 +318,20 @@ class SandboxedExecute(Execute):
                     for j in plan[start:]:
                         self._events.setdefault(j, "it was not run: the kernel crashed too often")
                     break
+            except Exception as exc:
+                if self._kernel_ready:
+                    raise
+                failed_starts += 1
+                cause = self._start_failure_cause(exc)
+                self.log.warning("%s: the sandboxed kernel did not start (attempt %d of %d): %s", name,
+                                 failed_starts, self.start_attempts, cause)
+                if failed_starts >= self.start_attempts:
+                    text = (f"{name}: the grading sandbox's kernel did not start ({failed_starts} attempts; "
+                            f"no learner code ran, no score recorded): {cause}")
+                    record_grader_failure(text)
+                    raise GraderFailure(text) from exc
+                time.sleep(self.start_retry_delay * 2 ** (failed_starts - 1))
+                self._t0 += time.monotonic() - attempt_began  # the grader's lost time is not the learner's
             finally:
                 self._kill_sandbox()
         state["events"] = {nb.cells[i].metadata.get("nbgrader", {}).get("grade_id", str(i)): text
@@ -299,6 +374,23 @@ class SandboxedExecute(Execute):
             except (DeadKernelError, CellTimeoutError):
                 self._events[idx] = "it stopped the kernel when it was run again after a crash"
                 raise _Restart() from None
+
+    def _start_failure_cause(self, exc: BaseException) -> str:
+        """What stopped a kernel from starting: the exception, the sandbox's exit status and output."""
+        km = getattr(self, "_last_km", None) or self.km
+        proc = getattr(km, "sandbox_process", None)
+        parts = [f"{type(exc).__name__}: {exc}"]
+        if proc is not None:
+            try:
+                code = proc.wait(5)
+            except Exception:
+                code = proc.poll()
+            if code is not None:
+                parts.append(f"sandbox exit status {code}")
+        output = km.sandbox_output() if isinstance(km, SandboxKernelManager) else ""
+        if output:
+            parts.append("sandbox output: " + " | ".join(output.splitlines()[-8:]))
+        return "; ".join(parts)
 
     def _death_text(self) -> str:
         proc = getattr(getattr(self.km, "provisioner", None), "process", None)
