@@ -1,5 +1,7 @@
 """Open the built book's pages in headless Chromium at a phone's width and measure sideways scrolling.
 
+(It also runs the book's own search page, for the ranking of results: ``--search``.)
+
 For each page the tool loads ``file://.../<page>.html`` in a 390 x 844 CSS-pixel mobile viewport,
 waits for MathJax to finish, and reports ``document.documentElement.scrollWidth`` against the
 viewport's width; a page wider than the viewport scrolls sideways. It also names the elements that
@@ -13,6 +15,7 @@ Examples::
 
     python tools/phone_check.py _build/html                       # every page of the book
     python tools/phone_check.py _build/html book/deploy book/api --screenshots /tmp/shots
+    python tools/phone_check.py _build/html --search bptt --search "vanishing gradient"   # the search's ranking
 """
 from __future__ import annotations
 
@@ -202,6 +205,38 @@ def measure(html: Path, pages: list[str], screenshots: Path | None = None, scrol
     return asyncio.run(_measure(Path(html), pages, screenshots, scroll_to))
 
 
+SEARCH_RESULTS_JS = r"""
+[...document.querySelectorAll("#search-results li a")].map(a => ({
+  href: a.getAttribute("href"), score: Number(a.dataset.score), title: a.textContent.trim()}))
+"""
+
+
+async def _search(html: Path, queries: list[str]) -> dict:
+    from urllib.parse import quote
+    browser = Browser()
+    results = {}
+    try:
+        await browser.start()
+        for query in queries:
+            await browser.open((html / "search.html").resolve().as_uri() + "?q=" + quote(query))
+            deadline = time.monotonic() + LOAD_TIMEOUT_S
+            while "Search finished" not in (await browser.evaluate(
+                    "(document.querySelector('#search-results .search-summary') || {}).textContent || ''")):
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"search for {query!r} did not finish in {LOAD_TIMEOUT_S} s")
+                await asyncio.sleep(0.1)
+            results[query] = await browser.evaluate(SEARCH_RESULTS_JS)
+    finally:
+        browser.close()
+    return results
+
+
+def search(html: Path, queries: list[str]) -> dict:
+    """{query: [{"href", "score", "title"}, ...]}: the book's own search page (Sphinx's searchtools.js),
+    results in the order it shows them, best first."""
+    return asyncio.run(_search(Path(html), queries))
+
+
 def all_pages(html: Path) -> list[str]:
     skip = {"genindex", "search", "py-modindex"}
     return sorted(str(p.relative_to(html).with_suffix("")) for p in html.rglob("*.html")
@@ -214,7 +249,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("pages", nargs="*", help="pages without .html (default: every page)")
     parser.add_argument("--screenshots", type=Path, help="save a PNG of each page here")
     parser.add_argument("--scroll-to", help="CSS selector to scroll into view before the screenshot")
+    parser.add_argument("--search", action="append", metavar="QUERY",
+                        help="instead: print the book search's first results for QUERY (repeatable)")
     args = parser.parse_args(argv)
+    if args.search:
+        for query, hits in search(args.html, args.search).items():
+            print(query)
+            for hit in hits[:6]:
+                print(f"   {hit['score']:4d}  {hit['href']:50s} {hit['title'][:60]}")
+        return 0
     results = measure(args.html, args.pages or all_pages(args.html), args.screenshots, args.scroll_to)
     wide = 0
     for page, r in results.items():

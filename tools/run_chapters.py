@@ -95,6 +95,8 @@ except ImportError:
 # The kernel's fingerprint: the bits of one float64 matrix product (FMA or not, block order).
 _g = _np.random.default_rng(0)
 _probe["gemm_crc32"] = "%08x" % _zlib.crc32((_g.standard_normal((97, 131)) @ _g.standard_normal((131, 89))).tobytes())
+import time as _time
+_probe["kernel_cpu_s"] = round(_time.process_time(), 2)   # CPU time of the whole chapter, all threads
 print(__MARK__ + _json.dumps(_probe))
 """.replace("__MARK__", repr(PROBE_MARK))
 
@@ -186,15 +188,16 @@ def _failing_statement(source: str, line: int) -> str:
         tree = ast.parse(source)
     except SyntaxError:              # IPython magics: fall back to the one line
         return lines[line - 1].strip() if 0 < line <= len(lines) else ""
-    best = None
-    for node in ast.walk(tree):
-        if isinstance(node, ast.stmt) and node.lineno <= line <= (node.end_lineno or node.lineno):
-            if not isinstance(node, (ast.If, ast.For, ast.While, ast.With, ast.Try, ast.FunctionDef, ast.ClassDef)) \
-                    or best is None:
-                best = node
-    if best is None:
+    containing = [node for node in ast.walk(tree) if isinstance(node, ast.stmt)
+                  and node.lineno <= line <= (node.end_lineno or node.lineno)]
+    if not containing:
         return lines[line - 1].strip() if 0 < line <= len(lines) else ""
-    statement = " ".join(part.strip() for part in lines[best.lineno - 1:best.end_lineno])
+    best = min(containing, key=lambda node: (node.end_lineno or node.lineno) - node.lineno)   # the innermost
+    last = best.end_lineno or best.lineno
+    body = getattr(best, "body", None)
+    if isinstance(body, list) and body:          # a compound statement: its header only (for ..., if ...)
+        last = max(best.lineno, body[0].lineno - 1)
+    statement = " ".join(part.strip() for part in lines[best.lineno - 1:last])
     return statement if len(statement) <= 400 else statement[:400] + " ..."
 
 
@@ -248,7 +251,8 @@ def main(argv: list[str] | None = None) -> int:
         total += seconds
         status = "ok" if error is None else f"FAILED: {error}"
         blas = "" if not found or "corename" not in found else \
-            f"[blas {found['corename']}, {found['threads']} thr, gemm {found['gemm_crc32']}]  "
+            f"[blas {found['corename']}, {found['threads']} thr, gemm {found['gemm_crc32']}, " \
+            f"cpu {found.get('kernel_cpu_s', 0):.1f} s]  "
         print(f"{label}  {path.name:34s} {seconds:7.1f} s  {blas}{status}", flush=True)
         failures += error is not None
         results.append({"chapter": path.name, "seconds": round(seconds, 2), "error": error, "blas": found})

@@ -134,7 +134,24 @@ def test_every_page_states_the_content_licence(built_book):
 
 def test_binder_environment_installs_the_lab_extra_and_jupytext():
     assert "jupytext" in (ROOT / "binder" / "requirements.txt").read_text()
-    assert '.[lab]' in (ROOT / "binder" / "postBuild").read_text()
+    post_build = (ROOT / "binder" / "postBuild").read_text()
+    assert '.[lab]' in post_build
+    # A launch button opens book/NN-*.md in JupyterLab: jupytext's notebook view must be the default viewer.
+    assert "set-default-viewer markdown myst" in post_build
+
+
+def test_launch_buttons_are_off_until_a_deployment_names_its_repository():
+    """Launch buttons need the public repository's address, which only a deployment knows; book/deploy.md
+    names the settings to fill in, and the README and the exercises page show no <placeholder> command."""
+    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+    assert config["repository"]["url"] == "" and not config["launch_buttons"]["binderhub_url"]
+    deploy = (ROOT / "book" / "deploy.md").read_text(encoding="utf-8")
+    for setting in ("repository.url", "launch_buttons.binderhub_url", "launch_buttons.jupyterhub_url",
+                    "set-default-viewer markdown myst"):
+        assert setting in deploy, f"book/deploy.md does not mention {setting}"
+    for page in ("README.md", "book/exercises.md", "book/deploy.md"):
+        text = (ROOT / page).read_text(encoding="utf-8")
+        assert "<repository-url>" not in text and "git+<" not in text, f"{page} shows a <placeholder> to paste"
 
 
 def _search_index(built_book: Path) -> dict:
@@ -239,3 +256,61 @@ def test_a_failing_cell_fails_the_build(tmp_path):
     proc = run_build(source, tmp_path / "out", forced_config(tmp_path))
     assert proc.returncode != 0, "a notebook cell raised, but the build reported success"
     assert "this cell must fail the build" in proc.stdout + proc.stderr
+
+
+# --- In a real browser (headless Chromium, driven on 127.0.0.1 by tools/phone_check.py) -------------
+# Not skipped when Chromium is missing: `make test` and .ci/run install it (Debian: apt-get install chromium).
+
+def _browser_tools():
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        import phone_check
+    finally:
+        sys.path.pop(0)
+    assert phone_check.find_chromium(), \
+        "these checks need Chromium (Debian/Ubuntu: sudo apt-get install chromium; `make test` does it as root)"
+    return phone_check
+
+
+# (query, the page that must be the first result, pages that must come after it)
+SEARCH_EXPECTATIONS = [
+    ("bptt", "book/05-bptt.html", ["book/api.html", "book/06-vanishing-exploding.html"]),
+    ("vanishing gradient", "book/06-vanishing-exploding.html", ["book/05-bptt.html", "book/08-lstm.html"]),
+    ("exploding gradient", "book/06-vanishing-exploding.html", ["book/05-bptt.html"]),
+    ("backpropagation through time", "book/05-bptt.html", ["book/api.html"]),
+]
+
+
+def test_search_ranks_the_chapter_that_teaches_the_term_first(built_book):
+    """The book's own search page (Sphinx's searchtools.js, in Chromium): the chapter that teaches a
+    term is the first result, above the API entries whose names contain it and the chapters that use it
+    (main index entries in chapters 5 and 6: an index entry scores 100 x len(query)/len(entry))."""
+    results = _browser_tools().search(built_book, [query for query, _, _ in SEARCH_EXPECTATIONS])
+    for query, first, later in SEARCH_EXPECTATIONS:
+        pages = [hit["href"].split("#")[0] for hit in results[query]]
+        shown = [(hit["score"], hit["href"]) for hit in results[query][:5]]
+        assert pages and pages[0] == first, f"search {query!r}: first result is not {first}: {shown}"
+        for page in later:
+            if page in pages:
+                assert pages.index(page) > 0, f"search {query!r}: {page} ties with {first}: {shown}"
+
+
+def test_no_page_scrolls_sideways_on_a_phone(built_book):
+    """At 390 x 844 CSS px (a phone), no page is wider than the screen, and no display equation is cut
+    off: wide equations, tables and code scroll inside their own box (book/_static/phone.css).
+    Tolerance: none; scrollWidth is an integer of CSS pixels and must not exceed the viewport's."""
+    phone_check = _browser_tools()
+    pages = [str(p.relative_to(built_book).with_suffix("")) for p in _pages(built_book)
+             if p.stem not in ("genindex", "search", "py-modindex")]
+    assert len(pages) >= len(EXPECTED_PAGES), pages
+    results = phone_check.measure(built_book, pages)
+    problems = []
+    for page, r in sorted(results.items()):
+        if r["clientWidth"] != phone_check.PHONE["width"]:
+            problems.append(f"{page}: the viewport is {r['clientWidth']} px, not {phone_check.PHONE['width']}")
+        if r["scrollWidth"] > r["clientWidth"]:
+            culprits = "; ".join(f"{o['element'][:60]} to {o['right']} px ({o['text'][:40]!r})" for o in r["offenders"])
+            problems.append(f"{page}: {r['scrollWidth']} px wide in a {r['clientWidth']} px screen: {culprits}")
+        for m in r["clippedMath"]:
+            problems.append(f"{page}: display equation cut off ({m['width']} px in {m['box']} px): {m['equation']!r}")
+    assert not problems, "on a 390 px phone:\n" + "\n".join(problems)

@@ -64,7 +64,7 @@ def test_one_learner_setup_in_readme_and_book():
     readme = (ROOT / "README.md").read_text()
     page = (ROOT / "book" / "exercises.md").read_text()
     commands = ['python3 -m venv .venv', '.venv/bin/pip install -e ".[lab]"', ".venv/bin/jupyter lab exercises/",
-                'pip install "rnnkit[lab] @ git+<repository-url>"']
+                'pip install "rnnkit[lab] @ git+$COURSE_REPO"']
     for command in commands:
         assert command in readme and command in page, command
     assert not re.search(r'pip install -e "\.\[grading\]"', page)
