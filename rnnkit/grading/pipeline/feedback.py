@@ -16,6 +16,7 @@ them (``script-src`` with their SHA-256 hashes, no ``'unsafe-inline'``, nothing 
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 import re
 from pathlib import Path
@@ -23,6 +24,7 @@ from pathlib import Path
 import nbgrader
 from nbconvert.exporters import HTMLExporter
 from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets.config import Config
 
 from .. import registry
 from .notebook import _is_hidden_test, _nb_meta
@@ -83,15 +85,23 @@ def page_scripts() -> dict:
 
 
 class FeedbackExporter(HTMLExporter):
-    """nbconvert's HTML exporter with the course's feedback template, whatever ``HTMLExporter`` is set to."""
+    """nbconvert's HTML exporter with the course's feedback template, whatever ``HTMLExporter`` is set to.
+
+    The template settings are laid over the given configuration in this class's own section, which
+    takes precedence over ``HTMLExporter``'s; the template and MathJax are loaded at once.
+    """
 
     def __init__(self, config=None, **kw):
-        super().__init__(config=config, **kw)
-        self.template_name = "rnnkit_feedback"
-        self.template_file = "feedback.html.j2"  # extends nbgrader's feedback index.html.j2
-        self.extra_template_basedirs = [str(TEMPLATES), str(NBGRADER_TEMPLATES)]
-        self.extra_template_paths = [str(NBGRADER_CSS)]  # bootstrap.min.css, inlined into the page
-        self.template_paths = self._template_paths()
+        parent = kw.get("parent")
+        base = config if config is not None else (parent.config if parent is not None else Config())
+        fixed = Config()
+        fixed.FeedbackExporter.template_name = "rnnkit_feedback"
+        fixed.FeedbackExporter.template_file = "feedback.html.j2"  # extends nbgrader's feedback index.html.j2
+        fixed.FeedbackExporter.extra_template_basedirs = [str(TEMPLATES), str(NBGRADER_TEMPLATES)]
+        fixed.FeedbackExporter.extra_template_paths = [str(NBGRADER_CSS)]  # bootstrap.min.css, inlined
+        merged = copy.deepcopy(base)
+        merged.merge(fixed)
+        super().__init__(config=merged, **kw)
         self.template  # noqa: B018 - a missing template fails here, before any feedback is removed
         page_scripts()  # so does a missing MathJax
 
