@@ -9,6 +9,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 
 from .judging import PostCheck, tree_digest
 from .notebook import _course, _defined_functions, _is_solution, _nb_meta, _state
+from .vetted_converters import VETTED
 
 
 # ---------------------------------------------------------------------------
@@ -16,10 +17,24 @@ from .notebook import _course, _defined_functions, _is_solution, _nb_meta, _stat
 # ---------------------------------------------------------------------------
 
 class RebuildFromTemplate(NbGraderPreprocessor):
-    """Rebuild a submission from the released notebook, keeping only the learner's solution cells."""
+    """Rebuild a submission from the released notebook, keeping only the learner's solution cells.
+
+    The notebook must have come through :class:`~.vetted_converters.VettedAutograde` (its notes on
+    dropped files open the feedback); otherwise grading stops here rather than grade files nbgrader
+    read by following links. A notebook that was itself dropped is graded as the untouched release.
+    """
 
     def preprocess(self, nb, resources):
+        vetted = resources.get(VETTED)
+        if vetted is None:
+            raise RuntimeError("this notebook was not read through rnnkit.grading.pipeline.VettedAutograde: "
+                               "nbgrader_config.py must call use_vetted_converters()")
         state = _state(resources)
+        state["notes"].extend(vetted["notes"])
+        # a dropped notebook: the untouched release, without a note per missing answer cell
+        rebuild_state = {"notes": [], "cell_notes": {}} if vetted["refused"] else state
+        if vetted["refused"]:
+            nb = nbformat.v4.new_notebook()
         info = resources["nbgrader"]
         course = _course(self.config)
         if PostCheck._digest is None:  # before any learner code of this batch has run
@@ -42,7 +57,7 @@ class RebuildFromTemplate(NbGraderPreprocessor):
             cell = copy.deepcopy(tcell)
             if _is_solution(tcell):
                 gid = _nb_meta(tcell)["grade_id"]
-                cell.source = self._learner_source(tcell, gid, by_id, submitted, used, state)
+                cell.source = self._learner_source(tcell, gid, by_id, submitted, used, rebuild_state)
             cells.append(cell)
         cells = self._with_learner_cells(cells, submitted, used, {_nb_meta(c).get("grade_id") for c in template.cells})
         nb = copy.deepcopy(template)
