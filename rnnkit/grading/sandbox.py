@@ -2,28 +2,38 @@
 
 Why bubblewrap: it is the distribution's well-kept unprivileged sandboxing tool (Flatpak's),
 a single small setuid-free binary that builds a private mount, pid, network, ipc and uts
-namespace from an empty tmpfs, so the sandbox sees only what is bound into it. Limits come
-from ``prlimit`` and the uid change from ``setpriv`` (both util-linux). No daemon, no
-container image, no cgroup delegation needed.
+namespace from an empty tmpfs, so the sandbox sees only what is bound into it. The uid change
+as root comes from ``setpriv`` (util-linux); the limits from a few lines of Python run first in
+the sandbox (:data:`LIMITS_LAUNCHER`). No daemon, no container image, no cgroup delegation needed.
 
 What the kernel sees:
 
-* a new root with ``/usr``, ``/lib*``, ``/bin`` and the Python installation **read-only**;
+* a new root with ``/usr``, ``/lib*`` and ``/bin`` **read-only**, and the Python of
+  :mod:`rnnkit.grading.sandbox_environment`: the base interpreter's installation read-only, every
+  site-packages of it and of the grader masked by an empty read-only directory, and a fresh
+  site-packages (:data:`SITE_DIR`) holding only numpy, ipykernel, matplotlib and what they require.
+  So ``torch``, ``nbgrader``, the installed ``rnnkit`` (its references) and anything else the grader
+  has installed are not importable, however rnnkit was installed (editable clone, wheel in a
+  virtualenv, a hub's system prefix); no virtualenv is bound;
 * a private working directory and HOME, ``/home/learner``, and a private ``/tmp`` (tmpfs, size-limited
   each), gone with the sandbox;
 * the cases of this notebook's checks, read-only, in ``/grading/cases``;
 * a minimal ``rnnkit`` package with the assignment's allowed helpers and the case runner
-  (:mod:`rnnkit.casefile`), built by :func:`build_learner_package`; never the course tree
-  (``solutions/``, ``submitted/``, ``autograded/``, ``gradebook.db``, ``nbgrader_config.py``,
-  the rnnkit sources), which is masked even if the Python installation lies inside it;
+  (:mod:`rnnkit.casefile`), built by :func:`build_learner_package`, first on ``PYTHONPATH``; never the
+  course tree (``solutions/``, ``submitted/``, ``autograded/``, ``gradebook.db``, ``nbgrader_config.py``,
+  the rnnkit sources), which is masked even if a bound directory contains it;
 * no network at all (not even the host's loopback); its own pid namespace, so it cannot
   see or signal other processes, and every process in it dies with it (``--die-with-parent``,
   pid 1 of the namespace);
 * uid 65534 (nobody) without capabilities.
 
-Limits (per process, ``prlimit``): address space, number of processes of the sandbox uid,
-file size, open files, CPU seconds, no core dumps; the tmpfs has a size. Output volume and
-wall time are limited by the executor (:mod:`rnnkit.grading.pipeline`).
+Limits, all of them the sandbox's own: per process (rlimits) address space, file size, open files,
+CPU seconds, no core dumps; the number of processes and threads (``RLIMIT_NPROC``), set inside a
+user namespace the sandbox creates for itself, where Linux (5.14 and later) counts only that
+namespace's processes — never the instructor's, whose uid the sandbox has when grading without
+root, nor another sandbox's; where a cgroup can be created (root), the total memory and processes
+of the whole sandbox (:class:`Cgroup`); the tmpfs have a size. Output volume and wall time are
+limited by the executor (:mod:`rnnkit.grading.pipeline`).
 """
 from __future__ import annotations
 

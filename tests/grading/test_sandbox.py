@@ -143,6 +143,34 @@ def test_process_limit(run_inside):
     assert int(proc.stdout.strip().splitlines()[-1]) < sandbox.Limits().processes, proc.stdout
 
 
+def test_process_limit_counts_the_sandbox_only(run_inside):
+    """The sandbox's uid already running more processes than the limit elsewhere — the instructor's
+    JupyterLab when grading without root (the sandbox then has the instructor's uid), other sandboxes or
+    daemons of uid 65534 as root — takes nothing from the sandbox: the limit counts its own processes."""
+    uid = sandbox.SANDBOX_UID if os.geteuid() == 0 else os.getuid()
+    as_uid = [sandbox.tools()["setpriv"], f"--reuid={uid}", f"--regid={uid}", "--clear-groups"] \
+        if os.geteuid() == 0 else []
+    elsewhere = [subprocess.Popen([*as_uid, "sleep", "300"]) for _ in range(sandbox.Limits().processes + 16)]
+    try:
+        proc = run_inside("import os, threading, time\n"
+                          "ok = 0\n"
+                          "for _ in range(20):\n"
+                          "    try:\n"
+                          "        if os.fork() == 0:\n"
+                          "            time.sleep(1); os._exit(0)\n"
+                          "        ok += 1\n"
+                          "    except OSError:\n"
+                          "        pass\n"
+                          "threads = [threading.Thread(target=time.sleep, args=(0.5,)) for _ in range(8)]\n"
+                          "[t.start() for t in threads]\n"
+                          "print(ok, len(threads))")
+        assert proc.returncode == 0 and proc.stdout.split() == ["20", "8"], proc.stdout + proc.stderr[-1000:]
+    finally:
+        for p in elsewhere:
+            p.kill()
+            p.wait()
+
+
 def test_nothing_survives_the_sandbox(run_inside):
     """A double-forked, detached child is killed with the sandbox (pid namespace)."""
     import uuid
