@@ -516,11 +516,11 @@ def train_until_solved(model: MultiSeedRNN, rngs: Sequence[np.random.Generator],
     def per_seed(values, like):
         return values.astype(dtype).reshape((-1,) + (1,) * (like.ndim - 1))
 
+    stack = MultiSeedRNN(params, model.cell)       # the seeds still training; updated in place below
     for step in progress(range(1, steps + 1), desc=desc, leave=False):
         batches = [make_batch(rngs[s]) for s in active]
         X = np.stack([np.asarray(x, dtype) for x, _ in batches], axis=1)
         Y = np.stack([y for _, y in batches], axis=1)
-        stack = MultiSeedRNN(params, model.cell)
         _, grads = stack.loss_and_grads(X, Y, truncation=truncation)
         grads, _ = clip_by_global_norm_per_seed(grads, max_norm)
         for k, p in params.items():                # Adam, in the order of rnnkit.optim.Adam
@@ -552,12 +552,14 @@ def train_until_solved(model: MultiSeedRNN, rngs: Sequence[np.random.Generator],
             for j in np.flatnonzero(done):
                 solved_at[active[j]] = step
             keep = ~done
-            params = {k: p[keep] for k, p in params.items()}
-            moments = {k: (m[keep], v[keep]) for k, (m, v) in moments.items()}
             active = active[keep]
             if not len(active):
                 break
-    for k, p in params.items():
-        model.params[k][active] = p
+            params = {k: p[keep] for k, p in params.items()}
+            moments = {k: (m[keep], v[keep]) for k, (m, v) in moments.items()}
+            stack = MultiSeedRNN(params, model.cell)
+    if len(active):
+        for k, p in params.items():
+            model.params[k][active] = p
     return [SeedRun(np.array(checkpoints[s], dtype=int), np.array(scores[s]), solved_at[s])
             for s in range(model.S)]
