@@ -25,7 +25,7 @@ _CELL_COLORS = {"input": "#d9ead3", "output": "#ead1dc", "stack": "#eeeeee", "af
                 "gate": "#fff2cc", "candidate": "#fce5cd", "mul": "#ffffff", "add": "#ffffff",
                 "tanh": "#fce5cd", "oneminus": "#ffffff"}
 _CELL_RADIUS = {"input": 0.42, "output": 0.42, "gate": 0.34, "candidate": 0.34, "mul": 0.22, "add": 0.22,
-                "tanh": 0.30, "oneminus": 0.26}
+                "tanh": 0.34, "oneminus": 0.31}   # wide enough that "tanh" and "1-" stay inside their circles
 _PATH_COLOR = "#cc0000"     # the additive path (LSTM cell path, GRU carry path)
 _DATA_COLOR = "#333333"
 
@@ -205,7 +205,7 @@ def draw_lstm_cell(ax: Axes | None = None, *, title: str | None = "LSTM cell", f
     cv.edge("data", "mul_q", "h", via=[(x_tanh, y_aff)])
     ax.text(1.45, y_cell + 0.12, "cell path", color=_PATH_COLOR, fontsize=small, ha="center",
             va="bottom", gid="note:cell-path")
-    ax.text(4.45, y_aff - half_height - 0.12, r"row blocks: $i$ 0:H, $f$ H:2H, $q$ 2H:3H, $\tilde c$ 3H:4H",
+    ax.text(4.65, y_aff - half_height - 0.12, r"row blocks: $i$ 0:H, $f$ H:2H, $q$ 2H:3H, $\tilde c$ 3H:4H",
             fontsize=small - 1, ha="center", va="top", color="0.25", gid="note:blocks")
     fit_axes(ax, (-0.7, 9.8), (-1.1, 6.0))
     return ax
@@ -251,7 +251,7 @@ def draw_gru_cell(ax: Axes | None = None, *, title: str | None = "GRU cell", fon
     cv.circle("output", "h", (9.2, y_top), r"$h_t$")
     # two buses: the previous state (a branch of the carry path) and the input
     x_branch = 1.2
-    cv.line([(x_branch, y_top), (x_branch, y_hbus), (x_mr + 0.1, y_hbus)], gid="bus:h")
+    cv.line([(x_branch, y_top), (x_branch, y_hbus), (x_mr, y_hbus)], gid="bus:h")
     cv.ax.add_patch(Circle((x_branch, y_top), 0.06, color=_PATH_COLOR, zorder=2, gid="junction"))
     cv.line([(1.35, -0.6 + _CELL_RADIUS["input"]), (1.35, y_xbus), (x_n + 0.35, y_xbus)], gid="bus:x")
     cv.circle("gate", "z", (x_z, y_gate), r"$\sigma$")
@@ -277,16 +277,18 @@ def draw_gru_cell(ax: Axes | None = None, *, title: str | None = "GRU cell", fon
             label_offset=(0.4, 0.0))
     cv.edge("data", "x", "n", src_at=(x_n + 0.35, y_xbus), end=(x_n + 0.2, y_gate - 0.28),
             label=r"$W_{xn}$", label_at=0.5, label_offset=(0.42, 0.0))
-    cv.edge("data", "r", "mul_r", label=r"$r_t$", label_at=0.5, label_offset=(0.05, -0.3))
+    cv.edge("data", "r", "mul_r", label=r"$r_t$", label_at=0.5, label_offset=(0.12, 0.3))
     cv.edge("data", "mul_r", "n")
     cv.edge("data", "z", "mul_z", label=r"$z_t$", label_offset=(-0.3, 0.0))
     cv.edge("data", "z", "one_minus_z", start=(x_z + 0.24, y_gate + 0.24))
     cv.edge("data", "one_minus_z", "mul_n")
     cv.edge("data", "n", "mul_n", label=r"$n_t$", label_at=0.45, label_offset=(0.3, -0.15))
     cv.edge("data", "mul_n", "add")
-    ax.text(1.75, y_top + 0.12, "carry path", color=_PATH_COLOR, fontsize=small, ha="center", va="bottom",
-            gid="note:carry-path")
-    ax.text(4.5, 0.32, "biases omitted", fontsize=small - 1, ha="left", va="center", color="0.35",
+    # the notes sit where no arrow or node is: above the long stretch of the carry path, and
+    # under the frame's bottom edge (tests/library/test_diagrams.py checks that no label collides)
+    ax.text((x_z + x_mix) / 2, y_top + 0.14, "carry path", color=_PATH_COLOR, fontsize=small, ha="center",
+            va="bottom", gid="note:carry-path")
+    ax.text(8.25, 0.08, "biases omitted", fontsize=small - 1, ha="right", va="top", color="0.35",
             gid="note:biases")
     fit_axes(ax, (-0.7, 9.8), (-1.15, 6.0))
     return ax

@@ -221,6 +221,83 @@ def test_cell_drawings_fit_their_axes_and_accept_an_axes(draw):
         assert text.get_fontsize() >= 10, text.get_text()   # readable at the column width
 
 
+MARGIN_PX = 3.0   # at 100 dpi: every label keeps this gap to every other label, node and line
+
+
+def _cell_collisions(ax) -> list[str]:
+    """Labels that touch something they do not belong to, in the rendered figure (display pixels).
+
+    Every text's box, grown by MARGIN_PX, must not overlap another text's box, a node other than
+    the one it labels, or a line or arrow other than its own edge (or the edges of the node it
+    labels, which start at that node's rim). A node's label must fit its circle: the text box at
+    most 0.92 of the diameter wide and 0.8 high.
+    """
+    import numpy as np
+    fig = ax.figure
+    fig.set_dpi(100)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    texts = [t for t in ax.texts if t.get_text()]
+    box = {id(t): t.get_window_extent(renderer).padded(MARGIN_PX) for t in texts}
+    problems = []
+    for i, a in enumerate(texts):
+        for b in texts[i + 1:]:
+            if box[id(a)].overlaps(box[id(b)]):
+                problems.append(f"label {a.get_text()!r} touches label {b.get_text()!r}")
+
+    def polylines():
+        for patch in ax.patches:
+            if isinstance(patch, FancyArrowPatch):
+                yield patch.get_gid() or "", ax.transData.transform(patch._path_original.vertices)
+        for line in ax.lines:
+            yield line.get_gid() or "", ax.transData.transform(line.get_xydata())
+
+    lines = list(polylines())
+    for text in texts:
+        gid = text.get_gid() or ""
+        node = gid.split(":", 2)[2] if gid.startswith("label:") else None
+        edge = gid.split(":", 1)[1] if gid.startswith("edgelabel:") else None
+        bb = box[id(text)]
+        for patch in ax.patches:
+            pgid = patch.get_gid() or ""
+            if pgid.startswith("node:") and pgid.split(":", 2)[2] != node and \
+                    bb.overlaps(patch.get_window_extent(renderer)):
+                problems.append(f"label {text.get_text()!r} touches node {pgid}")
+            if pgid == "junction" and bb.overlaps(patch.get_window_extent(renderer)):
+                problems.append(f"label {text.get_text()!r} touches a junction dot")
+        for lgid, xy in lines:
+            if edge is not None and lgid.split(":", 1)[-1] == edge:
+                continue
+            if node is not None and lgid.startswith("edge:") and node in lgid.split(":", 2)[2].split(">"):
+                continue
+            for p0, p1 in zip(xy[:-1], xy[1:]):
+                n = max(2, int(np.hypot(*(p1 - p0))))          # one sample per pixel
+                if any(bb.contains(*pt) for pt in np.linspace(p0, p1, n)):
+                    problems.append(f"label {text.get_text()!r} lies on {lgid}")
+                    break
+        if node is not None:
+            circle = next(p for p in ax.patches if (p.get_gid() or "").endswith(f":{node}"))
+            if isinstance(circle, Circle):
+                tb = text.get_window_extent(renderer)
+                diameter = 2 * (ax.transData.transform((circle.radius, 0))[0] - ax.transData.transform((0, 0))[0])
+                if tb.width > 0.92 * diameter or tb.height > 0.8 * diameter:
+                    problems.append(f"label {text.get_text()!r} ({tb.width:.0f} x {tb.height:.0f} px) does not fit "
+                                    f"its circle ({diameter:.0f} px)")
+    return problems
+
+
+@pytest.mark.parametrize("draw", [diagrams.draw_lstm_cell, diagrams.draw_gru_cell])
+def test_cell_drawing_labels_do_not_collide(draw):
+    assert _cell_collisions(draw()) == []
+
+
+def test_the_collision_check_sees_a_collision():
+    ax = diagrams.draw_gru_cell()
+    ax.text(2.35, 5.0, "on the carry path", gid="note:test")     # right over mul_z and the red line
+    problems = _cell_collisions(ax)
+    assert any("on the carry path" in p and "mul_z" in p for p in problems), problems
+
+
 def test_cell_graph_reads_back_nothing_from_other_drawings():
     ax = diagrams.draw_unrolled(3)
     g = diagrams.cell_graph(ax)
