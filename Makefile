@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check
 INSTALL := $(PIP) install --progress-bar off
 
-.PHONY: book test test-fast bench clean venv sandbox-tools
+.PHONY: book test test-fast bench clean venv sandbox-tools browser-tools
 
 $(VENV)/.created:
 	@$(PYTHON) -c "import ensurepip, venv" 2>/dev/null || { \
@@ -41,6 +41,16 @@ sandbox-tools:
 	    echo "The grading tests need bubblewrap: sudo apt-get install bubblewrap (Debian/Ubuntu)" >&2; exit 1; \
 	  fi; }
 
+# The book's phone-width and search checks (tests/course/test_book.py) drive headless Chromium.
+browser-tools:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing Chromium (the book's browser checks) with apt-get ..."; \
+	    apt-get update -qq && apt-get install -y -qq chromium; \
+	  else \
+	    echo "The book's browser checks need Chromium: sudo apt-get install chromium (Debian/Ubuntu)" >&2; exit 1; \
+	  fi; }
+
 ## Build the HTML book (warnings are errors; any cell error fails the build).
 book: $(VENV)/.book
 	@echo "==> Building the book (executes every chapter; about 3-4 minutes cold, seconds when cached)"
@@ -48,8 +58,8 @@ book: $(VENV)/.book
 	@echo "Book: _build/html/index.html"
 
 ## Run the whole test suite: tests/library, tests/grading, then tests/course (book build with forced
-## execution, notebooks, nbgrader runs).
-test: $(VENV)/.test sandbox-tools
+## execution, notebooks, nbgrader runs, every chapter under three OpenBLAS kernels x 1/2 threads).
+test: $(VENV)/.test sandbox-tools browser-tools
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 ## The fast tier while editing: tests/library and tests/grading (no book build, no nbgrader runs).
