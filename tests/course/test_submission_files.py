@@ -1,14 +1,14 @@
 """A submission is files, never links: hostile submission folders through the real nbgrader commands.
 
 One course (assignment a1, the cheapest), graded once by ``collect``, ``autograde``,
-``generate_feedback`` and ``release_feedback``, with four students graded in this order:
+``generate_feedback`` and ``release_feedback``, with three students graded in this order:
 
 - ``a-linked-notebook``: the notebook is a link to the instructor's notebook (with the solutions);
 - ``b-hostile-files``: an honest notebook beside links to the gradebook, the MyST solutions,
   ``nbgrader_config.py``, the instructor's notebook, ``/proc/self/mem`` and ``/dev/zero``, a FIFO, a
   sparse 1 GiB file, a learner's ``*.html`` and a ``timestamp.txt`` of garbage and escape sequences;
-- ``c-honest``: the honest neighbour graded right after it;
-- ``d-exchange``: submitted through the exchange's inbound folder, with a link in it.
+- ``c-honest``: the honest neighbour graded right after it, submitted through the exchange's inbound
+  folder with links in it (as a student on a shared hub could place them).
 
 As root, the course directory is first given to another uid: everything grading creates must
 belong to that uid afterwards (a later regrade as the instructor can replace it).
@@ -32,7 +32,6 @@ COURSE_ID = "rnn-course"   # nbgrader_config.py's default
 #: The instructor's uid for the root test (no account needed: ownership is a number).
 INSTRUCTOR_UID = 4242
 SECRET_C = "c0ffee" * 20
-SECRET_D = "d00d" * 30
 GARBAGE_TIME = "\x1b]0;pwned\x07\x1b[31mnot a time\x1b[0m" + "9" * 500
 
 
@@ -49,7 +48,6 @@ def graded(tmp_path_factory):
     as_root = os.geteuid() == 0
     if as_root:
         os.chown(course.path, INSTRUCTOR_UID, INSTRUCTOR_UID)
-    course.run("release_assignment", A, f"--Exchange.root={exchange}", "--force", "--log-level=WARN")
     source_nb = course.path / "source" / A / f"{A}.ipynb"
 
     # a: the notebook itself is a link to the instructor's notebook
@@ -74,15 +72,12 @@ def graded(tmp_path_factory):
     with open(b / "sparse.bin", "wb") as f:
         f.truncate(2**30)
 
-    # c: the honest neighbour, with the secret release_feedback names its page by
-    course.submit("c-honest", A, course.notebook(A), files={"submission_secret.txt": SECRET_C})
-
-    # d: through the exchange, with a link in the inbound folder (as a student on a shared hub could)
-    inbound = exchange / COURSE_ID / "inbound" / f"d-exchange+{A}+2026-12-07 10:00:00.000000 UTC+abc"
+    # c: the honest neighbour, through the exchange, with links in its inbound folder
+    inbound = exchange / COURSE_ID / "inbound" / f"c-honest+{A}+2026-12-07 10:00:00.000000 UTC+abc"
     inbound.mkdir(parents=True)
-    (inbound / f"{A}.ipynb").write_text(json.dumps(course.notebook(A, base="release"), indent=1))
+    (inbound / f"{A}.ipynb").write_text(json.dumps(course.notebook(A), indent=1))
     (inbound / "timestamp.txt").write_text("2026-12-07 10:00:00.000000 UTC")
-    (inbound / "submission_secret.txt").write_text(SECRET_D)
+    (inbound / "submission_secret.txt").write_text(SECRET_C)   # names the released page
     (inbound / "answers.ipynb.txt").symlink_to(source_nb)
     (inbound / "gradebook-copy.db").symlink_to(course.path / "gradebook.db")
 
@@ -159,19 +154,18 @@ def test_honest_neighbour_after_the_hostile_files_is_graded(graded):
 
 def test_collect_does_not_follow_a_link_in_the_exchange(graded):
     course = graded["course"]
-    submitted = course.path / "submitted" / "d-exchange" / A
+    submitted = course.path / "submitted" / "c-honest" / A
     names = sorted(p.name for p in submitted.iterdir())
     assert f"{A}.ipynb" in names and "answers.ipynb.txt" not in names and "gradebook-copy.db" not in names
     assert not any(p.is_symlink() for p in submitted.rglob("*"))
-    page = (course.path / "feedback" / "d-exchange" / A / f"{A}.html").read_text()
+    page = (course.path / "feedback" / "c-honest" / A / f"{A}.html").read_text()
     assert "answers.ipynb.txt" in page and "is a link" in page
 
 
 def test_release_feedback_releases_only_the_generated_pages(graded):
     course, exchange = graded["course"], graded["exchange"]
     outbound = exchange / COURSE_ID / "feedback"
-    expected = {f"{notebook_hash(secret=s, notebook_id=A)}.html" for s in (SECRET_C, SECRET_D)}
-    assert {p.name for p in outbound.iterdir()} == expected
+    assert [p.name for p in outbound.iterdir()] == [f"{notebook_hash(secret=SECRET_C, notebook_id=A)}.html"]
     released = (outbound / f"{notebook_hash(secret=SECRET_C, notebook_id=A)}.html").read_bytes()
     assert released == (course.path / "feedback" / "c-honest" / A / f"{A}.html").read_bytes()
     assert not any(p.is_symlink() for p in outbound.iterdir())

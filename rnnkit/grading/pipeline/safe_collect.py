@@ -21,6 +21,7 @@ nbgrader's rules on which submission to take (the newest, or the newest before t
 """
 from __future__ import annotations
 
+import fnmatch
 import os
 import shutil
 import sys
@@ -63,7 +64,7 @@ class SafeCollect(ExchangeCollect):
             rec = self._record(name)
             if rec is None or rec["assignment"] != self.coursedir.assignment_id:
                 continue
-            if wanted not in (None, "*") and rec["username"] != wanted:
+            if wanted is not None and not fnmatch.fnmatchcase(rec["username"], wanted):
                 continue
             records.append(rec)
         by_user = defaultdict(list)
