@@ -73,6 +73,10 @@ c.ExchangeFactory.release_feedback = "rnnkit.grading.pipeline.SafeReleaseFeedbac
 c.Execute.timeout = 30
 c.SandboxedExecute.notebook_timeout = 300
 c.Execute.execute_retries = 0
+# A sandbox that cannot start (or a kernel that dies before answering kernel_info: no learner code has
+# run) is the grader's failure, not the learner's: it is tried start_attempts times; then that notebook
+# gets no score at all (never a zero), the batch goes on, and autograde exits non-zero naming the cause.
+c.SandboxedExecute.start_attempts = 3
 
 # Test cells deleted by a learner are put back (with their hidden tests) before grading;
 # edited test cells are overwritten by OverwriteCells in any case.

@@ -67,7 +67,9 @@ class Limits:
     memory mostly reserved, not used) and refuses a learner's 2 GB allocation.
     """
     address_space: int = 1536 * 2**20
-    processes: int = 64          # threads count too; the kernel itself uses about 10
+    #: Processes and threads of this sandbox (the kernel itself uses about 10), counted in the sandbox's
+    #: own user namespace: never the instructor's or another sandbox's processes of the same uid.
+    processes: int = 64
     file_size: int = 64 * 2**20
     open_files: int = 256
     cpu_seconds: int = 300

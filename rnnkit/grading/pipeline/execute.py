@@ -406,7 +406,7 @@ class SandboxedExecute(Execute):
                 f"or a memory or process limit)")
 
     def _remember_sandbox(self):
-        sandbox.seal_private_dir(Path(self._workspace) / "ipc")  # the kernel is up: its sockets exist
+        sandbox.seal_private_dir(Path(self.km.ip).parent)  # the kernel is up: its sockets exist
         proc = getattr(getattr(self.km, "provisioner", None), "process", None)
         if proc is not None:
             self._sandbox_pids = getattr(self, "_sandbox_pids", []) + [proc.pid]
