@@ -125,7 +125,7 @@ def test_manual_grading_page_loads_and_shows_the_notebook_inert(course, server):
     assert "TemplateNotFound" not in page and "rnnkit-no-math" not in page  # the formgrader's own template
     assert "recurrence_step" in page  # the submission's answer cells are there
     assert "<script>document.title" not in page and "<b>bold</b>" not in page
-    assert "not shown" in page  # the note of SanitizeOutputs where the HTML display was
+    assert "graded notebooks show only text" in page  # the note of SanitizeOutputs where the HTML display was
 
 
 def test_generate_feedback_button_writes_the_course_feedback_page(course, server):

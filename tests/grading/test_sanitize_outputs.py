@@ -19,7 +19,7 @@ import pytest
 from nbconvert.filters import markdown2html
 
 from rnnkit.grading.pipeline import FeedbackCells, FeedbackExporter, LimitNotebookOutputs, SanitizeOutputs
-from rnnkit.grading.pipeline.sanitize_outputs import NOTE_KEY, inert_markdown
+from rnnkit.grading.pipeline.sanitize_outputs import NOTE_KEY, NOTE_REASON, inert_markdown
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(20)
 JPEG = b"\xff\xd8\xff\xe0" + bytes(20)
@@ -73,13 +73,13 @@ def test_markup_outputs_are_reduced_to_their_plain_text_with_a_note(mime, value)
     out = sanitize(display({mime: value, "text/plain": "<HTML object>"}))
     assert [o.output_type for o in out] == ["display_data", "stream"]
     assert out[0].data == {"text/plain": "<HTML object>"}
-    assert mime in out[1].text and "not shown" in out[1].text
+    assert mime in out[1].text and "shown as its plain text" in out[1].text and NOTE_REASON in out[1].text
     assert (value if isinstance(value, str) else "model_id") not in shown(out)
 
 
 def test_markup_output_without_plain_text_leaves_only_the_note():
     out = sanitize(display({"text/html": SCRIPT}))
-    assert [o.output_type for o in out] == ["stream"] and "text/html" in out[0].text
+    assert [o.output_type for o in out] == ["stream"] and "text/html output: not shown" in out[0].text
     assert "script" not in out[0].text
 
 
@@ -136,7 +136,7 @@ def test_a_malformed_or_unknown_output_costs_only_itself():
                    {"output_type": "<img src=x onerror=alert(1)>"},
                    nbformat.v4.new_output("stream", name="stdout", text="kept\n"))
     assert [o.output_type for o in out] == ["stream"] * 3 and out[2].text == "kept\n"
-    assert "<img" not in out[1].text or "onerror" in out[1].text and "not shown" in out[1].text
+    assert "malformed" in out[0].text and "not shown" in out[1].text
 
 
 def test_sanitizing_twice_changes_nothing():

@@ -43,7 +43,7 @@ from traitlets import Integer
 
 from .safe_text import printable
 
-__all__ = ["SanitizeOutputs", "inert_markdown", "IMAGE_MAGIC", "NOTE_KEY"]
+__all__ = ["SanitizeOutputs", "inert_markdown", "IMAGE_MAGIC", "NOTE_KEY", "NOTE_REASON"]
 
 #: Magic bytes of the image formats a page may show.
 IMAGE_MAGIC = {"image/png": b"\x89PNG\r\n\x1a\n", "image/jpeg": b"\xff\xd8\xff"}
@@ -99,15 +99,15 @@ class SanitizeOutputs(NbGraderPreprocessor):
                                                traceback=traceback.split("\n") if traceback else [])]
             if kind in ("execute_result", "display_data"):
                 return self._data_output(kind, output)
-            return [_note(f"an output of type {_name(kind)} is not shown")]
+            return [_note(f"an output of type {_name(kind)}: not shown")]
         except Exception:  # a malformed output costs that output only
-            return [_note("a malformed output is not shown")]
+            return [_note("a malformed output: not shown")]
 
     def _data_output(self, kind, output) -> list:
         data = output.get("data") or {}
         metadata = output.get("metadata") or {}
         if not isinstance(data, dict):
-            return [_note("a malformed output is not shown")]
+            return [_note("a malformed output: not shown")]
         kept, kept_meta, refused = {}, {}, []
         for mime, value in data.items():
             if mime == _TEXT:
@@ -115,7 +115,7 @@ class SanitizeOutputs(NbGraderPreprocessor):
             elif mime in IMAGE_MAGIC:
                 image = _image(value, IMAGE_MAGIC[mime], self.max_image)
                 if image is None:
-                    refused.append(f"{mime} (not a valid image of that format, or too large)")
+                    refused.append(f"{mime} (not a valid image of that type, or too large)")
                     continue
                 kept[mime] = image
                 size = _image_size(metadata.get(mime) if isinstance(metadata, dict) else None)
@@ -131,8 +131,7 @@ class SanitizeOutputs(NbGraderPreprocessor):
             outputs.append(out)
         if refused:
             shown = ", ".join(refused[:5]) + (f" and {len(refused) - 5} more" if len(refused) > 5 else "")
-            outputs.append(_note(f"output of type {shown} is not shown"
-                                 + (" (its plain text is)" if _TEXT in kept else "")))
+            outputs.append(_note(f"{shown} output: " + ("shown as its plain text" if _TEXT in kept else "not shown")))
         return outputs
 
     def _text(self, value) -> str:
@@ -236,6 +235,9 @@ def _json_size(value) -> int:
         return 1 << 30  # not JSON: dropped first
 
 
+#: The end of every note of :class:`SanitizeOutputs`.
+NOTE_REASON = "graded notebooks show only text and PNG/JPEG images"
+
+
 def _note(text: str):
-    return nbformat.v4.new_output("stream", name="stdout", text=f"[{text}: graded notebooks show text and "
-                                                                f"PNG/JPEG images only]\n")
+    return nbformat.v4.new_output("stream", name="stdout", text=f"[{text} ({NOTE_REASON})]\n")
