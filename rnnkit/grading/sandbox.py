@@ -29,9 +29,10 @@ What the kernel sees:
 
 Limits, all of them the sandbox's own: per process (rlimits) address space, file size, open files,
 CPU seconds, no core dumps; the number of processes and threads (``RLIMIT_NPROC``), set inside a
-user namespace the sandbox creates for itself, where Linux (5.14 and later) counts only that
-namespace's processes — never the instructor's, whose uid the sandbox has when grading without
-root, nor another sandbox's; where a cgroup can be created (root), the total memory and processes
+user namespace that holds only this sandbox (bwrap's without root, one of its own as root), where
+Linux (5.14 and later) counts only that namespace's processes — never the instructor's, whose uid
+the sandbox has when grading without root, nor another sandbox's; where a cgroup can be created
+(root), the total memory and processes
 of the whole sandbox (:class:`Cgroup`); the tmpfs have a size. Output volume and wall time are
 limited by the executor (:mod:`rnnkit.grading.pipeline`).
 """
@@ -144,22 +145,37 @@ def process_count_is_per_sandbox(release: str | None = None) -> bool:
 
 
 #: Run by the sandbox's Python before the kernel, as the sandbox uid (``sys.argv[1:]``: the limits as
-#: ``name=value``, ``--``, the kernel's argv): enter a user namespace of its own (the same uid and gid
-#: mapped through), set the rlimits there, and become the kernel. ``RLIMIT_NPROC`` is counted per
-#: user namespace and uid, so it bounds this sandbox's processes and threads only, never the
-#: instructor's (or another sandbox's) processes of the same uid.
+#: ``RLIMIT_…=value``, ``--``, the kernel's argv): set the rlimits and become the kernel. ``RLIMIT_NPROC``
+#: is counted per user namespace and uid (Linux ≥ 5.14), so it must be set inside a user namespace that
+#: holds only this sandbox. Without root, bwrap has made one (the instructor's uid mapped to 65534);
+#: as root (``NEW_USER_NAMESPACE=1``) the launcher enters one of its own first, mapping uid and gid
+#: 65534 through. Where the machine forbids that (a child tries first), it says so on stderr and the
+#: limit counts every process of uid 65534 — never the instructor's, who is not uid 65534.
 LIMITS_LAUNCHER = """\
 import ctypes, os, resource, sys
-uid, gid = os.getuid(), os.getgid()
-if ctypes.CDLL(None, use_errno=True).unshare(0x10000000) != 0:
-    sys.exit('sandbox: cannot create the user namespace that scopes the process limit: '
-             + os.strerror(ctypes.get_errno()))
-for name, text in (('setgroups', 'deny'), ('gid_map', f'{gid} {gid} 1'), ('uid_map', f'{uid} {uid} 1')):
-    with open(f'/proc/self/{name}', 'w') as f:
-        f.write(text)
 cut = sys.argv.index('--')
-for item in sys.argv[1:cut]:
-    name, value = item.split('=')
+limits = dict(item.split('=') for item in sys.argv[1:cut])
+if limits.pop('NEW_USER_NAMESPACE', '0') == '1':
+    uid, gid = os.getuid(), os.getgid()
+    def enter():
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.unshare(0x10000000) != 0:
+            raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
+        for name, text in (('setgroups', 'deny'), ('gid_map', f'{gid} {gid} 1'), ('uid_map', f'{uid} {uid} 1')):
+            with open(f'/proc/self/{name}', 'w') as f:
+                f.write(text)
+    child = os.fork()
+    if child == 0:
+        try:
+            enter()
+            os._exit(0)
+        except OSError as e:
+            print(f'sandbox: no user namespace of its own ({e}): the process limit counts every process '
+                  f'of uid {uid}', file=sys.stderr)
+            os._exit(1)
+    if os.waitpid(child, 0)[1] == 0:
+        enter()
+for name, value in limits.items():
     resource.setrlimit(getattr(resource, name), (int(value), int(value)))
 os.execv(sys.argv[cut + 1], sys.argv[cut + 1:])
 """
@@ -290,8 +306,8 @@ def sandbox_command(python_args: list[str], *, course_root: Path, cases_dir: Pat
     :data:`CONNECTION_FILE`, whose ``ip`` is under :data:`IPC_DIR` (the host's ``ipc_dir``, bound
     there: the same socket files). As root, bwrap runs privileged and ``setpriv`` drops to uid 65534
     inside; otherwise bwrap makes an unprivileged user namespace mapping the caller to uid 65534.
-    Either way :data:`LIMITS_LAUNCHER` then enters a user namespace of the sandbox's own and sets the
-    rlimits there, so the process limit counts the sandbox's processes only.
+    :data:`LIMITS_LAUNCHER` then sets the rlimits inside a user namespace of the sandbox's own (bwrap's,
+    or, as root, one it enters), so the process limit counts the sandbox's processes only.
     """
     t = tools()
     env_python = sandbox_python()
@@ -354,7 +370,8 @@ def sandbox_command(python_args: list[str], *, course_root: Path, cases_dir: Pat
                 "--clear-groups", "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all", "--"]
     else:
         cmd += ["--unshare-user", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID), "--cap-drop", "ALL", "--"]
-    launcher = [python, "-I", "-S", "-c", LIMITS_LAUNCHER, *(f"{k}={v}" for k, v in rlimits(limits).items()), "--"]
+    settings = {**rlimits(limits), "NEW_USER_NAMESPACE": int(os.geteuid() == 0)}
+    launcher = [python, "-I", "-S", "-c", LIMITS_LAUNCHER, *(f"{k}={v}" for k, v in settings.items()), "--"]
     return cmd + launcher + [python, *python_args]
 
 

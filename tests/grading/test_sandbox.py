@@ -171,6 +171,96 @@ def test_process_limit_counts_the_sandbox_only(run_inside):
             p.wait()
 
 
+#: Run as the instructor (a non-root uid) by the test below: the sandbox's answer to "fork 20 children".
+AS_INSTRUCTOR = r"""
+import json, os, subprocess, sys, tempfile
+from pathlib import Path
+from rnnkit.grading import registry, sandbox
+tmp = Path(tempfile.mkdtemp(prefix="sbx-instructor-"))
+for d in ("cases", "ipc", "kernel", "course"):
+    (tmp / d).mkdir()
+sandbox.build_learner_package(registry.module_for("a3-bptt"), tmp / "lib")
+conn = tmp / "kernel" / "kernel.json"
+conn.write_text("{}")
+code = ("import os, json, time\nok = 0\nfor _ in range(20):\n    try:\n        if os.fork() == 0:\n"
+        "            time.sleep(1); os._exit(0)\n        ok += 1\n    except OSError:\n        pass\n"
+        "print(json.dumps({'forked': ok, 'uid': os.getuid()}))")
+cmd = sandbox.sandbox_command(["-c", code], course_root=tmp / "course", cases_dir=tmp / "cases",
+                              lib_dir=tmp / "lib", connection_file=conn, ipc_dir=tmp / "ipc")
+proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+print(proc.stdout.strip() or json.dumps({"error": proc.stderr[-2000:]}))
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="playing another user needs root; run as a normal user, "
+                                               "test_process_limit_counts_the_sandbox_only is this test")
+def test_grading_without_root_while_the_instructor_runs_many_processes(tmp_path):
+    """The issue's case: grading as a normal user (the sandbox has that uid, mapped to 65534) who already
+    runs more processes than the sandbox's limit (their JupyterLab, their notebooks). Played by uid
+    4242 in a private mount namespace where the Python installation is reachable by it."""
+    instructor = 4242
+    # directories on the way to the interpreter, the virtualenv and this checkout that uid 4242 cannot
+    # traverse (e.g. /root, 0700) get a world-traversable tmpfs with just those paths bound back
+    needed = [Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(), ROOT,
+              Path(sandbox.interpreter()).parent.parent]
+    shell, covered = [], set()
+    for path in needed:
+        for parent in [*reversed(path.parents), path]:
+            if parent in covered:
+                break
+            if parent != Path("/") and not os.stat(parent).st_mode & 0o001:
+                covered.add(parent)
+                keep = f"/tmp/keep-{abs(hash(str(parent)))}"
+                shell += [f"mkdir -p {keep} && mount --bind {parent} {keep} && "
+                          f"mount -t tmpfs -o mode=755 tmpfs {parent} && "
+                          + " && ".join(f"mkdir -p {p} && mount --bind {keep}/{p.relative_to(parent)} {p}"
+                                        for p in needed if p != parent and parent in p.parents)]
+                break
+    script = Path("/tmp") / f"sbx-as-instructor-{os.getpid()}.py"
+    script.write_text(AS_INSTRUCTOR)
+    script.chmod(0o644)
+    as_instructor = [sandbox.tools()["setpriv"], f"--reuid={instructor}", f"--regid={instructor}", "--clear-groups"]
+    elsewhere = [subprocess.Popen([*as_instructor, "sleep", "300"]) for _ in range(sandbox.Limits().processes + 16)]
+    try:
+        run = " && ".join([*shell, f"cd /tmp && exec {' '.join(as_instructor)} -- {sys.executable} {script}"])
+        proc = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", run],
+                              capture_output=True, text=True, timeout=180)
+    finally:
+        for p in elsewhere:
+            p.kill()
+            p.wait()
+        script.unlink()
+    out = _last_json(proc)
+    assert out == {"forked": 20, "uid": sandbox.SANDBOX_UID}, out
+
+
+def _launch(prefix: list[str]) -> subprocess.CompletedProcess:
+    """The limits launcher asked for a user namespace of its own, then a Python reporting where it is."""
+    python = sandbox.interpreter()
+    report = ("import json, resource; print(json.dumps({'uid_map': open('/proc/self/uid_map').read().split(), "
+              "'nproc': resource.getrlimit(resource.RLIMIT_NPROC)[0]}))")
+    return subprocess.run([*prefix, python, "-I", "-S", "-c", sandbox.LIMITS_LAUNCHER, "NEW_USER_NAMESPACE=1",
+                           "RLIMIT_NPROC=50", "--", python, "-c", report], capture_output=True, text=True, timeout=60)
+
+
+def test_limits_launcher_enters_a_user_namespace_of_its_own():
+    proc = _launch([])
+    out = _last_json(proc)
+    uid = str(os.getuid())
+    assert out == {"uid_map": [uid, uid, "1"], "nproc": 50}, out  # one uid mapped through: a new namespace
+
+
+def test_limits_launcher_says_so_when_the_machine_forbids_a_user_namespace():
+    """No user namespace allowed (here: a namespace whose max_user_namespaces is 0): the limits still
+    apply, and stderr says the process count is not scoped (as root grading's fallback)."""
+    forbid = ["unshare", "--user", "--map-root-user", "sh", "-c",
+              'echo 0 > /proc/sys/user/max_user_namespaces && exec "$@"', "sh"]
+    proc = _launch(forbid)
+    out = _last_json(proc)
+    assert out["nproc"] == 50 and out["uid_map"][:2] == ["0", str(os.getuid())], out
+    assert "no user namespace of its own" in proc.stderr
+
+
 def test_nothing_survives_the_sandbox(run_inside):
     """A double-forked, detached child is killed with the sandbox (pid namespace)."""
     import uuid
