@@ -47,6 +47,10 @@ def run_inside(tmp_path):
     return run
 
 
+def _inside(path: Path, parent: Path) -> bool:
+    return Path(path).resolve().is_relative_to(Path(parent).resolve())
+
+
 FIND = ("import importlib.util, json, sys\n"
         "def found(name):\n"
         "    try:\n"
@@ -125,11 +129,11 @@ def test_no_virtualenv_and_no_repository_is_bound(tmp_path):
     sources = [Path(cmd[i + 1]) for i, arg in enumerate(cmd) if arg in ("--ro-bind", "--bind")]
     closure_sources = {p for _, p in env.sandbox_python().site_entries}
     for src in sources:
-        if src in closure_sources or env._within(src, tmp_path):
+        if src in closure_sources or _inside(src, tmp_path):
             continue
-        assert not env._within(src, ROOT), src
-        assert sys.prefix == sys.base_prefix or not env._within(src, Path(sys.prefix)), src
-    assert not any(env._within(p, ROOT) and "site-packages" not in str(p) for p in closure_sources)
+        assert not _inside(src, ROOT), src
+        assert sys.prefix == sys.base_prefix or not _inside(src, Path(sys.prefix)), src
+    assert not any(_inside(p, ROOT) and "site-packages" not in str(p) for p in closure_sources)
     assert not any(p.name.endswith(".pth") or p.name.startswith("__editable__") or p.name.startswith("rnnkit")
                    for p in closure_sources)
 
@@ -194,4 +198,4 @@ def test_grader_site_directories_are_hidden():
     for d in {sysconfig.get_paths()["purelib"], *site.getsitepackages()}:
         if os.path.isdir(d):
             assert Path(d).resolve() in hidden, d
-    assert not any(env._within(s, h) for h in hidden for s in env.sandbox_python().stdlib)
+    assert not any(_inside(s, h) for h in hidden for s in env.sandbox_python().stdlib)

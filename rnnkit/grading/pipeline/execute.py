@@ -238,6 +238,7 @@ class SandboxedExecute(Execute):
         course = _course(self.config)
         self._course_root = Path(course.root).resolve()
         sandbox.tools()  # refuse clearly, before any learner code runs, if the sandbox is missing
+        sandbox.interpreter()  # and if the sandbox's Python cannot be assembled (a missing distribution)
         base = Path(tempfile.mkdtemp(prefix="rkg-", dir="/tmp"))
         self._workspace = base
         try:
