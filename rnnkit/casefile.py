@@ -36,13 +36,48 @@ from .casefile_encoding import (MAX_ERROR_TEXT, MAX_OBSERVED_CALLS, MAX_PAYLOAD,
 from .casefile_arguments import (MAX_WATCHED_CALLS, RecordingGenerator, Transition,  # noqa: F401
                                  encode_calls, special)
 from .casefile_encoding import MAX_STR, Other, decode_results  # noqa: F401
-from .casefile_oracle import Oracle, _canonical, leaf_tag, seal, with_oracle, with_recorder  # noqa: F401
+from .casefile_oracle import (Oracle, _canonical, leaf_tag, seal, with_budget, with_oracle,  # noqa: F401
+                              with_recorder)
 
 
 #: Mime type of the cell output that carries a check's results back to the grader.
 RESULTS_MIME = "application/vnd.rnnkit.results+json"
 #: Environment variable naming the directory with the cases (set by the sandbox).
 CASES_ENV = "RNNKIT_CASES"
+
+
+class TimeBudgetExceeded(BaseException):
+    """Raised inside the learner's function when a call with a time budget (:func:`with_budget`) runs out
+    of it. A BaseException, so that a learner's ``except Exception`` does not swallow it."""
+
+
+#: How a call that ran out of its time budget is recorded (the start of its error text).
+BUDGET_ERROR = "TimeBudgetExceeded"
+
+
+def _time_budget(seconds):
+    """Context: interrupt the code inside after ``seconds`` of wall time (SIGALRM; only where the call runs
+    in the main thread of a POSIX process, as in a kernel or pytest; elsewhere a no-op)."""
+    import contextlib
+    import signal
+    import threading
+
+    @contextlib.contextmanager
+    def ctx():
+        if not seconds or not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def expire(signum, frame):
+            raise TimeBudgetExceeded(f"the call did not finish within its budget of {seconds:g} s")
+        previous = signal.signal(signal.SIGALRM, expire)
+        signal.setitimer(signal.ITIMER_REAL, float(seconds))
+        try:
+            yield
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+    return ctx()
 
 
 class _Recorder:
@@ -173,7 +208,8 @@ def run_calls(fn, calls: list[list], observe: dict | None = None) -> list[dict]:
                     _observing(fn, _observed_for(args, observe, namespace)) as logs, _substituting(fn, oracle):
                 warnings.simplefilter("ignore")
                 rec["observed"] = logs
-                rec["value"] = fn(*args)
+                with _time_budget(getattr(args, "budget", None)):
+                    rec["value"] = fn(*args)
         except BaseException as exc:  # the learner's error (even sys.exit) is that call's result, not ours
             if isinstance(exc, KeyboardInterrupt):
                 raise

@@ -162,9 +162,10 @@ def encode_calls(calls: list) -> bytes:
     arrays: dict[str, np.ndarray] = {}
     structure = []
     for call in calls:
-        oracle = record = None
+        oracle = record = budget = None
         if isinstance(call, dict) and "__call__" in call:
-            call, oracle, record = call["__call__"], call.get("__oracle__"), call.get("__record__")
+            call, oracle, record, budget = (call["__call__"], call.get("__oracle__"), call.get("__record__"),
+                                            call.get("__budget__"))
         descs = []
         for a in call:
             if isinstance(a, dict) and "__special__" in a:
@@ -179,14 +180,18 @@ def encode_calls(calls: list) -> bytes:
                 entry["oracle"]["known"] = _encode(oracle["known"], arrays)
         if record is not None:
             entry["record"] = str(record)
+        if budget is not None:
+            entry["budget"] = float(budget)
         structure.append(entry)
     return _pack(structure, arrays)
 
 
 class _CallArgs(list):
-    """The arguments of one call, the oracle it runs with and the helper it records (if any)."""
+    """The arguments of one call, the oracle it runs with, the helper it records and its time budget in
+    seconds (if any)."""
     oracle = None
     record = None
+    budget = None
 
 
 def decode_calls(data: bytes) -> list[list]:
@@ -202,5 +207,7 @@ def decode_calls(data: bytes) -> list[list]:
             args.oracle = (str(entry["oracle"]["helper"]), Oracle(table, known))
         if "record" in entry:
             args.record = str(entry["record"])
+        if isinstance(entry.get("budget"), (int, float)) and entry["budget"] > 0:
+            args.budget = float(entry["budget"])
         calls.append(args)
     return calls

@@ -22,6 +22,10 @@ MAX_ERROR_TEXT = 400
 MAX_STR = 200
 
 _PLAIN_KINDS = "biuf"  # bool, signed and unsigned integers, floats: the only array dtypes exchanged
+#: Most arrays a payload holds before further Python floats are left out (each float in a list is an array
+#: of its own): below the reader's limit on members, so a result returned as nested lists of numbers is
+#: recorded as far as it goes and reported as a list, not as an unreadable payload.
+MAX_ARRAYS = 4096
 
 
 # ---------------------------------------------------------------------------
@@ -40,6 +44,8 @@ def _encode(value: Any, arrays: dict[str, np.ndarray], depth: int = 0) -> dict:
         return {"t": "int", "v": int(value), "np": isinstance(value, np.integer)}
     if isinstance(value, str) and len(value) <= MAX_STR:  # e.g. a special argument's kind
         return {"t": "str", "v": value}
+    if isinstance(value, (float, np.floating)) and len(arrays) >= MAX_ARRAYS:
+        return {"t": "other", "type": "value beyond the recording limit"}
     if isinstance(value, (float, np.floating)):
         key = f"a{len(arrays)}"
         arrays[key] = np.asarray(value, dtype=np.float64)
@@ -120,6 +126,22 @@ def _pack(structure: Any, arrays: dict[str, np.ndarray]) -> bytes:
     return buf.getvalue()
 
 
+def _plain_layout(arr: np.ndarray) -> np.ndarray:
+    """``arr`` with its values unchanged, in the one representation every reader of a payload may assume:
+    native byte order, C-contiguous, writeable, a base ``ndarray``.
+
+    A result is judged on its values only. A learner's array may arrive big-endian (``'>f8'``, e.g. read
+    from a file), in Fortran order, as a view with negative or gapped strides, or read-only: the format
+    carries the dtype and layout faithfully, so they are undone here, where every payload is read, and no
+    dtype comparison (``dtype != float64``) or byte-level identity downstream can see them.
+    """
+    if arr.dtype.byteorder not in ("=", "|"):
+        arr = arr.astype(arr.dtype.newbyteorder("="))
+    if type(arr) is not np.ndarray or not (arr.flags.c_contiguous and arr.flags.writeable):
+        arr = np.array(arr, order="C", copy=True, subok=False)
+    return arr
+
+
 def _unpack(data: bytes) -> tuple[Any, dict[str, np.ndarray]]:
     """Read bytes written by :func:`_pack`, refusing anything but plain arrays and oversized members."""
     if len(data) > MAX_PAYLOAD:
@@ -129,7 +151,7 @@ def _unpack(data: bytes) -> tuple[Any, dict[str, np.ndarray]]:
         if total > MAX_PAYLOAD or len(zf.infolist()) > 10_000:
             raise ValueError("payload expands beyond the size limit")
     with np.load(io.BytesIO(data), allow_pickle=False) as npz:
-        arrays = {k: npz[k] for k in npz.files}
+        arrays = {k: _plain_layout(npz[k]) for k in npz.files}
     raw = arrays.pop("__structure__", None)
     if raw is None or raw.dtype.kind != "U" or raw.shape != ():
         raise ValueError("payload has no structure record")

@@ -7,11 +7,18 @@ from .casefile_encoding import _decode, _encode, _pack, _unpack
 
 
 def _canonical(value, out: list, depth: int = 0) -> list:
-    """Bytes that identify ``value`` exactly (dtype, shape and every bit of each array)."""
+    """Bytes that identify ``value`` exactly (dtype, shape and every bit of each array).
+
+    Representation is not identity: an array is identified by its values in little-endian byte order
+    and C layout, so the same numbers held big-endian, in Fortran order or as a strided view are the
+    same argument (an honest loop that keeps its states in a ``'>f8'`` array still meets the oracle).
+    """
     if depth > 6:
         out.append(b"?")
     elif isinstance(value, np.ndarray):
-        out += [b"A", value.dtype.str.encode(), repr(value.shape).encode(), np.ascontiguousarray(value).tobytes()]
+        little = value.dtype.newbyteorder("<")
+        out += [b"A", little.str.encode(), repr(value.shape).encode(),
+                np.ascontiguousarray(value, dtype=little).tobytes()]
     elif isinstance(value, (tuple, list)):
         out.append(b"(" if isinstance(value, tuple) else b"[")
         for v in value:
@@ -47,6 +54,16 @@ def with_recorder(args: tuple, helper: str) -> dict:
     results), unchanged otherwise. A separate call, so that the learner's plain call runs with their own
     function object: a function that checks whether its helper was swapped behaves the same in both."""
     return {"__call__": tuple(args), "__record__": helper}
+
+
+def with_budget(args: tuple, seconds: float) -> dict:
+    """A plain call of the learner's function that must finish within ``seconds`` of wall time: when the
+    time is up, the call is interrupted (:class:`rnnkit.casefile.TimeBudgetExceeded` is raised inside it)
+    and recorded as that error. Used for the large case of a backward check, which an analytic backward
+    pass finishes in milliseconds and numerical differentiation cannot finish at all. Advisory on the
+    kernel's side (the learner can disarm it); the cell's time limit, enforced outside the kernel, is the
+    hard bound, and the case is sized to exceed it too."""
+    return {"__call__": tuple(args), "__budget__": float(seconds)}
 
 
 def with_oracle(args: tuple, helper: str, entries: list[tuple[tuple, object]], known: tuple = ()) -> dict:

@@ -41,6 +41,36 @@ ERROR_FLOOR = 1e-4
 #: Step of the central differences.
 FD_EPS = 1e-6
 
+#: Results computed in float32. Every input of a check is float64, but a learner may compute (or return)
+#: in float32: such a result is judged on its values against what float32 rounding of a correct
+#: computation allows, and the verdict names it. It is recognised by its values, not its dtype: an
+#: output whose every entry is a float32 number (dtype float32, or float64 values that survive a round
+#: trip through float32, i.e. computed in float32 and cast back; a float64 computation lands on float32
+#: numbers with probability 2**-29 per entry). float32 keeps 24 bits (unit roundoff 2**-24 ≈ 6e-8); the
+#: checks' sums run over at most a few hundred terms, so a correct float32 result is off by some 1e-6
+#: relative to its array's scale. Measured over every valid implementation of the bug table run in float32
+#: (inputs cast, 3 seeds; tests/grading/test_representation.py keeps a sample): worst 1.0e-5 on forward
+#: values (rnn_forward's Hs, rounding carried through T steps), 9.3e-6 on gradients (rnn_backward's dX).
+#: Entries below FLOAT32_ERROR_FLOOR of the array's largest are judged on that scale: float32 rounding
+#: of a sum is absolute (~1e-7 of the terms' size), so the finer float64 floor would measure noise.
+FLOAT32_ERROR_FLOOR = 1e-2
+#: Tolerance for float32 forward values (VALUE_TOL's regime): ten times the worst measured error; the
+#: classic mistakes are off by 1e-2 or more.
+FLOAT32_VALUE_TOL = 1e-4
+#: Tolerance for float32 gradients and derivatives (GRAD_TOL's regime): a hundred times the worst measured
+#: error, because gradients accumulate over time and batch and the large cases (LARGE_CASE_*) sum over
+#: thousands of terms; still ten times below the smallest classic mistake.
+FLOAT32_GRAD_TOL = 1e-3
+
+
+#: Wall-time budget (seconds) of the large case of a backward check (:class:`~rnnkit.grading._core.checks.LargeCase`).
+#: Backward passes must be analytic: each large case is sized so that an honest backward pass written with
+#: plain Python loops over time *and* batch rows finishes in well under a second (measured on a 2-core
+#: machine under load: at most ~0.3 s; vectorised code takes milliseconds), while central differences of
+#: the learner's own forward pass need two forward passes per input entry (tens of thousands of entries)
+#: and take minutes, beyond even the cell's 30 s limit. The sizes and times are in book/grading-reference.md.
+LARGE_CASE_BUDGET = 5.0
+
 
 #: Width a message is wrapped to where it is shown (feedback pages do not wrap ``<pre>``).
 WRAP = 100

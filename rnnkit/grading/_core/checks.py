@@ -6,10 +6,71 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from ...casefile import decode_calls, decode_results, encode_calls, encode_results, run_calls
+from ...casefile import BUDGET_ERROR, decode_calls, decode_results, encode_calls, encode_results, run_calls, \
+    with_budget
 from .. import registry
-from .basics import Verdict, _Failure, _ndarray, fresh_rng, run_check
-from .judging import unpack
+from .basics import GRAD_TOL, LARGE_CASE_BUDGET, Verdict, _Failure, _ndarray, fresh_rng, run_check
+from .judging import judge, unpack
+
+
+@dataclass(frozen=True)
+class LargeCase:
+    """The large case of a backward check: too large for numerical differentiation, trivial for the chain rule.
+
+    A backward pass computed by central differences of the learner's own forward pass is right on every
+    small case; on this one it needs two forward passes per input entry and cannot finish. The call runs
+    within :data:`LARGE_CASE_BUDGET` seconds of wall time (:func:`rnnkit.casefile.with_budget`), and the
+    case is sized so that the cell's own time limit, enforced outside the kernel, stops it too.
+
+    ``build(rng) -> (args, expected, sizes)``: the learner's arguments, the exact outputs (``{name: array}``,
+    from rnnkit's analytic reference, itself checked against central differences by the library's tests)
+    and the sizes (``{"T": 32, ...}``); ``returns``: the names of what the function returns, in order;
+    ``judged``: the outputs compared (a cell may grade part of them); ``entries``: how many entries central
+    differences would perturb for them (for the message).
+    """
+    build: Callable
+    returns: tuple
+    judged: tuple
+    entries: Callable[[Mapping[str, int]], int]
+    budget: float = LARGE_CASE_BUDGET
+    tol: float = GRAD_TOL
+
+    def judge_record(self, func: str, expected: Mapping, sizes: Mapping[str, int], record, *,
+                     time_only: bool = False) -> Verdict:
+        """The verdict on the large case's record (``None``: nothing was recorded for it). ``time_only``: only
+        whether it finished (a sequence function whose step function failed its own cell, credited on the small
+        cases with a correct step standing in: its own values on the large case come from that step)."""
+        where = "the large case (" + ", ".join(f"{k}={v}" for k, v in sizes.items()) + ")"
+        why = (f"Central differences of your forward pass need two forward passes for each of the "
+               f"{self.entries(sizes):,} entries whose gradients this cell grades there, minutes of work; the "
+               f"chain rule (one backward sweep, as in the notebook) takes milliseconds. Backward passes must be "
+               f"analytic: numerical gradients are for checking them, not for computing them.")
+        if record is None:
+            return Verdict(False, f"{func}: no result was recorded for {where}: the run stopped before it "
+                                  f"finished. {why}")
+        error = record.get("error")
+        if error is not None and error.startswith(BUDGET_ERROR):
+            return Verdict(False, f"{func} is right on the small cases but did not finish {where} within "
+                                  f"{self.budget:g} s. {why}")
+        if time_only:
+            return Verdict(True, f"{func} finished {where} in time.")
+        if error is not None:
+            return Verdict(False, f"{func} raised {error} on {where}.")
+        outputs = unpack(record["value"], func, self.returns)
+        names = list(self.returns)[:len(outputs)]
+        return judge(func, names, list(outputs), dict(expected), tol=self.tol, kind="gradients",
+                     compared_with="the exact gradients (rnnkit's analytic reference)", select=self.judged,
+                     context=where)
+
+
+@dataclass(frozen=True)
+class _WithLargeCase:
+    """The context of a check with a large case: the check's own, how many calls precede the large one,
+    and what the large case expects."""
+    context: object
+    calls: int
+    expected: Mapping
+    sizes: Mapping
 
 
 @dataclass(frozen=True)
@@ -30,12 +91,32 @@ class Check:
     #: grade_ids of the cells grading the learner's helpers this function is meant to call (its step
     #: function): their verdicts reach the judge as ``records[i]["cells"]`` (see :meth:`judge_payload`).
     helper_cells: tuple = ()
+    #: A backward check's large case (:class:`LargeCase`): one more call, after the others, judged once the
+    #: check's own judge has passed them.
+    large: LargeCase | None = None
 
     def cases(self, rng: np.random.Generator | None = None) -> tuple[bytes, object, int]:
         """``(encoded calls, context, seed)`` for one grading run (a fresh seed unless ``rng`` is given)."""
         r, seed = fresh_rng(rng)
         calls, context = self.build(r)
+        if self.large is not None:  # drawn after the check's own cases, which stay as they were
+            args, expected, sizes = self.large.build(r)
+            context = _WithLargeCase(context, len(calls), expected, sizes)
+            calls = list(calls) + [with_budget(args, self.large.budget)]
         return encode_calls(calls), context, seed
+
+    def _judge_records(self, context, records) -> Verdict:
+        """The check's judge on its own records, then (if they pass) the large case's verdict."""
+        if not isinstance(context, _WithLargeCase):
+            return self.judge(context, records)
+        verdict = self.judge(context.context, records[:context.calls])
+        if not verdict.passed:
+            return verdict
+        record = records[context.calls] if len(records) > context.calls else None
+        helper_failed = bool(records) and any(v is False for v in records[0].get("cells", {}).values())
+        large = run_check(lambda: self.large.judge_record(self.function, context.expected, context.sizes, record,
+                                                          time_only=helper_failed))
+        return verdict if large.passed else large
 
     def judge_payload(self, context, data: bytes, seed: int | None = None, cells: Mapping | None = None) -> Verdict:
         """Judge the bytes a hidden cell displayed (never trusted beyond plain arrays).
@@ -52,7 +133,7 @@ class Check:
         known = {gid: bool(passed) for gid, passed in (cells or {}).items() if gid in self.helper_cells}
         for rec in records:
             rec["cells"] = known
-        verdict = run_check(lambda: self.judge(context, records))
+        verdict = run_check(lambda: self._judge_records(context, records))
         if not verdict.passed and seed is not None:
             verdict = Verdict(False, f"{verdict.message}\n(Grading seed {seed}.)")
         return verdict

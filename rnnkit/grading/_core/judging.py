@@ -8,8 +8,11 @@ import numpy as np
 
 from ...casefile import Other
 from ...gradcheck import gradient_error, numerical_gradient
-from .basics import (BUG_MATCH_TOL, ERROR_FLOOR, FD_EPS, Verdict, _Failure, _argmax, _array, _errstate, _float64,
-                     _isfinite, _ndarray, _real_scalar_types, _unravel_index)
+from .basics import (BUG_MATCH_TOL, ERROR_FLOOR, FD_EPS, FLOAT32_ERROR_FLOOR, FLOAT32_GRAD_TOL, FLOAT32_VALUE_TOL,
+                     GRAD_TOL, Verdict, _Failure, _argmax, _array, _errstate, _float64, _isfinite, _ndarray,
+                     _real_scalar_types, _unravel_index)
+
+_float32 = np.float32
 
 
 def as_float_array(value, func: str, name: str) -> np.ndarray:
@@ -74,6 +77,58 @@ def scaled_rel_error(got: np.ndarray, expected: np.ndarray) -> np.ndarray:
     purely elementwise ratio.
     """
     return gradient_error(got, expected, floor_fraction=ERROR_FLOOR)
+
+
+def holds_float32_values(arr: np.ndarray) -> bool:
+    """Whether every entry of the float64 array ``arr`` is a float32 number: the result was computed (or
+    returned) in float32. A float64 computation lands on float32 numbers by chance only (2**-29 per entry);
+    an empty array, or one of small integers and zeros, says nothing about precision and counts as not."""
+    if arr.size == 0:
+        return False
+    with _errstate(all="ignore"):
+        if not bool((arr.astype(_float32).astype(_float64) == arr).all()):
+            return False
+        return not bool((arr == np.round(arr)).all())
+
+
+def float32_tolerance(tol: float) -> float:
+    """The tolerance a float32 result is judged with where a float64 one gets ``tol``: FLOAT32_GRAD_TOL in
+    the gradient regime (``tol >= GRAD_TOL``), FLOAT32_VALUE_TOL for forward values; never tighter than
+    ``tol`` itself."""
+    return max(tol, FLOAT32_GRAD_TOL if tol >= GRAD_TOL else FLOAT32_VALUE_TOL)
+
+
+def judged_error(got: np.ndarray, expected: np.ndarray, tol: float) -> tuple[np.ndarray, float, bool]:
+    """``(elementwise error, tolerance, float32?)`` for the learner's ``got`` against ``expected``.
+
+    A float64 result: :func:`scaled_rel_error` and ``tol``. A result that holds float32 values
+    (:func:`holds_float32_values`): the same error with the floor FLOAT32_ERROR_FLOOR, and
+    :func:`float32_tolerance` of ``tol`` (the rule the notebooks state). Only the values say "float32":
+    a result computed partly in float32 and finished with a float64 operation is judged as float64.
+    """
+    if holds_float32_values(got):
+        return gradient_error(got, expected, floor_fraction=FLOAT32_ERROR_FLOOR), float32_tolerance(tol), True
+    return scaled_rel_error(got, expected), tol, False
+
+
+def within_tolerance(got, expected, tol: float) -> bool:
+    """Whether the learner's ``got`` matches ``expected`` as :func:`judge` decides it (same shape, the
+    float32 rule of :func:`judged_error`); both plain float arrays."""
+    got = _array(got, dtype=_float64, copy=False, subok=False)
+    expected = _array(expected, dtype=_float64, copy=False, subok=False)
+    if got.shape != expected.shape:
+        return False
+    if got.size == 0:
+        return True
+    err, used, _ = judged_error(got, expected, tol)
+    return bool(float(err.max()) <= used)
+
+
+def float32_note(name: str, worst: float, tol: float) -> str:
+    """What a verdict says about an output judged as float32."""
+    return (f"{name} holds float32 values (computed in float32): accepted within the float32 tolerance "
+            f"{tol:.0e} (largest relative error {worst:.1e}); the inputs are float64, and float64 is "
+            f"checked at the far tighter float64 tolerance.")
 
 
 def _max_error(got, expected) -> float:
@@ -166,11 +221,12 @@ def judge(func: str, names: Sequence[str], got: Sequence, expected: Mapping[str,
             with _errstate(all="ignore"):
                 arr = _array(value, dtype=_float64, copy=True, subok=False)
             for i, (_, outs) in enumerate(variants):
-                if name in outs and outs[name].shape == arr.shape and _max_error(arr, outs[name]) <= BUG_MATCH_TOL:
+                if name in outs and outs[name].shape == arr.shape and within_tolerance(arr, outs[name], BUG_MATCH_TOL):
                     support[i] += 1
     order = sorted(range(len(variants)), key=lambda i: -support[i])
     variants = [variants[i] for i in order]
     problems = []
+    float32_notes = []
     named: set[str] = set()  # diagnoses already spelled out in this message
     for name, value in zip(names, got):
         if select is not None and name not in select:
@@ -195,16 +251,20 @@ def judge(func: str, names: Sequence[str], got: Sequence, expected: Mapping[str,
                         "computed as δᵀ @ (input), not (input)ᵀ @ δ.")
             problems.append(msg)
             continue
-        err = scaled_rel_error(arr, exp)
+        err, used_tol, float32 = judged_error(arr, exp, tol)
         worst = float(err.max()) if err.size else 0.0
-        if worst <= tol:
+        if worst <= used_tol:
+            if float32:
+                float32_notes.append(float32_note(name, worst, used_tol))
             continue
         idx = tuple(int(i) for i in _unravel_index(int(_argmax(err)), err.shape)) if err.ndim else ()
+        tolerance = f"float32 tolerance {used_tol:.0e}: its values are float32 numbers" if float32 else \
+            f"tolerance {used_tol:.0e}"
         msg = (f"{func}: {name} is wrong: largest relative error {worst:.1e} at index {list(idx)} "
-               f"(tolerance {tol:.0e}, {kind} compared with {compared_with}).")
+               f"({tolerance}, {kind} compared with {compared_with}).")
         msg += _degenerate(arr, exp, name)
         if name in time_axes:
-            msg += _steps_text(err, tol, time_axes[name], direction)
+            msg += _steps_text(err, used_tol, time_axes[name], direction)
         diagnosis = _match_variant(name, arr, exp, variants)
         if diagnosis and diagnosis in named:
             msg += " Likely cause: the same as above."
@@ -220,14 +280,17 @@ def judge(func: str, names: Sequence[str], got: Sequence, expected: Mapping[str,
             text += f"\n(Checked on fresh inputs: {context}.)"
         return Verdict(False, text)
     checked = [n for n in names if select is None or n in select]
-    return Verdict(True, f"{func}: {', '.join(checked)} correct ({context}).")
+    return Verdict(True, f"{func}: {', '.join(checked)} correct ({context})." +
+                   "".join(" " + note for note in float32_notes))
 
 
 def _dtype_problem(value, func: str, name: str) -> str:
-    """A float output that is not float64: every input of a check is float64 (a float32 result passes
-    or fails a gradient check by luck, so it is reported on every run)."""
+    """A float output of less than float32 precision (float16): every input of a check is float64, and a
+    half-precision result passes or fails a check by luck, so it is reported on every run. float32 and
+    wider floats, in either byte order, are judged on their values (float32 with its own tolerance, see
+    :func:`judged_error`)."""
     dtype = getattr(value, "dtype", None)
-    if isinstance(value, _ndarray) and dtype is not None and dtype.kind == "f" and dtype != _float64:
+    if isinstance(value, _ndarray) and dtype is not None and dtype.kind == "f" and dtype.itemsize < 4:
         return (f"{func}: {name} has dtype {dtype}; the inputs are float64, so compute and return float64 "
                 f"({dtype} keeps too few digits for a gradient check). Look for an array created with "
                 f"dtype={dtype} or an .astype.")
@@ -262,15 +325,18 @@ def _degenerate(arr: np.ndarray, exp: np.ndarray, name: str) -> str:
 
 
 def _match_variant(name: str, arr: np.ndarray, exp: np.ndarray, variants) -> str | None:
+    """The diagnosis of the first variant whose ``name`` output ``arr`` equals (BUG_MATCH_TOL; for an output
+    that holds float32 values, its float32 tolerance) and that differs from ``exp`` by more than that."""
+    match_tol = float32_tolerance(BUG_MATCH_TOL) if holds_float32_values(arr) else BUG_MATCH_TOL
     for diagnosis, outs in variants:
         if name not in outs:
             continue
         v = outs[name]
         if v.shape != arr.shape:
             continue
-        if v.shape == exp.shape and _max_error(v, exp) <= BUG_MATCH_TOL:
+        if v.shape == exp.shape and _max_error(v, exp) <= match_tol:
             continue  # this bug does not change this output
-        if _max_error(arr, v) <= BUG_MATCH_TOL:
+        if within_tolerance(arr, v, BUG_MATCH_TOL):
             return diagnosis
     return None
 

@@ -89,6 +89,20 @@ def probe_conclusion(probes: Sequence[Probe], outcomes: Mapping[str, bool], term
     return text
 
 
+def _float32_notes(verdicts: Sequence[Verdict]) -> list[str]:
+    """The float32 notes (:func:`~rnnkit.grading._core.judging.float32_note`) of passed verdicts, each output
+    once (the first case's): a result judged as float32 is named in the cell's verdict."""
+    notes, seen = [], set()
+    for v in verdicts:
+        for sentence in v.message.split(". "):
+            if " holds float32 values " in sentence:
+                name = sentence.strip().split(" ", 1)[0]
+                if name not in seen:
+                    seen.add(name)
+                    notes.append(sentence.strip().rstrip(".") + ".")
+    return notes
+
+
 def diagnosed(func: str, verdicts: Sequence[Verdict], probe_verdicts: Mapping[str, Verdict] = None, *,
               probes: Sequence[Probe] = (), terms: Mapping[str, str] = None, passed_text: str = "",
               also: Sequence[str] = ()) -> Verdict:
@@ -108,7 +122,8 @@ def diagnosed(func: str, verdicts: Sequence[Verdict], probe_verdicts: Mapping[st
             shown = next((v for v in pool if "Likely cause:" in v.message), pool[0])
     extra = [a for a in also if a]
     if shown is None and not extra:
-        return Verdict(True, passed_text or (verdicts[0].message if verdicts else f"{func} correct."))
+        text = passed_text or (verdicts[0].message if verdicts else f"{func} correct.")
+        return Verdict(True, text + "".join(" " + note for note in _float32_notes(verdicts) if note not in text))
     parts = []
     if shown is not None:
         message = shown.message

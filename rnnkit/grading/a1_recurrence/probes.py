@@ -5,7 +5,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .._core import VALUE_TOL, Probe, ProbeRule, Verdict, _Failure, as_float_array, returned, scaled_rel_error
+from .._core import VALUE_TOL, Probe, ProbeRule, Verdict, _Failure, as_float_array, returned, within_tolerance
 
 
 _DIMS = {"s": "B H", "S": "T B H"}
@@ -27,10 +27,7 @@ def probe_right(records, index: int, func: str, names: Sequence[str], expected: 
         arr = as_float_array(value, func, names[pick])
     except _Failure:
         return False
-    if arr.shape != expected.shape:
-        return False
-    err = scaled_rel_error(arr, expected)
-    return bool(err.size == 0 or float(err.max()) <= tol)
+    return within_tolerance(arr, expected, tol)
 
 
 def probe_report(right: dict[str, bool], probes: Sequence[Probe], rules: Sequence = (),

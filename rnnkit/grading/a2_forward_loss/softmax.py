@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._core import VALUE_TOL, Check, Verdict, _Failure, distinct_sizes, judge, returned, scaled_rel_error
+from .._core import VALUE_TOL, Check, Verdict, _Failure, distinct_sizes, judge, judged_error, returned
 from ..a1_recurrence import explained, probe_right, with_error_hint
 from .common import _ctx, _first_failure
 
@@ -50,8 +50,8 @@ def _bad_rows(P, ref) -> np.ndarray:
     """Which rows (last axis) of ``P`` are wrong or not finite."""
     with np.errstate(all="ignore"):
         P = np.asarray(P, dtype=np.float64)
-        err = scaled_rel_error(P, ref)
-    return ~(err <= VALUE_TOL).all(axis=-1)
+        err, tol, _ = judged_error(P, ref, VALUE_TOL)
+    return ~(err <= tol).all(axis=-1)
 
 
 def _unstable_kind(P, O) -> str:

@@ -3,6 +3,7 @@ functions."""
 from __future__ import annotations
 
 from .._core import GRAD_TOL, VALUE_TOL, Check, Verdict
+from .large_cases import OUTPUT_LARGE, STEP_LARGE, sequence_large_case
 from .oracle import _BACKWARD_STEP, _FORWARD_STEP
 from .probes import (BACKWARD_PROBES, BACKWARD_RULES, FORWARD_PROBES, FORWARD_RULES, OUTPUT_PROBES,
                      OUTPUT_RULES, STEP_BACKWARD_PROBES, STEP_BACKWARD_RULES,
@@ -81,20 +82,20 @@ OUTPUT_TARGET = _Target(
                                  "dHs": "dHs[t] = dO[t] @ Wy."})
 
 
-def _check(grade_id: str, target: _Target) -> Check:
+def _check(grade_id: str, target: _Target, large=None) -> Check:
     return Check(grade_id, target.func, build=_build(target),
                  judge=lambda context, records: _judge_target(target, context, records),
-                 helper_cells=(target.step.cell,) if target.step is not None else ())
+                 helper_cells=(target.step.cell,) if target.step is not None else (), large=large)
 
 
 STEP_FORWARD = _check("test_rnn_step_forward", STEP_FORWARD_TARGET)
-STEP_BACKWARD = _check("test_rnn_step_backward", STEP_BACKWARD_TARGET)
+STEP_BACKWARD = _check("test_rnn_step_backward", STEP_BACKWARD_TARGET, STEP_LARGE)
 FORWARD = _check("test_rnn_forward", FORWARD_TARGET)
-OUTPUT_BACKWARD = _check("test_output_backward", OUTPUT_TARGET)
+OUTPUT_BACKWARD = _check("test_output_backward", OUTPUT_TARGET, OUTPUT_LARGE)
 
 
 def _backward_check(part: str) -> Check:
-    return _check(f"test_rnn_backward_{part}", _backward_target(part))
+    return _check(f"test_rnn_backward_{part}", _backward_target(part), sequence_large_case(part))
 
 
 #: The hidden test cells of a3-bptt, by grade_id.

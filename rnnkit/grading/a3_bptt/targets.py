@@ -8,7 +8,7 @@ import numpy as np
 
 from ... import casefile as _cf
 from .._core import (Verdict, _dtype_problem, _Failure, _match_variant, as_float_array, judge,
-                     modified_warning, returned, scaled_rel_error)
+                     modified_warning, returned, scaled_rel_error, within_tolerance)
 from .cases import _context, _edge_case, rnn_case
 from .diagnoses import _DIMS
 from .oracle import _StepHelper, _miss_text, _oracle_call, _oracle_record
@@ -64,7 +64,7 @@ def _wrong_outputs(target: _Target, outputs: tuple, truth: dict) -> dict:
         if _dtype_problem(value, target.func, name) or arr.shape != exp.shape:
             wrong[name] = True
             continue
-        wrong[name] = bool(arr.size and float(scaled_rel_error(arr, exp).max()) > target.tol)
+        wrong[name] = not within_tolerance(arr, exp, target.tol)
     return wrong
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ... import layers as _ref
-from .._core import (GRAD_TOL, Check, Probe, Verdict, diagnosed, distinct_sizes, judge, modified_warning,
+from .._core import (GRAD_TOL, Check, LargeCase, Probe, Verdict, diagnosed, distinct_sizes, judge, modified_warning,
                      numerical_gradients, returned)
 from .common import _ctx, _each, _probe_context, _rnn_inputs, _split
 
@@ -260,4 +260,24 @@ def _judge_tbptt(cases, records):
                                  f"k = 1 and k > T).")
 
 
-TBPTT_BACKWARD = Check("test_tbptt_backward", "tbptt_backward", build=_build_tbptt, judge=_judge_tbptt)
+#: The large case (too large for numerical differentiation; book/grading-reference.md): 24,704 parameter and
+#: 32,768 input entries, chunks of k = 8.
+LARGE_SIZES = {"T": 32, "B": 16, "D": 64, "H": 128, "k": 8}
+
+
+def _large_tbptt(rng):
+    s = LARGE_SIZES
+    X, h0 = rng.standard_normal((s["T"], s["B"], s["D"])), 0.5 * rng.standard_normal((s["B"], s["H"]))
+    Wx = rng.standard_normal((s["H"], s["D"])) / np.sqrt(s["D"])
+    Ws, b = 0.8 * rng.standard_normal((s["H"], s["H"])) / np.sqrt(s["H"]), 0.2 * rng.standard_normal(s["H"])
+    dHs = rng.standard_normal((s["T"], s["B"], s["H"]))
+    Hs, _ = _ref.rnn_forward(X, h0, Wx, Ws, b)
+    exact = _bptt(X, h0, Hs, Wx, Ws, dHs, _starts(s["T"], s["k"]))
+    return (dHs, (X, h0, Hs, Wx, Ws), s["k"]), exact, dict(s)
+
+
+TBPTT_LARGE = LargeCase(_large_tbptt, ("dX", "dWx", "dWs", "db"), ("dX", "dWx", "dWs", "db"),
+                        lambda s: s["T"] * s["B"] * s["D"] + s["H"] * (s["D"] + s["H"] + 1))
+
+TBPTT_BACKWARD = Check("test_tbptt_backward", "tbptt_backward", build=_build_tbptt, judge=_judge_tbptt,
+                       large=TBPTT_LARGE)

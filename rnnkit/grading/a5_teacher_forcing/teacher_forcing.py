@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...data import shift_right
-from .._core import GRAD_TOL, VALUE_TOL, Check, Probe, judge, numerical_gradients
+from .._core import GRAD_TOL, VALUE_TOL, Check, LargeCase, Probe, judge, numerical_gradients
 from .common import (_case, _compare_tokens, _ctx, _judge_all, _merged, _onehot, _teacher, _tokens,
                      output_rnn_reference)
 
@@ -213,6 +213,19 @@ def _build_backward(rng):
 _BACKWARD_DIMS = {"dX": "T B D", "dWx": "H D", "dWo": "H K", "db": "H", "dWy": "K H", "dc": "K"}
 
 
+def _flat(a):
+    return a.reshape(-1, a.shape[-1])
+
+
+def _exact_backward(p: dict) -> dict:
+    """The exact gradients of Σ O ⊙ dO for a case's arrays ``p`` (the chain rule; the small cases check
+    learners against central differences, and the correct learners of the bug table agree with both)."""
+    X, F, Hs, Wx, Wy, dO = p["X"], p["F"], p["Hs"], p["Wx"], p["Wy"], p["dO"]
+    d = (dO @ Wy) * (1 - Hs ** 2)
+    return {"dX": d @ Wx, "dWx": _flat(d).T @ _flat(X), "dWo": _flat(d).T @ _flat(F), "db": _flat(d).sum(0),
+            "dWy": _flat(dO).T @ _flat(Hs), "dc": _flat(dO).sum(0)}
+
+
 def _judge_backward_one(case, grads, record):
     sizes, p = case["sizes"], case["p"]
     X, Wx, Wo, b, Wy, c = (p[k].copy() for k in ("X", "Wx", "Wo", "b", "Wy", "c"))
@@ -223,10 +236,9 @@ def _judge_backward_one(case, grads, record):
     num = numerical_gradients(loss, {"dX": X, "dWx": Wx, "dWo": Wo, "db": b, "dWy": Wy, "dc": c})
     dHs = dO @ Wy
     d = dHs * (1 - Hs ** 2)
-    flat = lambda a: a.reshape(-1, a.shape[-1])  # noqa: E731
+    flat = _flat
     B = sizes["B"]
-    good = {"dX": d @ Wx, "dWx": flat(d).T @ flat(X), "dWo": flat(d).T @ flat(F), "db": flat(d).sum(0),
-            "dWy": flat(dO).T @ flat(Hs), "dc": flat(dO).sum(0)}
+    good = _exact_backward(p)
     variants = [("the tanh′ factor (1 − h²) is missing between dHs and the pre-activation.",
                  {"dX": dHs @ Wx, "dWx": flat(dHs).T @ flat(X), "dWo": flat(dHs).T @ flat(F),
                   "db": flat(dHs).sum(0)}),
@@ -247,7 +259,20 @@ def _judge_backward_one(case, grads, record):
                  time_axes={"dX": 0}, context=_ctx(sizes, fixed=case["fixed"], probe=case.get("probe")))
 
 
+#: The large case (too large for numerical differentiation; book/grading-reference.md): 129,312 entries.
+LARGE_SIZES = {"T": 48, "B": 16, "D": 96, "H": 192, "K": 96}
+
+
+def _large_backward(rng):
+    case = _seq_case(rng, LARGE_SIZES)
+    p = case["p"]
+    return ((p["dO"], tuple(p[k] for k in ("X", "F", "Hs", "Wx", "Wo", "Wy"))), _exact_backward(p),
+            dict(LARGE_SIZES))
+
+
 OUTPUT_RNN_BACKWARD = Check(
     "test_output_rnn_backward", "output_rnn_backward", build=_build_backward,
     judge=lambda cs, rec: _judge_all(cs, rec, "output_rnn_backward", list(_BACKWARD_DIMS), ["dO", "cache"],
-                                     _judge_backward_one, BACKWARD_PROBES, BACKWARD_TERMS))
+                                     _judge_backward_one, BACKWARD_PROBES, BACKWARD_TERMS),
+    large=LargeCase(_large_backward, tuple(_BACKWARD_DIMS), tuple(_BACKWARD_DIMS),
+                    lambda s: s["T"] * s["B"] * s["D"] + s["H"] * (s["D"] + 2 * s["K"] + 1) + s["K"]))

@@ -7,7 +7,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from ...casefile import with_oracle
-from .._core import BUG_MATCH_TOL, _Failure, returned, scaled_rel_error
+from .._core import BUG_MATCH_TOL, _Failure, returned, scaled_rel_error, within_tolerance
 from .diagnoses import NOT_CARRIED_C, NOT_CARRIED_H, NO_CELL_CARRY, NO_H_CARRY
 from .probe_notes import _plain
 from .step_checks import _got, _sequence_args
@@ -327,8 +327,7 @@ def _is_loop_bug(s: _Sequence, case: dict, outputs) -> bool:
     """Whether ``outputs`` are exactly those of a catalogued loop mistake made with a correct step function."""
     got = _got(s.names, outputs)
     for variant in s.loop_bugs(case):
-        if all(n in got and n in variant and got[n].shape == variant[n].shape and
-               float(scaled_rel_error(got[n], variant[n]).max(initial=0)) <= BUG_MATCH_TOL for n in s.judged):
+        if all(n in got and n in variant and within_tolerance(got[n], variant[n], BUG_MATCH_TOL) for n in s.judged):
             return True
     return False
 

@@ -5,7 +5,8 @@ from typing import Sequence
 
 import numpy as np
 
-from .._core import GRAD_TOL, VALUE_TOL, Probe, _Failure, as_float_array, returned, scaled_rel_error
+from .._core import (GRAD_TOL, VALUE_TOL, Probe, _Failure, as_float_array, judged_error, returned,
+                     within_tolerance)
 from .cases import _context, _rows
 from .diagnoses import GATES, GATE_NAMES, GATE_UPSTREAM
 from .probes import _derivative, _derivative_value, _gate_value
@@ -31,7 +32,9 @@ class _Outcome:
                 arr = _plain(value)
                 if arr is not None and name in expected and arr.shape == expected[name].shape:
                     self.got[name] = arr
-        self._err = {n: scaled_rel_error(a, expected[n]) for n, a in self.got.items()}
+        judged = {n: judged_error(a, expected[n], tol) for n, a in self.got.items()}
+        self._err = {n: err for n, (err, _, _) in judged.items()}
+        self._tol = {n: used for n, (_, used, _) in judged.items()}   # float32 outputs: their own tolerance
         self._scale = max((float(np.abs(e).max(initial=0)) for e in expected.values()), default=0.0)
 
     def degenerate(self, part: str) -> bool:
@@ -49,14 +52,14 @@ class _Outcome:
 
     def right(self, name: str) -> bool:
         err = self._err.get(name)
-        return err is not None and (err.size == 0 or float(err.max()) <= self.tol)
+        return err is not None and (err.size == 0 or float(err.max()) <= self._tol[name])
 
     def _rows(self, name, k):
         H = self.expected["db"].shape[0] // 4
         return slice(k * H, (k + 1) * H)
 
     def block_right(self, k: int) -> bool:
-        return all(n in self._err and float(self._err[n][self._rows(n, k)].max()) <= self.tol for n in ("dW", "db"))
+        return all(n in self._err and float(self._err[n][self._rows(n, k)].max()) <= self._tol[n] for n in ("dW", "db"))
 
     def _block(self, k):
         if "dW" not in self.got or "db" not in self.got:
@@ -116,7 +119,8 @@ def _block_status(got: dict, exp: dict, tol: float):
     if any(n not in got or n not in exp or got[n].shape != exp[n].shape for n in ("dW", "db")):
         return None
     H = exp["db"].shape[0] // 4
-    eW, eb = scaled_rel_error(got["dW"], exp["dW"]), scaled_rel_error(got["db"], exp["db"])
+    (eW, tol_W, _), (eb, tol_b, _) = judged_error(got["dW"], exp["dW"], tol), judged_error(got["db"], exp["db"], tol)
+    tol = max(tol_W, tol_b)  # float32 outputs: their own tolerance
     wrong_W = [k for k in range(4) if float(eW[k * H:(k + 1) * H].max()) > tol]
     wrong_b = [k for k in range(4) if float(eb[k * H:(k + 1) * H].max()) > tol]
     rows = np.concatenate([np.arange(k * H, (k + 1) * H) for k in wrong_W]) if wrong_W else np.arange(0)
@@ -263,8 +267,7 @@ def _backward_notes(got: dict, exp: dict, judged: Sequence[str], outcomes: dict,
     notes = [_blocks_text(status) if "dW" in judged else ""]
     if explained:
         return notes
-    wrong_outputs = [n for n in judged if n in exp and not (n in got and got[n].shape == exp[n].shape and
-                     float(scaled_rel_error(got[n], exp[n]).max(initial=0)) <= GRAD_TOL)]
+    wrong_outputs = [n for n in judged if n in exp and not (n in got and within_tolerance(got[n], exp[n], GRAD_TOL))]
     lines = [_blocks_inference(status, step) if "dW" in judged else ""]
     both = []
     if status is not None and "dW" in judged:
@@ -298,8 +301,7 @@ def _backward_notes(got: dict, exp: dict, judged: Sequence[str], outcomes: dict,
 
 def _forward_notes(got: dict, exp: dict, outcomes: dict, probes, cache_gates: dict | None, *,
                    explained: bool) -> list[str]:
-    wrong = [n for n in ("h", "c", "Hs") if n in exp and not (n in got and got[n].shape == exp[n].shape and
-             float(scaled_rel_error(got[n], exp[n]).max(initial=0)) <= VALUE_TOL)]
+    wrong = [n for n in ("h", "c", "Hs") if n in exp and not (n in got and within_tolerance(got[n], exp[n], VALUE_TOL))]
     notes = []
     if cache_gates:
         bad = [k for k in GATES if not cache_gates[k]]
@@ -335,7 +337,7 @@ def _cache_gates(cache, case: dict):
         arr = _plain(cache[3 + j])
         if arr is None or arr.shape != ref[3 + j].shape:
             return None
-        out[k] = float(scaled_rel_error(arr, ref[3 + j]).max(initial=0)) <= VALUE_TOL
+        out[k] = within_tolerance(arr, ref[3 + j], VALUE_TOL)
     return out
 
 

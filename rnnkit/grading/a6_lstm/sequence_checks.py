@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from ...casefile import with_recorder
-from .._core import GRAD_TOL, VALUE_TOL, Check, Verdict, modified_warning, returned
+from .._core import GRAD_TOL, VALUE_TOL, Check, Verdict, modified_warning, returned, within_tolerance
 from .cases import _context
 from .judges import _finish, _forward_variants, _numerical_backward, _verdict_backward, _verdict_forward
+from .large_cases import sequence_large_case
 from .oracle import (LOOP_PROBES, _Sequence, _backward_oracle, _blame_denied, _close, _composes_backward,
                      _composes_forward, _forward_oracle, _is_loop_bug, _miss_backward,
                      _miss_forward, _oracle_calls, _oracle_record, _same_record_run,
@@ -181,7 +182,8 @@ def _forward_notes_rules(case, outputs, outcomes, explained):
     got, exp = _got(["Hs"], outputs[:1]), _truth_forward(case)
     if explained:
         return []
-    wrong = [] if _close(outputs[0], exp["Hs"], VALUE_TOL) else ["Hs"]
+    got_hs = got.get("Hs")
+    wrong = [] if got_hs is not None and within_tolerance(got_hs, exp["Hs"], VALUE_TOL) else ["Hs"]
     return [_probe_section(_term_lines(wrong, outcomes, FORWARD_SEQUENCE_PROBES, _SEQ_FORWARD_RULES))] if got else []
 
 
@@ -229,7 +231,7 @@ def _backward_check(part: str) -> Check:
                                         lambda c: [_sequence_backward(c["dHs"], lstm_step_caches(c)[1], bug)
                                                    for bug in LOOP_BUGS],
                                         "test_lstm_step_backward", _composes_backward)),
-        **_helper_cells("test_lstm_step_backward"))
+        large=sequence_large_case(part), **_helper_cells("test_lstm_step_backward"))
 
 
 #: The hidden test cells of a6-lstm, by grade_id.

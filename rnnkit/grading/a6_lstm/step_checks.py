@@ -7,6 +7,7 @@ from ... import layers as _ref
 from .._core import GRAD_TOL, VALUE_TOL, Check, Verdict, modified_warning, returned
 from .cases import _context, lstm_case
 from .judges import _finish, _verdict_step_backward, _verdict_step_forward
+from .large_cases import STEP_LARGE
 from .probe_notes import _backward_notes, _cache_gates, _forward_notes, _outcomes, _plain, _probe_failure
 from .probes import STEP_BACKWARD_PROBES, STEP_FORWARD_PROBES, _resized
 from .variants import _BACKWARD_NAMES, _STEP_BACKWARD_NAMES, _ref_step_backward, lstm_step_caches
@@ -132,4 +133,5 @@ STEP_BACKWARD = Check(
     "test_lstm_step_backward", "lstm_step_backward",
     build=_build_step(_step_backward_args, STEP_BACKWARD_PROBES),
     judge=_step_judge("lstm_step_backward", _STEP_BACKWARD_NAMES, ["dh", "dc", "cache"], STEP_BACKWARD_PROBES,
-                      _truth_step_backward, _verdict_step_backward, _sb_notes, GRAD_TOL))
+                      _truth_step_backward, _verdict_step_backward, _sb_notes, GRAD_TOL),
+    large=STEP_LARGE)

@@ -6,6 +6,7 @@ import numpy as np
 from ...casefile import special
 from ...models import HiddenToHiddenRNN
 from .._core import (BUG_MATCH_TOL, VALUE_TOL, Check, ProbeRule, Verdict, _Failure, _max_error, distinct_sizes,
+                     float32_note, judged_error, within_tolerance,
                      first_rule, judge, modified_warning)
 from .common import _builder, _ctx, _outcome
 
@@ -159,12 +160,25 @@ def _close(got, ref) -> bool:
 
 
 def _low_precision(value) -> str:
-    """The dtype of a float result that is not float64 ('' otherwise): reported on every run."""
+    """The dtype of a float result below float32 precision (float16; '' otherwise): reported on every run.
+    float32 and wider are judged on their values (float32 with its own tolerance, see ``judged_error``)."""
     dtype = getattr(value, "dtype", None)
     if isinstance(value, (np.ndarray, np.floating)) and dtype is not None and dtype.kind == "f" \
-            and dtype != np.float64:
+            and dtype.itemsize < 4:
         return str(dtype)
     return ""
+
+
+def _float32_notes(got: dict, truth: dict) -> str:
+    """' <name> holds float32 values ...' for the loss and new_state judged as float32 ('' for none)."""
+    notes = ""
+    for n in ("loss", "new_state"):
+        a = _as_array(got.get(n))
+        if a is not None and a.shape == np.shape(truth[n]):
+            err, tol, float32 = judged_error(a, np.asarray(truth[n], dtype=np.float64), VALUE_TOL)
+            if float32:
+                notes += " " + float32_note(n, float(err.max(initial=0.0)), tol)
+    return notes
 
 
 def _close_all(a: dict, b: dict) -> bool:
@@ -308,7 +322,7 @@ def _judge_train(cases, records) -> Verdict:
                 bad.add("params")
         for n in ("loss", "new_state"):
             a = _as_array(g.get(n))
-            if a is None or a.shape != np.shape(t[n]) or _max_error(a, np.asarray(t[n])) > VALUE_TOL \
+            if a is None or not within_tolerance(a, np.asarray(t[n], dtype=np.float64), VALUE_TOL) \
                     or _low_precision(g.get(n)):
                 bad.add(n)
         wrong.append(bad)
@@ -318,7 +332,7 @@ def _judge_train(cases, records) -> Verdict:
         if warning:
             return Verdict(False, warning)
         return Verdict(True, f"train_step correct ({_ctx(cases[0]['sizes'])}, clipping active; and fixed cases: "
-                             "no clipping needed, a zero state, a strong clip).")
+                             "no clipping needed, a zero state, a strong clip)." + _float32_notes(got[0], truths[0]))
     main = next((i for i in failing if not cases[i]["name"]), failing[0])
     case = cases[main]
     if raised[main] is not None:
