@@ -268,3 +268,36 @@ def test_not_root_changes_nothing(tmp_path):
     (tmp_path / "autograded").mkdir()
     assert hand_back_to_course_owner(tmp_path, ["autograded"], euid=1000, chown=lambda *a, **k: calls.append(a)) == []
     assert calls == []
+
+
+# ---------------------------------------------------------------------------
+# wiring: nbgrader_config.py selects the vetted steps, and bypassing them fails closed
+# ---------------------------------------------------------------------------
+
+def test_nbgrader_config_selects_the_vetted_converters_and_exchange_steps():
+    from pathlib import Path
+
+    import nbgrader.apps.api
+    import nbgrader.apps.autogradeapp
+    import nbgrader.apps.generatefeedbackapp
+    from traitlets.config.loader import PyFileConfigLoader
+
+    from rnnkit.grading.pipeline import VettedAutograde, VettedGenerateFeedback
+
+    root = Path(__file__).resolve().parents[2]
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    assert config.ExchangeFactory.collect == "rnnkit.grading.pipeline.SafeCollect"
+    assert config.ExchangeFactory.release_feedback == "rnnkit.grading.pipeline.SafeReleaseFeedback"
+    assert nbgrader.apps.autogradeapp.Autograde is VettedAutograde is nbgrader.apps.api.Autograde
+    assert nbgrader.apps.generatefeedbackapp.GenerateFeedback is VettedGenerateFeedback \
+        is nbgrader.apps.api.GenerateFeedback
+
+
+def test_a_notebook_that_bypassed_the_vetting_is_refused():
+    import nbformat
+
+    from rnnkit.grading.pipeline import RebuildFromTemplate
+
+    resources = {"nbgrader": {"assignment": "a1-recurrence", "notebook": "a1-recurrence", "student": "s"}}
+    with pytest.raises(RuntimeError, match="VettedAutograde"):
+        RebuildFromTemplate().preprocess(nbformat.v4.new_notebook(), resources)
