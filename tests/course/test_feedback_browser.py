@@ -4,17 +4,19 @@ One submission of assignment 1 carries every payload the outside check found: a 
 with ``<script>`` and ``<img onerror>``, an ``<iframe srcdoc>``, an ``image/png`` whose width/height
 metadata carry ``onerror``, ``text/markdown`` with raw HTML and a ``javascript:`` link, SVG with
 ``onload``, ``application/javascript``, LaTeX ``\\href{javascript:…}`` (as ``text/latex`` and as printed
-text), a forged stream name, an answer cell whose ``cell_type`` is HTML (echoed
-in the pre-flight note), and an exception whose class name, message and docstring carry ANSI/OSC
-escapes. Each script payload retitles the page to a marker that appears nowhere in the page's text
-(it is assembled at run time) and requests a URL of a server this test runs on 127.0.0.1.
+text), a forged stream name, an answer cell whose ``cell_type`` is HTML (echoed in the pre-flight
+note), an exception whose class name, message and docstring carry ANSI/OSC escapes, and outputs no
+per-cell cap stops (many cells, megabytes of metadata and of an error value).
+Each script payload retitles the page to a marker that appears nowhere in the page's text (it is
+assembled at run time) and requests a URL of a server this test runs on 127.0.0.1.
 
 The submission and an honest one go through the real ``nbgrader autograde`` and ``generate_feedback``
 (the course's nbgrader_config.py); Chromium (headless, no network beyond 127.0.0.1) opens each page and
 dumps the DOM after MathJax has had time to run. The bar: no marker, no request, no ``javascript:`` URL
-and no event-handler attribute in the rendered DOM, no raw ESC byte in the page; and the honest and the
-hostile page both show their math typeset by MathJax (the Content Security Policy lets it run). A control
-page with one payload and no policy proves the browser harness sees a script that runs.
+and no event-handler attribute in the rendered DOM, no raw ESC byte in the page, the outputs within the
+notebook's budget with the cut stated; and the honest and the hostile page both show their math
+typeset by MathJax (the Content Security Policy lets it run). A control page with one payload and no
+policy proves the browser harness sees a script that runs.
 
 Chromium is Debian's ``chromium`` package (``.ci/run`` installs it). Without it the test skips, unless
 ``CI=true`` or ``RNNKIT_REQUIRE_BROWSER=1``, which turn the skip into a failure.
@@ -138,6 +140,19 @@ raise Evil("\\x1b[2J\\x1b]52;c;cGF5bG9hZA==\\x07<img src=x onerror=alert(1)> cle
     ]
 
 
+#: Outputs that no single cell's cap stops: megabytes of display metadata and of an exception's value
+#: (neither counts as printed text), then 40 cells of 60 000 characters each (2.4 MB together).
+FLOOD_CELLS = ["""
+for _ in range(2):
+    display({"text/plain": "meta"}, raw=True, metadata={"junk": "m" * 5_000_000})
+
+class Quiet(Exception):
+    def _render_traceback_(self):
+        return ["Quiet: (a short traceback)"]
+
+raise Quiet("v" * 5_000_000)"""] + ["print('x' * 60_000)"] * 40
+
+
 def _hostile_submission(course: Course, port: int) -> dict:
     raising = ('def rnn_parameter_count(D, H, K):\n'
                '    E = type("\\x1b]0;t\\x07Count\\x1b[41mError", (Exception,), {"__doc__": "\\x1b[8m<b>doc</b>"})\n'
@@ -146,7 +161,7 @@ def _hostile_submission(course: Course, port: int) -> dict:
     for cell in nb["cells"]:
         if cell["metadata"].get("nbgrader", {}).get("grade_id") == "unroll":
             cell["cell_type"] = f'<img src=x onerror="{html.escape(_js(port, "cell-type"), quote=True)}">'
-    for source in _payload_cells(port):
+    for source in _payload_cells(port) + FLOOD_CELLS:
         nb["cells"].append({"cell_type": "code", "metadata": {}, "source": source, "outputs": [],
                             "execution_count": None})
     return nb
@@ -164,6 +179,7 @@ def pages(tmp_path_factory, listener):
     run = course.run("generate_feedback", A1, "--force", check=False, timeout=600)
     found = {s: course.path / "feedback" / s / A1 / f"{A1}.html" for s in ("hostile", "honest")}
     assert all(p.is_file() for p in found.values()), run.stderr[-3000:]
+    found["autograded"] = course.path / "autograded" / "hostile" / A1 / f"{A1}.ipynb"
     return found
 
 
@@ -222,6 +238,17 @@ def test_no_learner_script_runs_in_the_hostile_feedback_page(chromium, listener,
     assert parsed.handlers == [] and parsed.script_urls == [], (parsed.handlers, parsed.script_urls)
     assert "cleared your screen" in dom and "graded notebooks show only text" in dom  # as text, with notes
     assert parsed.math >= _math_in_markdown(page) > 0  # MathJax ran under the policy
+
+
+def test_hostile_outputs_are_bounded_and_the_cut_is_stated(pages):
+    autograded = pages["autograded"].read_text(encoding="utf-8")
+    assert len(autograded) < 3 * 2**20, f"autograded notebook of {len(autograded)} characters"
+    page = pages["hostile"].read_text(encoding="utf-8")
+    assert len(page) < len(pages["honest"].read_text(encoding="utf-8")) + 3 * 2**20
+    assert "more characters not shown" in autograded  # the error value, cut (pages show its traceback)
+    for text in (autograded, page):
+        assert "reached the grading limit of 2 MB" in text
+        assert "m" * 200_000 not in text and "v" * 200_000 not in text
 
 
 def test_the_honest_feedback_page_shows_its_math(chromium, listener, pages):
