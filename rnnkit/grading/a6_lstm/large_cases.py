@@ -7,8 +7,9 @@ from .._core import LargeCase
 from .cases import lstm_case
 from .variants import _BACKWARD_NAMES, _STEP_BACKWARD_NAMES, LSTM_BACKWARD_PARTS, _ref_step_backward, lstm_step_caches
 
-#: lstm_step_backward: one step, 4H·(H+D) = 524,288 weight entries.
-STEP_SIZES = {"B": 16, "D": 256, "H": 256}
+#: lstm_step_backward: one step, 4H·(H+D) = 524,288 weight entries (eight rows: an honest loop over the rows
+#: adds one outer product of W's size per row).
+STEP_SIZES = {"B": 8, "D": 256, "H": 256}
 #: lstm_backward: 28,672 weight entries, 30,720 input entries; every step's cache holds W, so T·W is shipped.
 SEQUENCE_SIZES = {"T": 40, "B": 16, "D": 48, "H": 64}
 

@@ -312,3 +312,50 @@ HONEST_SLOW = [
     (_part(G.grade_lstm_backward, part="parameters"), "a6 lstm_backward (parameters)", slow_lstm_backward),
     (_part(G.grade_lstm_backward, part="inputs"), "a6 lstm_backward (inputs)", slow_lstm_backward),
 ]
+
+
+def measure(seed: int = 1) -> list[str]:
+    """For every backward check's large case: the honest loop-based backward's time, rnnkit's vectorised
+    reference time (the exact gradients' builder, part of the case), and the numerical backward's cost, from
+    ten timed evaluations of its loss times two per entry (running it to the end takes minutes)."""
+    import time
+    from rnnkit.grading import registry
+
+    class _Stop(Exception):
+        pass
+
+    def timed_losses(loss, arrays):
+        t0 = time.perf_counter()
+        for _ in range(10):
+            loss()
+        raise _Stop((time.perf_counter() - t0) / 10)
+
+    lines = []
+    seen = set()
+    for _, label, slow in HONEST_SLOW:
+        numerical = globals()["numerical_" + slow.__name__[len("slow_"):]]
+        check = next(c for a in registry.MODULES for c in registry.checks_for(a).values()
+                     if c.large and c.function == slow.__name__[len("slow_"):])
+        if check.function in seen:
+            continue
+        seen.add(check.function)
+        args, _, sizes = check.large.build(np.random.default_rng(seed))
+        t0 = time.perf_counter()
+        slow(*args)
+        honest = time.perf_counter() - t0
+        global _central
+        real, _central = _central, timed_losses
+        try:
+            numerical(*args)
+        except _Stop as stop:
+            per_loss = stop.args[0]
+        finally:
+            _central = real
+        n = check.large.entries(sizes)
+        lines.append(f"{check.function} {sizes}: honest loops {honest:.3f} s; numerical ≥ 2 × {n:,} entries × "
+                     f"{per_loss * 1e3:.2f} ms = {2 * n * per_loss:.0f} s (budget {check.large.budget:g} s)")
+    return lines
+
+
+if __name__ == "__main__":  # python tests/grading/grading_bugs/numerical_backward.py  (from the repository root)
+    print("\n".join(measure()))
