@@ -50,10 +50,15 @@ def _flat(A: np.ndarray) -> np.ndarray:
     return A.reshape(S, T * B, F)
 
 
+def _transposed(W: np.ndarray) -> np.ndarray:
+    """W (S, F, G) -> a contiguous (S, G, F): numpy's matmul is slow on strided views of weight slices."""
+    return np.ascontiguousarray(W.transpose(0, 2, 1))
+
+
 def _project(X: np.ndarray, W: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
     """``X W_sᵀ + b_s`` for every seed s: X (S, T, B, D), W (S, F, D), b (S, F) -> (S, T, B, F)."""
     S, T, B, _ = X.shape
-    out = np.matmul(_flat(X), W.transpose(0, 2, 1))              # (S, T·B, F): one GEMM per seed
+    out = np.matmul(_flat(X), _transposed(W))                    # (S, T·B, F): one GEMM per seed
     if b is not None:
         out += b[:, None, :]
     return out.reshape(S, T, B, -1)
@@ -89,7 +94,7 @@ def _elman_forward(X, states, p, relu):
     T = X.shape[1]
     states_all = _with_initial(h0, T)
     states_all[:, 1:] = _project(X, p["Wx"], p["b"])   # a = Wx x + b for every step, overwritten by h
-    WsT = p["Ws"].transpose(0, 2, 1)
+    WsT = _transposed(p["Ws"])
     for t in range(1, T + 1):
         a = states_all[:, t]
         a += np.matmul(states_all[:, t - 1], WsT)
@@ -120,7 +125,7 @@ def _lstm_forward(X, states, p):
     H = h0.shape[-1]
     W = p["W"]
     G = _project(X, W[:, :, H:], p["b"])           # input part of the pre-activations, (S, T, B, 4H)
-    WhT = W[:, :, :H].transpose(0, 2, 1)
+    WhT = _transposed(W[:, :, :H])
     Hs, Cs = _with_initial(h0, T), _with_initial(c0, T)
     tanh_Cs = np.empty((S, T, B, H), G.dtype)
     for t in range(T):
@@ -144,7 +149,7 @@ def _lstm_backward(dHs, cache, p):
     X, Hs, Cs, tanh_Cs, G = cache
     T = X.shape[1]
     H = Hs.shape[-1]
-    Wh = p["W"][:, :, :H]
+    Wh = np.ascontiguousarray(p["W"][:, :, :H])
     dG = np.empty_like(G)
     dh, dc = np.zeros_like(Hs[:, 0]), np.zeros_like(Cs[:, 0])
     for t in range(T - 1, -1, -1):            # one step's arrays at a time: they stay in the cache
@@ -174,7 +179,7 @@ def _gru_forward(X, states, p):
     S, T, B, _ = X.shape
     H = h0.shape[-1]
     G = _project(X, p["Wx"], p["bx"])              # input parts, overwritten by the gates [r, z, n]
-    WhT = p["Wh"].transpose(0, 2, 1)
+    WhT = _transposed(p["Wh"])
     bh = p["bh"][:, None, :]
     Hs = _with_initial(h0, T)
     HN = np.empty((S, T, B, H), G.dtype)           # W_hn h + b_hn, the state term inside n
@@ -390,7 +395,8 @@ class MultiSeedRNN:
         dO = np.exp(log_p)
         dO -= target
         dO /= normalizer
-        grads = _BACKWARD[self.cell](np.matmul(dO, p["Wy"][:, None]), cache, p)
+        dHs = np.matmul(_flat(dO), p["Wy"]).reshape(Hs.shape)        # one GEMM per seed
+        grads = _BACKWARD[self.cell](dHs, cache, p)
         grads["Wy"] = _sum_outer(dO, Hs)
         grads["c"] = _sum_steps(dO)
         return losses, grads, tuple(np.ascontiguousarray(state) for state in final)
