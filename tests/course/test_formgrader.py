@@ -141,29 +141,31 @@ def test_generate_feedback_button_writes_the_course_feedback_page(course, server
     assert server.request("GET", f"/formgrader/submissions/{_submission_id(course)}/")[0] == 200
 
 
-def test_a_failed_generation_keeps_the_existing_feedback(course, monkeypatch):
-    """The formgrader's code path (NbGraderAPI.generate_feedback, force=True) in this process, with
-    MathJax missing: the run fails, and the feedback already there is left as it was."""
-    from nbgrader.apps import NbGraderAPI
-    from traitlets.config.loader import PyFileConfigLoader
+#: The formgrader's code path (NbGraderAPI.generate_feedback with force=True, as its button calls it)
+#: in a fresh process of the course, with MathJax missing: a broken installation.
+FAILING_GENERATION = """
+import json, os, sys
+from rnnkit.grading.pipeline import feedback
 
-    from rnnkit.grading.pipeline import feedback
+def missing():
+    raise RuntimeError("MathJax is missing")
 
+feedback.page_scripts = missing
+from nbgrader.apps import NbGraderAPI
+from traitlets.config.loader import PyFileConfigLoader
+config = PyFileConfigLoader("nbgrader_config.py", path=os.getcwd()).load_config()
+config.CourseDirectory.root = os.getcwd()
+print(json.dumps(NbGraderAPI(config=config).generate_feedback(sys.argv[1], sys.argv[2], force=True)))
+"""
+
+
+def test_a_failed_generation_keeps_the_existing_feedback(course):
     course.run("generate_feedback", A1, "--force", timeout=600)
     page = course.path / "feedback" / "s1" / A1 / f"{A1}.html"
     before = page.read_bytes()
-
-    def missing():
-        raise RuntimeError("MathJax is missing")
-    monkeypatch.setattr(feedback, "_mathjax_js", missing)
-    monkeypatch.setattr(feedback, "_page_scripts", {})
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(course.path)).load_config()
-    config.CourseDirectory.root = str(course.path)
-    cwd = os.getcwd()
-    os.chdir(course.path)
-    try:
-        result = NbGraderAPI(config=config).generate_feedback(A1, "s1", force=True)
-    finally:
-        os.chdir(cwd)
+    run = subprocess.run([sys.executable, "-c", FAILING_GENERATION, A1, "s1"], cwd=course.path, env=nbgrader_env(),
+                         capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
+    assert run.returncode == 0, run.stderr[-3000:]
+    result = json.loads(run.stdout.strip().splitlines()[-1])
     assert not result["success"] and "MathJax is missing" in result.get("error", "") + result.get("log", "")
     assert page.read_bytes() == before
