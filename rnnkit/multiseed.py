@@ -5,7 +5,7 @@ seeds (chapter 6 reports the rate with a Wilson interval, :mod:`rnnkit.stats`). 
 the other, ten seeds cost ten times the Python overhead of a loop over time steps. Here the seeds
 get their own axis instead: :class:`MultiSeedRNN` holds ``S`` independent
 :class:`~rnnkit.models.HiddenToHiddenRNN` models with their parameters stacked along a leading
-seed axis, runs them with one :func:`numpy.matmul` per time step (a stack of ``S`` small
+seed axis, runs them with one ``numpy.matmul`` per time step (a stack of ``S`` small
 products, one per seed), and :func:`train_until_solved` trains them with Adam and per-seed
 gradient clipping, taking each seed out of the computation at its first perfect evaluation.
 
@@ -244,8 +244,11 @@ class MultiSeedRNN:
     each seed starts exactly where a single model with that seed would (and any custom
     initialisation, such as an orthogonal ``Ws``, is made on the single model first):
 
-    >>> models = [HiddenToHiddenRNN(6, 32, 5, rng=np.random.default_rng(s)) for s in range(10)]
-    >>> stack = MultiSeedRNN.from_models(models)          # params["Ws"]: (10, 32, 32)
+    >>> models = [rk.HiddenToHiddenRNN(6, 32, 5, rng=np.random.default_rng(s)) for s in range(10)]
+    >>> stack = rk.MultiSeedRNN.from_models(models)       # params["Ws"]: (10, 32, 32)
+
+    The attributes ``S``, ``D``, ``H`` and ``K`` hold the numbers of seeds, inputs, hidden units
+    and outputs, ``cell`` the cell and ``params`` the stacked parameters.
 
     Parameters
     ----------
@@ -254,11 +257,6 @@ class MultiSeedRNN:
         leading seed axis: e.g. for ``"rnn"`` Wx (S, H, D), Ws (S, H, H), b (S, H), Wy (S, K, H),
         c (S, K). All of one floating dtype. Used as given (not copied).
     cell : {"rnn", "relu", "lstm", "gru"}
-
-    Attributes
-    ----------
-    S, D, H, K : int
-        Seeds, input, hidden and output sizes.
 
     See chapter 6, :doc:`/book/06-vanishing-exploding`.
     """
