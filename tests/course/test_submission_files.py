@@ -8,7 +8,8 @@ One course (assignment a1, the cheapest), graded once by ``collect``, ``autograd
   ``nbgrader_config.py``, the instructor's notebook, ``/proc/self/mem`` and ``/dev/zero``, a FIFO, a
   sparse 1 GiB file, a learner's ``*.html`` and a ``timestamp.txt`` of garbage and escape sequences;
 - ``c-honest``: the honest neighbour graded right after it, submitted through the exchange's inbound
-  folder with links in it (as a student on a shared hub could place them).
+  folder with links in it (as a student on a shared hub could place them);
+- ``e-linked-folder``: an inbound submission folder that is a link to the instructor's folder.
 
 As root, the course directory is first given to another uid: everything grading creates must
 belong to that uid afterwards (a later regrade as the instructor can replace it).
@@ -80,6 +81,9 @@ def graded(tmp_path_factory):
     (inbound / "submission_secret.txt").write_text(SECRET_C)   # names the released page
     (inbound / "answers.ipynb.txt").symlink_to(source_nb)
     (inbound / "gradebook-copy.db").symlink_to(course.path / "gradebook.db")
+
+    # e: a submission folder of the inbound that is itself a link to the instructor's folder
+    (inbound.parent / f"e-linked-folder+{A}+2026-12-07 10:00:00.000000 UTC+abc").symlink_to(source_nb.parent)
 
     runs = {"collect": course.run("collect", A, f"--Exchange.root={exchange}")}
     start = time.perf_counter()
@@ -160,6 +164,8 @@ def test_collect_does_not_follow_a_link_in_the_exchange(graded):
     assert not any(p.is_symlink() for p in submitted.rglob("*"))
     page = (course.path / "feedback" / "c-honest" / A / f"{A}.html").read_text()
     assert "answers.ipynb.txt" in page and "is a link" in page
+    assert not (course.path / "submitted" / "e-linked-folder").exists()
+    assert "e-linked-folder" in graded["runs"]["collect"].stderr   # named in the instructor's log
 
 
 def test_release_feedback_releases_only_the_generated_pages(graded):

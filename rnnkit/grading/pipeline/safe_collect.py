@@ -147,6 +147,10 @@ class SafeCollect(ExchangeCollect):
             os.rename(copy, dest)
         finally:
             shutil.rmtree(work, ignore_errors=True)
+            try:
+                student_dir.rmdir()   # only if nothing was collected into it
+            except OSError:
+                pass
 
 
 def _read_record(folder: Path, name: str) -> bytes | None:
