@@ -29,6 +29,7 @@ import ast
 import json
 import os
 import re
+import signal
 import sys
 import time
 from pathlib import Path
@@ -238,6 +239,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="fail a chapter whose kernel did not use the OpenBLAS core type and threads asked for")
     parser.add_argument("--report", type=Path, help="also write the results as JSON to this file")
     args = parser.parse_args(argv)
+    # Terminated (a test timeout, a killed CI job): unwind, so nbclient shuts the running kernel down.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
 
     env = blas_environment(args.coretype, args.threads, args.rnnkit)
     label = f"OPENBLAS_CORETYPE={env.get('OPENBLAS_CORETYPE', '(unset)')} threads={args.threads or 'default'}"

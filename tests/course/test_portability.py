@@ -72,6 +72,16 @@ def _halves(chapters: list[Path]) -> list[list[Path]]:
     return [sorted(g) for g in groups if g]
 
 
+def _die_with_parent():
+    """In the child, before exec: get SIGTERM when pytest dies (a killed CI job leaves no runner behind)."""
+    import ctypes
+    import signal
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)     # PR_SET_PDEATHSIG (Linux)
+    except (OSError, AttributeError):
+        pass
+
+
 def _thread_budget() -> int:
     return max(2, min(4, os.cpu_count() or 2))
 
@@ -105,7 +115,7 @@ def portability_runs(tmp_path_factory) -> dict:
                 if used + job["threads"] <= budget:
                     job["handle"] = open(job["log"], "w")
                     job["proc"] = subprocess.Popen(job["cmd"], stdout=job["handle"], stderr=subprocess.STDOUT,
-                                                   cwd=ROOT, text=True)
+                                                   cwd=ROOT, text=True, preexec_fn=_die_with_parent)
                     job["started"] = time.monotonic()
                     running.append(job)
                     pending.remove(job)
