@@ -237,6 +237,8 @@ def test_no_learner_script_runs_in_the_hostile_feedback_page(chromium, listener,
     assert listener.hits == [], listener.hits
     assert parsed.handlers == [] and parsed.script_urls == [], (parsed.handlers, parsed.script_urls)
     assert "cleared your screen" in dom and "graded notebooks show only text" in dom  # as text, with notes
+    assert "Notes from grading (your notebook as it was submitted):" in dom  # escaped twice, reads as once
+    assert "was turned into a &lt;img src=x onerror=" in dom
     assert parsed.math >= _math_in_markdown(page) > 0  # MathJax ran under the policy
 
 

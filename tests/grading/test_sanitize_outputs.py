@@ -167,6 +167,17 @@ def test_the_preflight_note_renders_as_text():
     assert "onerror" in html  # shown as text, escaped
 
 
+def test_the_note_escaped_twice_is_escaped_once():
+    """Autograde escapes the note, generate_feedback escapes it again: the page must read the same."""
+    note = ("**Notes from grading (your notebook as it was submitted):**\n\n"
+            f"- The cell `unroll` was turned into a {HOSTILE_CELL_TYPE} cell \\\\(x\\\\) \\$y\\$.")
+    once = inert_markdown(note)
+    assert inert_markdown(once) == once
+    html = markdown2html(once)
+    assert "<strong>Notes from grading (your notebook as it was submitted):</strong>" in html
+    assert "\\(" not in html and "$" not in html and "\uff3c(x\uff3c)" in html  # no MathJax delimiter
+
+
 def test_only_the_marked_note_cell_is_escaped():
     note = nbformat.v4.new_markdown_cell("- a <b>x</b>")
     note.metadata[NOTE_KEY] = True

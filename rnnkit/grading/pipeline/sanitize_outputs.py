@@ -167,7 +167,9 @@ def inert_markdown(text, limit: int | None = None) -> str:
     Each line's list marker (``- ``) and a bold line (``**…**``) are kept; everything else that markdown
     could interpret is escaped with a backslash, except a code span holding only letters, digits, ``_``,
     ``.``, ``-`` and spaces (the grade ids the notes name), which renders as code either way. ``$`` and
-    ``\\`` become their full-width forms, so that MathJax finds no delimiters in the rendered text.
+    ``\\`` become their full-width forms, so that MathJax finds no delimiters in the rendered text. A
+    backslash escape already there (of any punctuation but those two) is kept: escaping the result
+    again changes nothing.
     """
     s = printable(_text(text), limit)
     lines = []
@@ -181,14 +183,22 @@ def inert_markdown(text, limit: int | None = None) -> str:
     return "\n".join(lines)
 
 
-_SAFE_CODE_SPAN = re.compile(r"(`[A-Za-z0-9_.\- ]+`)")
-_MARKDOWN_PUNCTUATION = re.compile(r"([!\"#%&'()*+,\-./:;<=>?@\[\]^_`{|}~])")
+_MARKDOWN_TOKEN = re.compile(
+    r"(?P<escaped>\\[!\"#%&'()*+,\-./:;<=>?@\[\]^_`{|}~])"   # an escape already made: kept
+    r"|(?P<code>`[A-Za-z0-9_.\- ]+`)"                          # a code span of a grade id: kept
+    r"|(?P<math>[\\$])"                                       # backslash, dollar: full-width forms
+    r"|(?P<punct>[!\"#%&'()*+,\-./:;<=>?@\[\]^_`{|}~])")     # anything markdown reads: escaped
+_FULL_WIDTH = {"\\": "\uff3c", "$": "\uff04"}
 
 
 def _escape_markdown(text: str) -> str:
-    text = text.replace("\\", "\uff3c").replace("$", "\uff04")
-    parts = _SAFE_CODE_SPAN.split(text)
-    return "".join(part if i % 2 else _MARKDOWN_PUNCTUATION.sub(r"\\\1", part) for i, part in enumerate(parts))
+    def one(m):
+        if m.lastgroup in ("escaped", "code"):
+            return m.group(0)
+        if m.lastgroup == "math":
+            return _FULL_WIDTH[m.group(0)]
+        return "\\" + m.group(0)
+    return _MARKDOWN_TOKEN.sub(one, text)
 
 
 def _text(value) -> str:
