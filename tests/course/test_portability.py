@@ -5,8 +5,9 @@ sampled characters). The bits of a float64 matrix product depend on the BLAS ker
 with or without FMA, the blocking) and can depend on the thread count, so a claim that holds only
 under the kernel of the machine that wrote the chapter would be false on a reader's machine. The
 normal book build (tests/course/test_book.py) executes the chapters under this machine's default
-kernel; this test adds a matrix of kernels that every x86-64 CPU able to run numpy's wheels
-supports:
+kernel; this test adds a matrix of kernels, from the x86-64 baseline to the most common modern one
+(the machine running it needs AVX2 for Haswell; without it OpenBLAS falls back to an older kernel,
+and the probe below fails the run):
 
     OPENBLAS_CORETYPE in {Prescott (SSE3), Sandybridge (AVX), Haswell (AVX2 + FMA)}
         x  OPENBLAS_NUM_THREADS = OMP_NUM_THREADS in {1, 2}
@@ -17,10 +18,17 @@ cell a probe asks the OpenBLAS loaded in that kernel for its core type and threa
 run fails if they are not the ones asked for. The three kernels must also give three different
 bit patterns for one matrix product, so the test cannot pass by running one kernel three times.
 
-Cost: one configuration is ~60-80 s of one core with 1 thread. The jobs (a configuration's
-chapters in two halves of similar cost) are scheduled on a budget of BLAS threads equal to the
-machine's cores (at least 2, at most 4): two 1-thread jobs side by side, a 2-thread job alone on
-2 cores. Measured: see the README ("Portability"); about 5-7 minutes on 2 cores.
+Why the full cross product: the thread count changes the bits too, and not the same way for every
+kernel (one 97x131 @ 131x89 product: Prescott and Haswell give other bits with 2 threads than with 1,
+Sandybridge the same), so no kernel's 1-thread run stands in for its 2-thread run.
+
+Cost: one configuration is ~60-80 s of one core with 1 thread (about 120 CPU-seconds with the kernel
+start-ups, measured on a subset). The jobs (a configuration's chapters in two halves of similar cost)
+are scheduled on a budget of BLAS threads equal to the machine's cores (at least 2, at most 4): two
+1-thread jobs side by side, a 2-thread job alone on 2 cores. Expected: about 6-7 minutes on 2 free
+cores. The 2-thread runs need those cores free: on a machine loaded ~6x over its cores, two
+OpenBLAS threads made small products ~15x slower than one thread, and a training cell can then hit
+the 600 s cell timeout.
 
 This is a sample of kernels, not a proof for every CPU: the chapters' claims are made to hold by
 construction (counts over seeds with margins, statistics instead of single runs), and this test
