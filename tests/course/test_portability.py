@@ -121,6 +121,8 @@ def portability_runs(tmp_path_factory) -> dict:
                 elif time.monotonic() - job["started"] > JOB_TIMEOUT_S and not job.get("stopped"):
                     job["proc"].terminate()      # the runner shuts its kernel down; no report, so the test fails
                     job["stopped"] = True
+                elif time.monotonic() - job["started"] > JOB_TIMEOUT_S + 60:
+                    job["proc"].kill()
             used = sum(job["threads"] for job in running)
             for job in list(pending):
                 if used + job["threads"] <= budget:
