@@ -140,13 +140,23 @@ class Check:
 
     def grade(self, fn, *, rng: np.random.Generator | None = None, observe: Mapping | None = None) -> Verdict:
         """Run this check in this process (tests, trusted code, a learner's self-check): the same
-        encoding as in the sandbox. ``observe`` as for :func:`rnnkit.casefile.run_check`."""
+        encoding as in the sandbox. ``observe`` as for :func:`rnnkit.casefile.run_check`.
+
+        The large case (if any) is run only when the check's own cases pass, the only time its record is
+        read (in the sandbox every call runs): a wrong function is judged as fast as before."""
         data, context, seed = self.cases(rng)
-        records = run_calls(fn, decode_calls(data), dict(observe or {})) if callable(fn) else [
-            {"value": None, "error": f"not a function (got {type(fn).__name__})", "modified": [], "aliased": [],
-             "objects": {}}]
-        return self.judge_payload(context, encode_results(self.grade_id, records), seed,
-                                  cells=self._helper_verdicts(fn, rng))
+        cells = self._helper_verdicts(fn, rng)
+        if not callable(fn):
+            records = [{"value": None, "error": f"not a function (got {type(fn).__name__})", "modified": [],
+                        "aliased": [], "objects": {}}]
+        else:
+            calls = decode_calls(data)
+            own = context.calls if isinstance(context, _WithLargeCase) else len(calls)
+            records = run_calls(fn, calls[:own], dict(observe or {}))
+            if own < len(calls) and self.judge_payload(context.context, encode_results(self.grade_id, records),
+                                                       cells=cells).passed:
+                records += run_calls(fn, calls[own:], dict(observe or {}))
+        return self.judge_payload(context, encode_results(self.grade_id, records), seed, cells=cells)
 
     def _helper_verdicts(self, fn, rng) -> dict:
         """In this process (trusted callers only): grade the helpers ``fn`` calls, found by name in its globals."""
