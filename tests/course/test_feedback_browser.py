@@ -239,6 +239,7 @@ def test_no_learner_script_runs_in_the_hostile_feedback_page(chromium, listener,
     assert "cleared your screen" in dom and "graded notebooks show only text" in dom  # as text, with notes
     assert "Notes from grading (your notebook as it was submitted):" in dom  # escaped twice, reads as once
     assert "was turned into a &lt;img src=x onerror=" in dom
+    assert 'src="data:image/png;base64,' in dom  # the valid image is shown, without its hostile sizes
     assert parsed.math >= _math_in_markdown(page) > 0  # MathJax ran under the policy
 
 
@@ -248,6 +249,7 @@ def test_hostile_outputs_are_bounded_and_the_cut_is_stated(pages):
     page = pages["hostile"].read_text(encoding="utf-8")
     assert len(page) < len(pages["honest"].read_text(encoding="utf-8")) + 3 * 2**20
     assert "more characters not shown" in autograded  # the error value, cut (pages show its traceback)
+    assert "\\u001b" not in autograded and "\\u009b" not in autograded  # what the formgrader shows
     for text in (autograded, page):
         assert "reached the grading limit of 2 MB" in text
         assert "m" * 200_000 not in text and "v" * 200_000 not in text
