@@ -22,11 +22,12 @@ Why the full cross product: the thread count changes the bits too, and not the s
 kernel (one 97x131 @ 131x89 product: Prescott and Haswell give other bits with 2 threads than with 1,
 Sandybridge the same), so no kernel's 1-thread run stands in for its 2-thread run.
 
-Cost: one configuration is ~60-80 s of one core with 1 thread (about 120 CPU-seconds with the kernel
-start-ups, measured on a subset). The jobs (a configuration's chapters in two halves of similar cost)
-are scheduled on a budget of BLAS threads equal to the machine's cores (at least 2, at most 4): two
-1-thread jobs side by side, a 2-thread job alone on 2 cores. Expected: about 6-7 minutes on 2 free
-cores. The 2-thread runs need those cores free: on a machine loaded ~6x over its cores, two
+Cost: one configuration with 1 thread is about 90-120 CPU-seconds, kernel start-ups included
+(measured with Prescott, the slowest kernel: chapters 6, 8 and 9 take 25, 30 and 47 s, the other
+seven about 18 s together). The jobs (a configuration's chapters in two halves of similar cost) are
+scheduled on a budget of BLAS threads equal to the machine's cores (at least 2, at most 4): two
+1-thread jobs side by side, a 2-thread job alone on 2 cores. Expected: about 8 minutes on 2 free
+cores (~2.5 min for the three 1-thread configurations, ~5 min for the three 2-thread ones). The 2-thread runs need those cores free: on a machine loaded ~6x over its cores, two
 OpenBLAS threads made small products ~15x slower than one thread, and a training cell can then hit
 the 600 s cell timeout.
 
