@@ -55,10 +55,10 @@ KERNELS = ["Prescott", "Sandybridge", "Haswell"]
 THREADS = [1, 2]
 CONFIGURATIONS = [(kernel, threads) for kernel in KERNELS for threads in THREADS]
 JOB_TIMEOUT_S = 1800     # one half of one configuration; ~40 s normally, a hang must still end
-# Relative cost of each chapter (its execution time in one book build on the 2-core development
-# machine), for splitting a configuration into two halves of similar cost; a chapter not listed
-# counts as 15. Only the balance of the two halves depends on these numbers, not the verdict.
-CHAPTER_COST_S = {"01": 7, "02": 13, "03": 22, "04": 7, "05": 15, "06": 90, "07": 23, "08": 80, "09": 95, "10": 13}
+# Cost of each chapter in CPU-seconds (kernel process, Prescott, 1 thread, measured), for splitting
+# a configuration into two halves of similar cost; a chapter not listed counts as 5. Only the
+# balance of the two halves depends on these numbers, not the verdict.
+CHAPTER_COST_S = {"01": 1.2, "02": 2, "03": 3.5, "04": 1, "05": 1.5, "06": 25, "07": 6, "08": 30, "09": 47, "10": 2.5}
 
 
 def _runner_module():
@@ -74,10 +74,10 @@ def _halves(chapters: list[Path]) -> list[list[Path]]:
     """The chapters in two groups of similar cost (longest first, each to the lighter group)."""
     groups: list[list[Path]] = [[], []]
     load = [0.0, 0.0]
-    for path in sorted(chapters, key=lambda p: -CHAPTER_COST_S.get(p.name[:2], 15)):
+    for path in sorted(chapters, key=lambda p: -CHAPTER_COST_S.get(p.name[:2], 5)):
         i = load.index(min(load))
         groups[i].append(path)
-        load[i] += CHAPTER_COST_S.get(path.name[:2], 15)
+        load[i] += CHAPTER_COST_S.get(path.name[:2], 5)
     return [sorted(g) for g in groups if g]
 
 
