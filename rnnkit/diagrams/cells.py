@@ -24,8 +24,9 @@ CELL_NODE_KINDS = ("input", "output", "stack", "affine", "gate", "candidate", "m
 _CELL_COLORS = {"input": "#d9ead3", "output": "#ead1dc", "stack": "#eeeeee", "affine": "#cfe2f3",
                 "gate": "#fff2cc", "candidate": "#fce5cd", "mul": "#ffffff", "add": "#ffffff",
                 "tanh": "#fce5cd", "oneminus": "#ffffff"}
-_CELL_RADIUS = {"input": 0.42, "output": 0.42, "gate": 0.34, "candidate": 0.34, "mul": 0.22, "add": 0.22,
-                "tanh": 0.34, "oneminus": 0.31}   # wide enough that "tanh" and "1-" stay inside their circles
+_CELL_RADIUS = {"input": 0.42, "output": 0.42, "gate": 0.34, "candidate": 0.40, "mul": 0.22, "add": 0.22,
+                "tanh": 0.40, "oneminus": 0.31}   # wide enough that "tanh" and "1-" stay inside their circles,
+                                                  # also in the book's 6.4-inch figures
 _PATH_COLOR = "#cc0000"     # the additive path (LSTM cell path, GRU carry path)
 _DATA_COLOR = "#333333"
 
@@ -162,7 +163,7 @@ def draw_lstm_cell(ax: Axes | None = None, *, title: str | None = "LSTM cell", f
     ax = new_axes(ax, 8.4, 5.8)
     cv = _CellCanvas(ax, fontsize)
     small = fontsize - 1
-    y_cell, y_mid, y_gate, y_aff = 5.0, 4.05, 3.0, 1.6
+    y_cell, y_mid, y_gate, y_aff = 5.0, 4.2, 3.0, 1.6
     x_f, x_i, x_c, x_q, x_tanh = 2.6, 3.8, 5.0, 6.2, 7.3
     half_height = 0.36
     cv.frame(0.85, 0.55, 8.25, 5.75, title)
@@ -197,7 +198,7 @@ def draw_lstm_cell(ax: Axes | None = None, *, title: str | None = "LSTM cell", f
     cv.edge("data", "hx", "W")
     cv.edge("data", "f", "mul_f", label=r"$f_t$", label_offset=(0.3, 0.0))
     cv.edge("data", "i", "mul_i", via=[(x_i, y_mid)], label=r"$i_t$", label_at=0.3, label_offset=(-0.3, 0.0))
-    cv.edge("data", "c_tilde", "mul_i", label=r"$\tilde c_t$", label_offset=(0.32, 0.0))
+    cv.edge("data", "c_tilde", "mul_i", label=r"$\tilde c_t$", label_offset=(0.36, 0.0))
     cv.edge("data", "mul_i", "add")
     cv.edge("data", "add", "tanh_c", src_at=(x_tanh, y_cell))
     cv.edge("data", "q", "mul_q", label=r"$q_t$", label_offset=(0.0, 0.3))
@@ -205,8 +206,8 @@ def draw_lstm_cell(ax: Axes | None = None, *, title: str | None = "LSTM cell", f
     cv.edge("data", "mul_q", "h", via=[(x_tanh, y_aff)])
     ax.text(1.45, y_cell + 0.12, "cell path", color=_PATH_COLOR, fontsize=small, ha="center",
             va="bottom", gid="note:cell-path")
-    ax.text(4.65, y_aff - half_height - 0.12, r"row blocks: $i$ 0:H, $f$ H:2H, $q$ 2H:3H, $\tilde c$ 3H:4H",
-            fontsize=small - 1, ha="center", va="top", color="0.25", gid="note:blocks")
+    ax.text(4.45 - 2.1, y_aff - half_height - 0.12, r"row blocks: $i$ 0:H, $f$ H:2H, $q$ 2H:3H, $\tilde c$ 3H:4H",
+            fontsize=small - 1, ha="left", va="top", color="0.25", gid="note:blocks")   # under W, clear of [h; x]
     fit_axes(ax, (-0.7, 9.8), (-1.1, 6.0))
     return ax
 
@@ -275,7 +276,8 @@ def draw_gru_cell(ax: Axes | None = None, *, title: str | None = "GRU cell", fon
                 label=rf"$W_{{x{gate}}}$", label_at=0.55, label_offset=(0.42, 0.0))
     cv.edge("data", "h_prev", "mul_r", src_at=(x_mr, y_hbus), label=r"$W_{hn}$", label_at=0.45,
             label_offset=(0.4, 0.0))
-    cv.edge("data", "x", "n", src_at=(x_n + 0.35, y_xbus), end=(x_n + 0.2, y_gate - 0.28),
+    r_n = _CELL_RADIUS["candidate"]
+    cv.edge("data", "x", "n", src_at=(x_n + 0.35, y_xbus), end=(x_n + 0.2, y_gate - np.sqrt(r_n ** 2 - 0.2 ** 2)),
             label=r"$W_{xn}$", label_at=0.5, label_offset=(0.42, 0.0))
     cv.edge("data", "r", "mul_r", label=r"$r_t$", label_at=0.5, label_offset=(0.12, 0.3))
     cv.edge("data", "mul_r", "n")

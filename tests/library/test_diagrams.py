@@ -287,8 +287,15 @@ def _cell_collisions(ax) -> list[str]:
 
 
 @pytest.mark.parametrize("draw", [diagrams.draw_lstm_cell, diagrams.draw_gru_cell])
-def test_cell_drawing_labels_do_not_collide(draw):
-    assert _cell_collisions(draw()) == []
+@pytest.mark.parametrize("figsize,fontsize", [(None, 12), ((6.4, 4.6), 11)], ids=["default", "book-6.4in"])
+def test_cell_drawing_labels_do_not_collide(draw, figsize, fontsize):
+    """At the default size and at the size chapter 8 draws them (6.4 x 4.6 inches, 11 pt)."""
+    if figsize is None:
+        ax = draw(fontsize=fontsize)
+    else:
+        _, ax = plt.subplots(figsize=figsize)
+        draw(ax=ax, title=None, fontsize=fontsize)
+    assert _cell_collisions(ax) == []
 
 
 def test_the_collision_check_sees_a_collision():
@@ -309,6 +316,8 @@ def test_every_drawing_the_book_calls_is_a_public_name_of_rnnkit_diagrams():
     from pathlib import Path
     book = Path(__file__).resolve().parents[2] / "book"
     used = {m for page in book.glob("*.md") for m in re.findall(r"\bdiagrams\.(\w+)\(", page.read_text())}
-    assert {"draw_folded", "draw_unrolled", "draw_unfolding", "draw_family", "draw_lstm_cell"} <= used
+    # (chapter 2 stacks draw_folded over draw_unrolled itself, for a phone-width figure; draw_unfolding
+    # stays public and tested above)
+    assert {"draw_folded", "draw_unrolled", "draw_family", "draw_lstm_cell", "draw_gru_cell"} <= used
     assert used - set(diagrams.__all__) == set()
     assert all(callable(getattr(diagrams, name)) for name in used)
