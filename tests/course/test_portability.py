@@ -5,7 +5,8 @@ sampled characters). The bits of a float64 matrix product depend on the BLAS ker
 with or without FMA, the blocking) and can depend on the thread count, so a claim that holds only
 under the kernel of the machine that wrote the chapter would be false on a reader's machine. The
 normal book build (tests/course/test_book.py) executes the chapters under this machine's default
-kernel; this test adds a matrix of kernels, from the x86-64 baseline to the most common modern one
+kernel; this test adds a matrix of kernels, from the oldest (every CPU running numpy has SSE3) to the
+most common modern one
 (the machine running it needs AVX2 for Haswell; without it OpenBLAS falls back to an older kernel,
 and the probe below fails the run):
 
