@@ -16,7 +16,7 @@ site-packages. It sees:
   :mod:`importlib.metadata` (``Requires-Dist`` with markers evaluated, the files a
   distribution's ``RECORD`` lists, else its ``top_level.txt``). Each top-level entry of those
   distributions is bound there read-only, from wherever the grader has it installed;
-* the learner package :func:`rnnkit.grading.sandbox.build_learner_package` writes (its own
+* the learner package :func:`rnnkit.grading.learner_package.build_learner_package` writes (its own
   directory, first on ``PYTHONPATH``).
 
 Never bound, whatever the closure says: the rnnkit distribution (package, ``.dist-info``), ``*.pth``

@@ -34,11 +34,11 @@ CHECK = r'''
 import json, os, subprocess, sys, tempfile
 from pathlib import Path
 import rnnkit
-from rnnkit.grading import registry, sandbox
+from rnnkit.grading import learner_package, registry, sandbox
 tmp = Path(tempfile.mkdtemp(prefix="sbx-install-"))
 for d in ("cases", "ipc", "kernel", "course"):
     (tmp / d).mkdir()
-sandbox.build_learner_package(registry.module_for("a3-bptt"), tmp / "lib")
+learner_package.build_learner_package(registry.module_for("a3-bptt"), tmp / "lib")
 conn = tmp / "kernel" / "kernel.json"
 conn.write_text("{}")
 sandbox.prepare_private_dir(tmp / "ipc", conn)

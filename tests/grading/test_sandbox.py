@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from rnnkit.grading import registry, sandbox
+from rnnkit.grading import learner_package, registry, sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -27,7 +27,7 @@ def run_inside(tmp_path):
     def run(code: str, assignment: str = "a3-bptt", limits: sandbox.Limits = sandbox.Limits(), timeout: float = 60):
         for d in ("cases", "ipc", "kernel"):
             (tmp_path / d).mkdir(exist_ok=True)
-        sandbox.build_learner_package(registry.module_for(assignment), tmp_path / "lib")
+        learner_package.build_learner_package(registry.module_for(assignment), tmp_path / "lib")
         conn = tmp_path / "kernel" / "kernel.json"
         conn.write_text("{}")
         sandbox.prepare_private_dir(tmp_path / "ipc", conn)
@@ -175,11 +175,11 @@ def test_process_limit_counts_the_sandbox_only(run_inside):
 AS_INSTRUCTOR = r"""
 import json, os, subprocess, sys, tempfile
 from pathlib import Path
-from rnnkit.grading import registry, sandbox
+from rnnkit.grading import learner_package, registry, sandbox
 tmp = Path(tempfile.mkdtemp(prefix="sbx-instructor-"))
 for d in ("cases", "ipc", "kernel", "course"):
     (tmp / d).mkdir()
-sandbox.build_learner_package(registry.module_for("a3-bptt"), tmp / "lib")
+learner_package.build_learner_package(registry.module_for("a3-bptt"), tmp / "lib")
 conn = tmp / "kernel" / "kernel.json"
 conn.write_text("{}")
 code = ("import os, json, time\nok = 0\nfor _ in range(20):\n    try:\n        if os.fork() == 0:\n"
@@ -285,7 +285,7 @@ def test_nothing_survives_the_sandbox(run_inside):
 def test_learner_package_withholds_every_reference(assignment, tmp_path):
     """The rnnkit a sandbox ships holds none of the assignment's graded functions' references."""
     module = registry.module_for(assignment)
-    pkg = sandbox.build_learner_package(module, tmp_path)
+    pkg = learner_package.build_learner_package(module, tmp_path)
     shipped = {p.stem for p in pkg.rglob("*.py")}
     text = "\n".join(p.read_text() for p in pkg.rglob("*.py"))
     for name in module.SANDBOX_WITHHELD:
@@ -303,7 +303,7 @@ def test_learner_package_follows_relative_imports_into_subpackages(tmp_path):
                       "layers/lstm.py": "from .._validate import check\n\ndef f():\n    from .rnn import g\n"}.items():
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_text(text)
-    follow = sandbox._relative_imports
+    follow = learner_package.relative_imports
     # the second argument is the importing module's package ("layers" for layers/lstm.py and layers/__init__.py)
     assert follow((tmp_path / "layers/lstm.py").read_text(), "layers") == {"_validate", "layers.rnn"}
     assert follow((tmp_path / "layers/__init__.py").read_text(), "layers") == {"layers.lstm", "_validate"}
@@ -316,14 +316,14 @@ def test_withheld_names_leave_the_relative_imports_too():
               "                  rnn_backward)\n"
               "from numpy import tanh\n"
               "def lstm_backward():\n    pass\n")
-    out = sandbox._strip_definitions(source, {"lstm_forward", "lstm_backward", "rnn_forward", "rnn_backward", "tanh"})
+    out = learner_package.strip_definitions(source, {"lstm_forward", "lstm_backward", "rnn_forward", "rnn_backward", "tanh"})
     assert out == "from .lstm import sigmoid\nfrom numpy import tanh\n"
 
 
 @pytest.mark.parametrize("assignment", ["a1-recurrence", "a6-lstm", "a7-char-lm"])
 def test_learner_package_imports_on_its_own(assignment, tmp_path):
     """The shipped rnnkit is complete: casefile and the modules it is built from import from the copy alone."""
-    sandbox.build_learner_package(registry.module_for(assignment), tmp_path)
+    learner_package.build_learner_package(registry.module_for(assignment), tmp_path)
     code = ("import sys; sys.path.insert(0, sys.argv[1])\n"
             "import rnnkit, rnnkit.casefile as cf\n"
             "assert cf.__file__.startswith(sys.argv[1]), cf.__file__\n"
@@ -366,7 +366,7 @@ def test_total_memory_and_processes_limited_by_a_cgroup(run_inside, tmp_path):
                 "print('killed', killed)")
         for d in ("cases", "ipc", "kernel"):
             (tmp_path / d).mkdir(exist_ok=True)
-        sandbox.build_learner_package(registry.module_for("a3-bptt"), tmp_path / "lib")
+        learner_package.build_learner_package(registry.module_for("a3-bptt"), tmp_path / "lib")
         conn = tmp_path / "kernel" / "kernel.json"
         conn.write_text("{}")
         sandbox.prepare_private_dir(tmp_path / "ipc", conn)

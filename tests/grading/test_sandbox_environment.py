@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from rnnkit.grading import registry, sandbox
+from rnnkit.grading import learner_package, registry, sandbox
 from rnnkit.grading import sandbox_environment as env
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,7 +33,7 @@ def run_inside(tmp_path):
     def run(code: str, assignment: str = "a3-bptt") -> dict:
         for d in ("cases", "ipc", "kernel"):
             (tmp_path / d).mkdir(exist_ok=True)
-        sandbox.build_learner_package(registry.module_for(assignment), tmp_path / "lib")
+        learner_package.build_learner_package(registry.module_for(assignment), tmp_path / "lib")
         conn = tmp_path / "kernel" / "kernel.json"
         conn.write_text("{}")
         sandbox.prepare_private_dir(tmp_path / "ipc", conn)

@@ -32,7 +32,7 @@ from jupyter_client.manager import AsyncKernelManager
 from traitlets import Float, Integer, Unicode
 
 from ...casefile import RESULTS_MIME
-from .. import registry, sandbox
+from .. import learner_package, registry, sandbox
 from .notebook import _course, _is_hidden_test, _is_visible_test, _nb_meta, _state
 
 
@@ -245,7 +245,7 @@ class SandboxedExecute(Execute):
             (base / "cases").mkdir()
             (base / "ipc").mkdir()
             (base / "kernel").mkdir(mode=0o700)
-            sandbox.build_learner_package(registry.module_for(info["assignment"]), base / "lib")
+            learner_package.build_learner_package(registry.module_for(info["assignment"]), base / "lib")
             for cell in nb.cells:
                 if _is_hidden_test(cell):
                     gid = _nb_meta(cell)["grade_id"]
