@@ -66,9 +66,10 @@ FLOAT32_GRAD_TOL = 1e-3
 #: Wall-time budget (seconds) of the large case of a backward check (:class:`~rnnkit.grading._core.checks.LargeCase`).
 #: Backward passes must be analytic: each large case is sized so that an honest backward pass written with
 #: plain Python loops over time *and* batch rows finishes in well under a second (measured on a 2-core
-#: machine under load: at most ~0.3 s; vectorised code takes milliseconds), while central differences of
-#: the learner's own forward pass need two forward passes per input entry (tens of thousands of entries)
-#: and take minutes, beyond even the cell's 30 s limit. The sizes and times are in book/grading-reference.md.
+#: machine at load averages 6 to 11: at most 0.52 s; vectorised code takes milliseconds), while central
+#: differences of the learner's own forward pass need two forward passes per graded entry (tens of thousands
+#: of entries) and take minutes (at least 196 s), beyond even the cell's 30 s limit. The sizes and times
+#: are in book/grading-reference.md.
 LARGE_CASE_BUDGET = 5.0
 
 

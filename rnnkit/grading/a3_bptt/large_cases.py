@@ -8,8 +8,9 @@ from ... import layers as _ref
 from .._core import LargeCase
 from .variants import RNN_BACKWARD_PARTS
 
-#: rnn_backward: 24,704 parameter entries and 33,792 input entries for central differences.
-SEQUENCE_SIZES = {"T": 32, "B": 16, "D": 64, "H": 128}
+#: rnn_backward: 24,704 parameter entries and 67,584 input entries for central differences, each needing two
+#: forward passes of 64 steps.
+SEQUENCE_SIZES = {"T": 64, "B": 16, "D": 64, "H": 128}
 #: rnn_step_backward: one step, but 2 · 512² weight entries (540,672 entries in all).
 STEP_SIZES = {"B": 16, "D": 512, "H": 512}
 #: output_backward: 131,072 entries of Hs and 32,768 of Wy.
