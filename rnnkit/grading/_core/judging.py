@@ -13,6 +13,7 @@ from .basics import (BUG_MATCH_TOL, ERROR_FLOOR, FD_EPS, FLOAT32_ERROR_FLOOR, FL
                      _real_scalar_types, _unravel_index)
 
 _float32 = np.float32
+_asarray = np.asarray
 
 
 def as_float_array(value, func: str, name: str) -> np.ndarray:
@@ -114,8 +115,8 @@ def judged_error(got: np.ndarray, expected: np.ndarray, tol: float) -> tuple[np.
 def within_tolerance(got, expected, tol: float) -> bool:
     """Whether the learner's ``got`` matches ``expected`` as :func:`judge` decides it (same shape, the
     float32 rule of :func:`judged_error`); both plain float arrays."""
-    got = _array(got, dtype=_float64, copy=False, subok=False)
-    expected = _array(expected, dtype=_float64, copy=False, subok=False)
+    got = _asarray(got, dtype=_float64)
+    expected = _asarray(expected, dtype=_float64)
     if got.shape != expected.shape:
         return False
     if got.size == 0:
