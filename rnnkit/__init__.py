@@ -16,7 +16,8 @@ from .data import (CORPUS_PARTS, NO_TOKEN, ReberGrammar, Vocab, adding_problem, 
                    lm_batches, load_corpus, load_text, one_hot, shift_right)
 from .birnn import BiRNNCache, BidirectionalRNN, birnn_backward, birnn_forward
 from .stats import RateInterval, intervals_overlap, wilson_interval
-from .multiseed import MultiSeedRNN, SeedRun, clip_by_global_norm_per_seed, train_until_solved
+from .multiseed import MultiSeedRNN
+from .multiseed_training import SeedRun, clip_by_global_norm_per_seed, train_until_solved
 from .sampling import generate_text, sample_from_logits
 from .notation import (NAME_TABLE, goodfellow_to_rnnkit, gru_from_torch, gru_to_torch, lstm_from_torch,
                        lstm_to_torch, rnn_from_torch, rnn_to_torch, rnnkit_to_goodfellow)

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 import rnnkit as rk
-from rnnkit.multiseed import MultiSeedRNN, clip_by_global_norm_per_seed, train_until_solved
+from rnnkit.multiseed import MultiSeedRNN
+from rnnkit.multiseed_training import clip_by_global_norm_per_seed, train_until_solved
 
 CELLS = ["rnn", "relu", "lstm", "gru"]
 
