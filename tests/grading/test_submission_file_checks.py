@@ -14,7 +14,7 @@ import pytest
 
 from rnnkit.grading.pipeline import submission_files
 from rnnkit.grading.pipeline.ownership import hand_back_to_course_owner
-from rnnkit.grading.pipeline.submission_files import (RefusedFolder, SubmissionLimits, copy_submission,
+from rnnkit.grading.pipeline.submission_files import (BROWSER_DOCUMENTS, RefusedFolder, SubmissionLimits, copy_submission,
                                                       name_problem, read_small_file)
 from rnnkit.grading.pipeline.submission_records import check_records, parse_timestamp
 
@@ -161,10 +161,14 @@ def test_name_rules():
 def test_skipped_and_reserved_names(sub):
     (sub / ".ipynb_checkpoints").mkdir()
     (sub / ".ipynb_checkpoints" / "nb-checkpoint.ipynb").write_text("{}")
-    (sub / "nb.html").write_text("<script>")
-    vetting, dest = _copy(sub, skip=[".ipynb_checkpoints"], reserved=["*.html"])
-    assert _tree(dest) == []
-    assert vetting.notes == ["`nb.html` was not graded: it has a name the grader writes itself."]
+    for name in ("nb.html", "plot.SVG", "page.xhtml", "x.js"):     # pages a browser would run, any case
+        (sub / name).write_text("<script>")
+    (sub / "data.csv").write_text("1,2\n")
+    vetting, dest = _copy(sub, skip=[".ipynb_checkpoints"], reserved=BROWSER_DOCUMENTS)
+    assert _tree(dest) == ["data.csv"]
+    assert sorted(vetting.notes) == sorted(
+        f"`{name}` was not graded: it is a kind of file a browser would open as a live page (the grader writes the "
+        "only pages)." for name in ("nb.html", "plot.SVG", "page.xhtml", "x.js"))
 
 
 def test_a_file_swapped_for_a_link_after_listing_is_not_followed(sub, monkeypatch):

@@ -34,7 +34,8 @@ from nbgrader.exchange.default.collect import ExchangeCollect
 
 from .ownership import hand_back_to_course_owner
 from .safe_text import printable
-from .submission_files import RefusedFolder, SubmissionLimits, copy_submission, name_problem, read_small_file
+from .submission_files import (BROWSER_DOCUMENTS, RefusedFolder, SubmissionLimits, copy_submission, name_problem,
+                               read_small_file)
 from .submission_records import COLLECT_NOTES, TIMESTAMP, check_records, parse_timestamp
 
 if sys.platform != "win32":
@@ -135,7 +136,7 @@ class SafeCollect(ExchangeCollect):
         try:
             copy = work / "copy"
             vetting = copy_submission(self.inbound_path, [rec["filename"]], copy, self.limits,
-                                      skip=self.coursedir.ignore, reserved=["*.html"])
+                                      skip=self.coursedir.ignore, reserved=BROWSER_DOCUMENTS)
             notes = vetting.notes + check_records(copy)
             if notes:
                 (copy / COLLECT_NOTES).write_text("\n".join(notes) + "\n", encoding="utf-8")

@@ -36,13 +36,20 @@ from typing import Iterable, Sequence
 
 from .safe_text import printable
 
-__all__ = ["SubmissionLimits", "Vetting", "RefusedFolder", "copy_submission", "name_problem", "open_folder",
+__all__ = ["BROWSER_DOCUMENTS", "SubmissionLimits", "Vetting", "RefusedFolder", "copy_submission", "name_problem", "open_folder",
            "read_small_file", "shown_name"]
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_+\-][A-Za-z0-9_.+\- ]*\Z")
 
+
+#: Names of files a browser opens as live documents (pages that may run scripts). The grader writes
+#: the feedback pages (``*.html``) itself; a learner's file of any of these kinds, served by the
+#: formgrader from ``autograded/`` on the Jupyter origin, would run with the instructor's session if
+#: opened, so none is taken from a submission.
+BROWSER_DOCUMENTS = ("*.html", "*.htm", "*.xhtml", "*.xht", "*.shtml", "*.svg", "*.svgz", "*.xml", "*.xsl",
+                     "*.xslt", "*.mht", "*.mhtml", "*.js", "*.mjs")
 
 @dataclass(frozen=True)
 class SubmissionLimits:
@@ -216,7 +223,7 @@ class _Copier:
                 self.drop(path, f"has {problem}")
                 continue
             if any(fnmatch.fnmatchcase(name.lower(), p) for p in self.reserved):
-                self.drop(path, "has a name the grader writes itself")
+                self.drop(path, "is a kind of file a browser would open as a live page (the grader writes the only pages)")
                 continue
             try:
                 st = os.stat(name, dir_fd=fd, follow_symlinks=False)

@@ -43,7 +43,7 @@ from nbgrader.converters import Autograde, GenerateFeedback, NbGraderException
 
 from .ownership import hand_back_to_course_owner, sqlite_path
 from .safe_text import printable
-from .submission_files import (RefusedFolder, SubmissionLimits, copy_submission, name_problem, open_folder,
+from .submission_files import (BROWSER_DOCUMENTS, RefusedFolder, SubmissionLimits, copy_submission, name_problem, open_folder,
                                read_small_file, shown_name)
 from .submission_records import COLLECT_NOTES, SECRET, TIMESTAMP, check_records, read_collect_notes
 
@@ -130,7 +130,7 @@ class VettedAutograde(Autograde):
             finally:
                 os.close(fd)
             vetting = copy_submission(self._submitted_root(), parts, dest, self.limits,
-                                      skip=[*self.coursedir.ignore, COLLECT_NOTES], reserved=["*.html"])
+                                      skip=[*self.coursedir.ignore, COLLECT_NOTES], reserved=BROWSER_DOCUMENTS)
             notes += vetting.notes + check_records(dest)
         except RefusedFolder as e:
             notes.append(f"The submission folder was not graded: {e}.")
