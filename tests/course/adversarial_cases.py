@@ -831,6 +831,13 @@ for i in range(10):
     comm.create_comm(target_name="jupyter.widget", data={"state": {"_model_module": "@jupyter-widgets/output",
                      "_model_name": "OutputModel", "blob": "x" * 2**21}, "buffer_paths": []})
 ''')),
+    Attack("forged-execution-count", "patch the kernel", A4, {}, edit=add_cell_after("clip_by_value", '''
+# an execute_result whose execution_count is a string: nbformat refuses it when nbclient stores it
+_k = get_ipython().kernel
+_k.session.send(_k.iopub_socket, "execute_result",
+                {"data": {"text/plain": "forged"}, "metadata": {}, "execution_count": "<b>x</b>"},
+                parent=_k.get_parent())
+''')),
     Attack("write-500mb-file", "limits", A4, {"clip_by_value": inside("clip_by_value", '''
 try:
     with open("/tmp/big.bin", "wb") as f:

@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 import nbformat
+from nbformat.validator import NotebookValidationError
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbgrader.preprocessors import Execute
 from jupyter_client.manager import AsyncKernelManager
@@ -213,7 +214,12 @@ class SandboxedExecute(Execute):
             return None
         if not is_payload:
             self._cell_text += size
-        return super().output(outs, msg, display_id, cell_index)
+        try:
+            return super().output(outs, msg, display_id, cell_index)
+        except NotebookValidationError:   # a learner-forged message (e.g. a string execution_count)
+            outs.append(nbformat.v4.new_output("stream", name="stdout",
+                                               text="\n[an output that is not valid in a notebook was dropped]\n"))
+            return None
 
     def _update_display_id(self, display_id, msg):
         """A display that replaces earlier outputs (``update_display``, or ``display`` with a used
