@@ -80,14 +80,14 @@ def train_until_solved(model: MultiSeedRNN, rngs: Sequence[np.random.Generator],
 
     Parameters
     ----------
-    model : MultiSeedRNN
+    model : rnnkit.multiseed.MultiSeedRNN
         Trained in place: on return, ``model.params[...][s]`` are seed ``s``'s final parameters.
     rngs : sequence of S numpy.random.Generator
         One per seed; each seed's batches are drawn from its own generator.
     make_batch : callable
         ``make_batch(rng) -> (X, Y)`` with X (T, B, D) and integer Y (T, B).
     score : callable
-        ``score(stack) -> scores``: given a :class:`MultiSeedRNN` of the random seeds still training,
+        ``score(stack) -> scores``: given a :class:`~rnnkit.multiseed.MultiSeedRNN` of the random seeds still training,
         an array (S_active,) of scores, e.g. the recall accuracy on held-out data.
     steps, every : int
         Budget of training steps, and the interval between scorings.
