@@ -30,7 +30,7 @@ $(VENV)/.test: $(VENV)/.created pyproject.toml
 
 venv: $(VENV)/.test
 
-# The grading sandbox needs bubblewrap (util-linux's prlimit and setpriv are always there).
+# The grading sandbox needs bubblewrap (util-linux's setpriv is always there).
 # As root on Debian/Ubuntu it is installed here; otherwise the message says what to run.
 sandbox-tools:
 	@command -v bwrap >/dev/null 2>&1 || { \

@@ -24,7 +24,7 @@ from rnnkit.grading import registry
 from rnnkit.grading._core import (FLOAT32_GRAD_TOL, FLOAT32_VALUE_TOL, GRAD_TOL, LARGE_CASE_BUDGET, VALUE_TOL,
                                   holds_float32_values, judged_error, within_tolerance)
 from grading_bugs import a1_recurrence as a1, a3_bptt as a3, a6_lstm as a6
-from grading_bugs.numerical_backward import HONEST_SLOW, NUMERICAL
+from grading_bugs.numerical_backward import HONEST_SLOW, NUMERICAL, truncated_bptt_loss
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -270,13 +270,7 @@ def test_large_case_truths_match_central_differences():
     Hs, _ = layers.rnn_forward(X, h0, Wx, Ws, b)
 
     def loss():
-        total = 0.0
-        for s in range(0, T, k):
-            h = h0 if s == 0 else Hs[s - 1]
-            for t in range(s, min(s + k, T)):
-                h = np.tanh(X[t] @ Wx.T + h @ Ws.T + b)
-                total += float(np.sum(h * dHs[t]))
-        return total
+        return truncated_bptt_loss(X, h0, Hs, Wx, Ws, b, dHs, k)
     exact = _bptt(X, h0, Hs, Wx, Ws, dHs, _starts(T, k))
     for name, arr in (("dX", X), ("dWx", Wx), ("dWs", Ws), ("db", b)):
         num = numerical_gradient(loss, arr, 1e-6)

@@ -12,13 +12,12 @@ from __future__ import annotations
 import importlib.metadata as metadata
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from rnnkit.grading import learner_package, registry, sandbox
+from rnnkit.grading import sandbox
 from rnnkit.grading import sandbox_environment as env
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,20 +27,11 @@ GRADER_ONLY = ("torch", "nbgrader", "rnnkit.layers", "rnnkit.grading", "rnnkit.m
 
 
 @pytest.fixture
-def run_inside(tmp_path):
-    """run_inside(code, assignment="a3-bptt") -> the last line of stdout of `python -c code` in the sandbox, as JSON."""
+def run_inside(run_inside):
+    """run_inside(code, assignment="a3-bptt") -> the last line of stdout of `python -c code` in the sandbox, as JSON
+    (the sandbox runner of tests/grading/conftest.py)."""
     def run(code: str, assignment: str = "a3-bptt") -> dict:
-        for d in ("cases", "ipc", "kernel"):
-            (tmp_path / d).mkdir(exist_ok=True)
-        learner_package.build_learner_package(registry.module_for(assignment), tmp_path / "lib")
-        conn = tmp_path / "kernel" / "kernel.json"
-        conn.write_text("{}")
-        sandbox.prepare_private_dir(tmp_path / "ipc", conn)
-        for p in [tmp_path, tmp_path / "cases", *(tmp_path / "lib").rglob("*"), tmp_path / "lib"]:
-            os.chmod(p, 0o755 if p.is_dir() else 0o644)
-        cmd = sandbox.sandbox_command(["-c", code], course_root=ROOT, cases_dir=tmp_path / "cases",
-                                      lib_dir=tmp_path / "lib", connection_file=conn, ipc_dir=tmp_path / "ipc")
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        proc = run_inside(code, assignment, timeout=120)
         assert proc.returncode == 0, proc.stderr[-3000:]
         return json.loads(proc.stdout.strip().splitlines()[-1])
     return run

@@ -132,17 +132,18 @@ def slow_output_backward(dO, Hs, Wy):
 def numerical_tbptt_backward(dHs, cache, k):
     X, h0, Hs, Wx, Ws = (np.array(a, dtype=np.float64) for a in cache)
     b = np.arctanh(Hs[0, 0]) - X[0, 0] @ Wx.T - h0[0] @ Ws.T
-    T = X.shape[0]
+    return tuple(_central(lambda: truncated_bptt_loss(X, h0, Hs, Wx, Ws, b, dHs, k), [X, Wx, Ws, b]))
 
-    def loss():  # each chunk of k steps starts from the state before it, held fixed
-        total = 0.0
-        for s in range(0, T, k):
-            h = h0 if s == 0 else Hs[s - 1]
-            for t in range(s, min(s + k, T)):
-                h = np.tanh(X[t] @ Wx.T + h @ Ws.T + b)
-                total += float(np.sum(h * dHs[t]))
-        return total
-    return tuple(_central(loss, [X, Wx, Ws, b]))
+
+def truncated_bptt_loss(X, h0, Hs, Wx, Ws, b, dHs, k) -> float:
+    """sum_t <h(t), dHs[t]> where each chunk of k steps starts from the state before it, held fixed."""
+    T, total = X.shape[0], 0.0
+    for s in range(0, T, k):
+        h = h0 if s == 0 else Hs[s - 1]
+        for t in range(s, min(s + k, T)):
+            h = np.tanh(X[t] @ Wx.T + h @ Ws.T + b)
+            total += float(np.sum(h * dHs[t]))
+    return total
 
 
 def slow_tbptt_backward(dHs, cache, k):
@@ -287,31 +288,25 @@ def _part(grade, **kw):
     return grader
 
 
+#: (grader, label, numerical backward, analytic backward with loops over time and batch rows) per backward cell.
+BACKWARD_CELLS = [
+    (G.grade_rnn_step_backward, "a3 rnn_step_backward", numerical_rnn_step_backward, slow_rnn_step_backward),
+    (_part(G.grade_rnn_backward, part="parameters"), "a3 rnn_backward (parameters)", numerical_rnn_backward,
+     slow_rnn_backward),
+    (_part(G.grade_rnn_backward, part="inputs"), "a3 rnn_backward (inputs)", numerical_rnn_backward, slow_rnn_backward),
+    (G.grade_output_backward, "a3 output_backward", numerical_output_backward, slow_output_backward),
+    (G.grade_tbptt_backward, "a4 tbptt_backward", numerical_tbptt_backward, slow_tbptt_backward),
+    (G.grade_output_rnn_backward, "a5 output_rnn_backward", numerical_output_rnn_backward, slow_output_rnn_backward),
+    (G.grade_lstm_step_backward, "a6 lstm_step_backward", numerical_lstm_step_backward, slow_lstm_step_backward),
+    (_part(G.grade_lstm_backward, part="parameters"), "a6 lstm_backward (parameters)", numerical_lstm_backward,
+     slow_lstm_backward),
+    (_part(G.grade_lstm_backward, part="inputs"), "a6 lstm_backward (inputs)", numerical_lstm_backward,
+     slow_lstm_backward),
+]
 #: (grader, label, numerical backward): right on every small case, must lose the cell on the large one.
-NUMERICAL = [
-    (G.grade_rnn_step_backward, "a3 rnn_step_backward", numerical_rnn_step_backward),
-    (_part(G.grade_rnn_backward, part="parameters"), "a3 rnn_backward (parameters)", numerical_rnn_backward),
-    (_part(G.grade_rnn_backward, part="inputs"), "a3 rnn_backward (inputs)", numerical_rnn_backward),
-    (G.grade_output_backward, "a3 output_backward", numerical_output_backward),
-    (G.grade_tbptt_backward, "a4 tbptt_backward", numerical_tbptt_backward),
-    (G.grade_output_rnn_backward, "a5 output_rnn_backward", numerical_output_rnn_backward),
-    (G.grade_lstm_step_backward, "a6 lstm_step_backward", numerical_lstm_step_backward),
-    (_part(G.grade_lstm_backward, part="parameters"), "a6 lstm_backward (parameters)", numerical_lstm_backward),
-    (_part(G.grade_lstm_backward, part="inputs"), "a6 lstm_backward (inputs)", numerical_lstm_backward),
-]
-
-#: (grader, label, analytic backward with loops over time and batch rows): must pass well within the budget.
-HONEST_SLOW = [
-    (G.grade_rnn_step_backward, "a3 rnn_step_backward", slow_rnn_step_backward),
-    (_part(G.grade_rnn_backward, part="parameters"), "a3 rnn_backward (parameters)", slow_rnn_backward),
-    (_part(G.grade_rnn_backward, part="inputs"), "a3 rnn_backward (inputs)", slow_rnn_backward),
-    (G.grade_output_backward, "a3 output_backward", slow_output_backward),
-    (G.grade_tbptt_backward, "a4 tbptt_backward", slow_tbptt_backward),
-    (G.grade_output_rnn_backward, "a5 output_rnn_backward", slow_output_rnn_backward),
-    (G.grade_lstm_step_backward, "a6 lstm_step_backward", slow_lstm_step_backward),
-    (_part(G.grade_lstm_backward, part="parameters"), "a6 lstm_backward (parameters)", slow_lstm_backward),
-    (_part(G.grade_lstm_backward, part="inputs"), "a6 lstm_backward (inputs)", slow_lstm_backward),
-]
+NUMERICAL = [(grader, label, numerical) for grader, label, numerical, _ in BACKWARD_CELLS]
+#: (grader, label, analytic backward with loops): must pass well within the budget.
+HONEST_SLOW = [(grader, label, slow) for grader, label, _, slow in BACKWARD_CELLS]
 
 
 def measure(seed: int = 1) -> list[str]:
