@@ -243,17 +243,12 @@ def test_numerical_backward_cannot_finish_the_large_case_even_where_a_probe_stop
 
 @pytest.mark.parametrize("grader, label, fn", HONEST_SLOW, ids=[label for _, label, _ in HONEST_SLOW])
 def test_honest_loops_pass_with_a_wide_margin(grader, label, fn):
-    """Analytic backward passes with plain Python loops over time and batch rows: pass, and their large case
-    takes under a quarter of the budget (measured again on the same case)."""
+    """Analytic backward passes with plain Python loops over time and batch rows pass, the large case included
+    (the grader runs it under LARGE_CASE_BUDGET). How far inside the budget they stay is a speed claim, measured
+    by ``python tests/grading/grading_bugs/numerical_backward.py``, not asserted here (a timed unit test would
+    fail on a loaded machine, not on a wrong grader)."""
     verdict = grader(fn, rng=np.random.default_rng(10))
     assert verdict.passed, f"{label}: {verdict.message}"
-    check = next(c for _, _, c in _large_checks() if c.function == fn.__name__.replace("slow_", "")
-                 and set(c.large.judged) <= set(c.large.returns))
-    args, _, _ = check.large.build(np.random.default_rng(10))
-    t0 = time.perf_counter()
-    fn(*args)
-    elapsed = time.perf_counter() - t0
-    assert elapsed < LARGE_CASE_BUDGET / 4, f"{label}: {elapsed:.2f} s on the large case"
 
 
 def test_large_case_truths_match_central_differences():
