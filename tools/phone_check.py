@@ -75,11 +75,14 @@ MEASURE_JS = r"""
 
 MATHJAX_READY_JS = r"""
 new Promise((resolve) => {
+  // A page that loads MathJax is measured only once it has typeset (on a busy machine loading and
+  // parsing MathJax alone can take seconds; untypeset TeX would be measured as wide text).
+  const hasMathJax = [...document.scripts].some(s => /mathjax/i.test(s.src || ""));
   const t0 = Date.now();
   const poll = () => {
     if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
       MathJax.startup.promise.then(() => resolve(true));
-    } else if (Date.now() - t0 > 3000) { resolve(false); }          // a page without math
+    } else if (!hasMathJax || Date.now() - t0 > 55000) { resolve(false); }   // no math on the page / give up
     else { setTimeout(poll, 50); }
   };
   poll();
