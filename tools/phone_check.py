@@ -160,9 +160,17 @@ class Browser:
     async def open(self, url: str):
         await self.send("Page.navigate", session=True, url=url)
         deadline = time.monotonic() + LOAD_TIMEOUT_S
-        while await self.evaluate("document.readyState") != "complete":
+        while True:   # until the *new* document has loaded (the previous one may still answer, or vanish mid-call)
+            try:
+                state = await self.evaluate("[document.readyState, location.href]")
+            except RuntimeError as exc:
+                if "navigated or closed" not in str(exc) and "context" not in str(exc).lower():
+                    raise
+                state = None                  # the old page's context went away: the navigation is under way
+            if state and state[0] == "complete" and state[1].split("#")[0] == url:
+                break
             if time.monotonic() > deadline:
-                raise TimeoutError(f"{url} did not finish loading in {LOAD_TIMEOUT_S} s")
+                raise TimeoutError(f"{url} did not finish loading in {LOAD_TIMEOUT_S} s (last state {state})")
             await asyncio.sleep(0.05)
         await self.evaluate(MATHJAX_READY_JS)
         await asyncio.sleep(0.2)          # one more layout after the last typeset
