@@ -99,7 +99,9 @@ def slow_rnn_step_backward(dh, cache):
     return dx, dh_prev, dWx, dWs, db
 
 
-def slow_rnn_backward(dHs, cache):
+def slow_rnn_backward(dHs, cache, k=None):
+    """BPTT one batch row and one step at a time; with ``k``, the carry is cut at every chunk start (a4's
+    truncation), else it runs back to h0."""
     X, h0, Hs, Wx, Ws = cache
     T, B, _ = X.shape
     dX, dh0 = np.zeros_like(X), np.zeros_like(h0)
@@ -112,7 +114,7 @@ def slow_rnn_backward(dHs, cache):
             dWx += np.outer(d, X[t, r])
             dWs += np.outer(d, Hs[t - 1, r] if t > 0 else h0[r])
             db += d
-            carry = Ws.T @ d
+            carry = np.zeros_like(carry) if k is not None and t % k == 0 else Ws.T @ d
         dh0[r] = carry
     return dX, dh0, dWx, dWs, db
 
@@ -147,19 +149,7 @@ def truncated_bptt_loss(X, h0, Hs, Wx, Ws, b, dHs, k) -> float:
 
 
 def slow_tbptt_backward(dHs, cache, k):
-    X, h0, Hs, Wx, Ws = cache
-    T, B, _ = X.shape
-    dX = np.zeros_like(X)
-    dWx, dWs, db = np.zeros_like(Wx), np.zeros_like(Ws), np.zeros(Ws.shape[0])
-    for r in range(B):
-        carry = np.zeros(Ws.shape[0])
-        for t in range(T - 1, -1, -1):
-            d = (dHs[t, r] + carry) * (1 - Hs[t, r] ** 2)
-            dX[t, r] = Wx.T @ d
-            dWx += np.outer(d, X[t, r])
-            dWs += np.outer(d, Hs[t - 1, r] if t > 0 else h0[r])
-            db += d
-            carry = np.zeros_like(carry) if t % k == 0 else Ws.T @ d
+    dX, _, dWx, dWs, db = slow_rnn_backward(dHs, cache, k)
     return dX, dWx, dWs, db
 
 
