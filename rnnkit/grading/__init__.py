@@ -24,8 +24,6 @@ Design (see :doc:`/book/instructor-guide`):
 * the ``judge_*`` functions need only the inputs and the learner's arrays, so the
   judging can also run in a clean process.
 """
-from importlib import import_module as _import_module
-
 from . import registry
 from ._core import BUG_MATCH_TOL, GRAD_TOL, VALUE_TOL, Check, Verdict, judge, require
 
@@ -34,8 +32,8 @@ _PER_ASSIGNMENT = {"CHECKS", "SANDBOX_EXPORTS", "SANDBOX_WITHHELD"}
 
 __all__ = ["Check", "Verdict", "GRAD_TOL", "VALUE_TOL", "BUG_MATCH_TOL", "judge", "require", "registry"]
 # The grade_* and judge_* functions of every assignment, importable from rnnkit.grading.
-for _module_name in registry.MODULES.values():
-    _module = _import_module(f"{__name__}.{_module_name}")
+for _module_name in registry.MODULES:
+    _module = registry.module_for(_module_name)
     for _name in _module.__all__:
         if _name not in _PER_ASSIGNMENT:
             globals()[_name] = getattr(_module, _name)
