@@ -7,7 +7,6 @@ works for some sizes would show up.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import io
 import os
 
@@ -15,7 +14,7 @@ import numpy as np
 import pytest
 
 from rnnkit.grading import Verdict
-from grading_bugs import CASES  # one module per assignment in tests/grading/grading_bugs/, in course order
+from grading_bugs import CASES, without_large_cases  # one module per assignment in tests/grading/grading_bugs/, in course order
 
 #: Every case on ten generator seeds: a diagnosis that works only for some sizes shows up.
 #: `make test-fast` sets RNNKIT_TABLE_SEEDS=1 to keep the edit loop short; `make test` and CI run all ten.
@@ -28,14 +27,16 @@ def large_cases_on_first_seed_only(request, monkeypatch):
     every valid implementation must pass it once; the diagnoses, which come from the small cases, are
     tested on every seed without paying for it again (test_representation.py tests the large cases)."""
     if request.node.callspec.params.get("seed", 0) != 0:
-        from rnnkit.grading import Check
-        full = Check.cases
-        monkeypatch.setattr(Check, "cases", lambda self, rng=None: full(dataclasses.replace(self, large=None), rng))
+        without_large_cases(monkeypatch.setattr)
+
+
+def grader_name(grader) -> str:
+    """The name a grader gives the table's test ids: a grade_id for :func:`by_id`, else the grade_* function's."""
+    return getattr(grader, "__name__", getattr(getattr(grader, "func", None), "__name__", "grade"))
 
 
 @pytest.mark.parametrize("grader, label, fn, expected", CASES,
-                         ids=[f"{getattr(g, '__name__', getattr(getattr(g, 'func', None), '__name__', 'grade'))}"
-                              f"-{label}" for g, label, _, _ in CASES])
+                         ids=[f"{grader_name(g)}-{label}" for g, label, _, _ in CASES])
 @pytest.mark.parametrize("seed", SEEDS)
 def test_case(grader, label, fn, expected, seed, large_cases_on_first_seed_only):
     err = io.StringIO()
