@@ -16,7 +16,7 @@ import os
 
 import numpy as np
 
-from .grading import registry
+from .grading import kernel, registry
 from .grading._core import wrap
 
 __all__ = ["self_check"]
@@ -53,3 +53,8 @@ def self_check(grade_id: str, fn, *, seed: int | None = None, **observe) -> bool
     if not verdict.passed:
         raise AssertionError(f"{check.function} fails its self-check (details above)")
     return True
+
+
+# A hidden test cell run outside the grading sandbox (an instructor running a solution notebook) runs this
+# check: the kernel cannot import it (the checks live above it), so it is handed down here.
+kernel.set_local_check(self_check)

@@ -1,41 +1,39 @@
 """Checks behind the hidden tests of the course's nbgrader assignments.
 
-A hidden test cell calls a ``grade_*`` function with the learner's function and
-ends with ``assert verdict.passed, verdict.message``::
+The layout (see :doc:`/book/grading-reference`); imports flow one way, from top to bottom:
 
-    from rnnkit.grading import grade_rnn_backward
-    verdict = grade_rnn_backward(rnn_backward, part="parameters")
-    assert verdict.passed, verdict.message
+* :mod:`rnnkit.grading.kernel` — what runs in the learner's kernel: a hidden test cell
+  ``run_check(grade_id, fn)`` calls the function on the inputs the grader drew and records what it
+  returns (numpy and the standard library only; it decides nothing);
+* the engine and one specification module per assignment (:mod:`rnnkit.grading.registry` finds
+  them) — draw the cases, compare with the references, name the mistake;
+* :mod:`rnnkit.grading.pipeline`, :mod:`rnnkit.grading.sandbox` and :mod:`rnnkit.selfcheck` —
+  nbgrader, the sandbox a submission runs in, and the learner's advisory self-check.
 
-Design (see :doc:`/book/instructor-guide`):
-
-* sizes and values are drawn when the check runs (seeded from the operating
-  system) and never stored in a notebook, so the feedback a learner sees holds
-  no answer key;
-* gradients are compared with central differences of rnnkit's reference forward
-  pass, forward values with the reference, in float64, with the tolerances
-  :data:`GRAD_TOL` and :data:`VALUE_TOL`;
-* a wrong output is compared with the outputs of deliberately buggy
-  implementations on the same inputs, to name the mistake;
-* outputs are copied into plain float64 arrays before any comparison, and the
-  numpy functions used for judging are bound when this module is imported;
-* learner exceptions, warnings and prints never escape a check (nbgrader scores a
-  cell that writes to stderr zero);
-* the ``judge_*`` functions need only the inputs and the learner's arrays, so the
-  judging can also run in a clean process.
+Importing this package imports nothing else: the sandbox ships :mod:`rnnkit.grading.kernel` without
+the checks.
 """
-from . import registry
-from ._core import BUG_MATCH_TOL, GRAD_TOL, VALUE_TOL, Check, Verdict, judge, require
 
 #: Names every assignment module defines for itself; read them per module (``registry.module_for``).
 _PER_ASSIGNMENT = {"CHECKS", "SANDBOX_EXPORTS", "SANDBOX_WITHHELD"}
 
-__all__ = ["Check", "Verdict", "GRAD_TOL", "VALUE_TOL", "BUG_MATCH_TOL", "judge", "require", "registry"]
-# The grade_* and judge_* functions of every assignment, importable from rnnkit.grading.
-for _module_name in registry.MODULES:
-    _module = registry.module_for(_module_name)
-    for _name in _module.__all__:
-        if _name not in _PER_ASSIGNMENT:
-            globals()[_name] = getattr(_module, _name)
-            __all__.append(_name)
-del _module_name, _module, _name
+
+def __getattr__(name: str):
+    """Transition only: the old ``grade_*``/``judge_*`` functions and other names of the assignment packages
+    and ``_core``, found on first use (tests use ``registry.find_check(grade_id)`` instead); removed once
+    nothing asks for them. A submodule (``registry``, ``kernel``, ...) is imported, nothing else."""
+    import importlib
+    import importlib.util
+    if name.startswith("__"):
+        raise AttributeError(name)
+    if importlib.util.find_spec(f"{__name__}.{name}") is not None:
+        return importlib.import_module(f"{__name__}.{name}")
+    core = importlib.import_module(f"{__name__}._core")
+    if name in ("Check", "Verdict", "GRAD_TOL", "VALUE_TOL", "BUG_MATCH_TOL", "judge", "require"):
+        return getattr(core, name)
+    registry = importlib.import_module(f"{__name__}.registry")
+    for module_name in registry.MODULES:
+        module = registry.module_for(module_name)
+        if name in getattr(module, "__all__", ()) and name not in _PER_ASSIGNMENT:
+            return getattr(module, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,7 +1,8 @@
 """The ``rnnkit`` package a learner's kernel imports inside the grading sandbox.
 
 The sandbox never sees the installed rnnkit (its reference implementations): for each assignment
-the grader writes a small package of its own with :mod:`rnnkit.casefile` (the case runner) and the
+the grader writes a small package of its own with :mod:`rnnkit.grading.kernel` (the case runner, and of
+:mod:`rnnkit.grading` nothing else: no engine, no assignment, no reference) and the
 helpers the assignment allows (``SANDBOX_EXPORTS``), each module with the assignment's withheld
 definitions (``SANDBOX_WITHHELD``) cut out. :mod:`rnnkit.grading.sandbox` binds it read-only, first
 on ``PYTHONPATH``.
@@ -67,10 +68,10 @@ def module_file(pkg_src: Path, mod: str) -> Path | None:
 def build_learner_package(assignment_module, dest: Path) -> Path:
     """Write the ``rnnkit`` package the sandbox of one assignment imports, into ``dest/rnnkit``.
 
-    It holds :mod:`rnnkit.casefile`, the modules that define the assignment's
-    ``SANDBOX_EXPORTS`` (and the modules they import), each with the assignment's
-    ``SANDBOX_WITHHELD`` definitions cut out, and an ``__init__`` that exports just
-    those names. A sub-package whose ``__init__`` no shipped module imports gets an empty
+    It holds :mod:`rnnkit.grading.kernel` (under an ``rnnkit/grading/__init__.py`` that imports
+    nothing), the modules that define the assignment's ``SANDBOX_EXPORTS`` (and the modules they
+    import), each with the assignment's ``SANDBOX_WITHHELD`` definitions cut out, and an ``__init__``
+    that exports just those names. A sub-package whose ``__init__`` no shipped module imports gets an empty
     ``__init__`` (so ``rnnkit.layers._common`` ships without the other cell modules).
     A withheld name that survives raises here, not in a learner's kernel.
     """
@@ -85,7 +86,7 @@ def build_learner_package(assignment_module, dest: Path) -> Path:
         obj = getattr(rnnkit, name)
         where[name] = obj.__module__.split(".", 1)[1]
     needed: dict[str, Path] = {}
-    todo = ["casefile", *set(where.values())]
+    todo = ["grading.kernel", *set(where.values())]
     while todo:
         mod = todo.pop()
         path = module_file(pkg_src, mod)
@@ -104,7 +105,7 @@ def build_learner_package(assignment_module, dest: Path) -> Path:
         left = {n.name for n in ast.parse(text).body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
         if left & withheld:
             raise AssertionError(f"withheld {sorted(left & withheld)} still defined in sandbox {mod}")
-    for sub in {p.parent for p in out.rglob("*.py")} - {out}:
+    for sub in {d for p in out.rglob("*.py") for d in p.parents if out in d.parents}:
         marker = sub / "__init__.py"
         if not marker.exists():
             marker.write_text('"""Only the modules of this sub-package that the assignment needs."""\n')

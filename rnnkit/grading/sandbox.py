@@ -19,7 +19,8 @@ What the kernel sees:
   each), gone with the sandbox;
 * the cases of this notebook's checks, read-only, in ``/grading/cases``;
 * a minimal ``rnnkit`` package with the assignment's allowed helpers and the case runner
-  (:mod:`rnnkit.casefile`), built by :func:`rnnkit.grading.learner_package.build_learner_package`, first on ``PYTHONPATH``; never the
+  (:mod:`rnnkit.grading.kernel`, without the rest of :mod:`rnnkit.grading`), built by
+  :func:`rnnkit.grading.learner_package.build_learner_package`, first on ``PYTHONPATH``; never the
   course tree (``solutions/``, ``submitted/``, ``autograded/``, ``gradebook.db``, ``nbgrader_config.py``,
   the rnnkit sources), which is masked even if a bound directory contains it;
 * no network at all (not even the host's loopback); its own pid namespace, so it cannot

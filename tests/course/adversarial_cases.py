@@ -190,7 +190,7 @@ def _is_test_cell(cell) -> bool:
 FORGE = '''
 import base64 as _b64, os as _os
 import numpy as _np
-import rnnkit.casefile as _cf
+import rnnkit.grading.kernel as _kernel
 from IPython.display import display as _display
 
 
@@ -198,12 +198,12 @@ def _show(npz_b64, grade_id, **extra):
     """Display a result record, as the case runner does."""
     rec = {"grade_id": grade_id, "npz": npz_b64}
     rec.update(extra)
-    _display({_cf.RESULTS_MIME: rec, "text/plain": "outputs recorded for grading"}, raw=True)
+    _display({_kernel.RESULTS_MIME: rec, "text/plain": "outputs recorded for grading"}, raw=True)
 
 
 def _cases(grade_id):
     with open(_os.path.join(_os.environ.get("RNNKIT_CASES", "/grading/cases"), grade_id + ".npz"), "rb") as f:
-        return _cf.decode_calls(f.read())
+        return _kernel.decode_calls(f.read())
 
 
 def _forged(grade_id, value_of, **fields):
@@ -213,18 +213,18 @@ def _forged(grade_id, value_of, **fields):
         rec = {"value": value_of(*args), "error": None, "modified": [], "aliased": [], "objects": {}}
         rec.update(fields)
         recs.append(rec)
-    return _b64.b64encode(_cf.encode_results(grade_id, recs)).decode()
+    return _b64.b64encode(_kernel.encode_results(grade_id, recs)).decode()
 
 
 def _on_check(grade_id, action):
     """From now on the hidden cell ``grade_id`` runs action(fn) instead of the real case runner."""
-    real = _cf.run_check
+    real = _kernel.run_check
 
     def run_check(gid, fn, *a, _real=real, **kw):
         if gid == grade_id:
             return action(fn)
         return _real(gid, fn, *a, **kw)
-    _cf.run_check = run_check
+    _kernel.run_check = run_check
 '''
 
 
@@ -349,10 +349,11 @@ _src = "/tmp/evil_src.py"
 with open(_src, "w") as _f:
     _f.write("import builtins\\nbuiltins.owned = True\\n")
 _planted = []
-for _d in [_os.path.dirname(_np.__file__), _os.path.dirname(_os.__file__), "/grading/lib/rnnkit"] + _sys.path:
+for _d in [_os.path.dirname(_np.__file__), _os.path.dirname(_os.__file__), "/grading/lib/rnnkit",
+           "/grading/lib/rnnkit/grading/kernel"] + _sys.path:
     if not _d:
         continue
-    for _name in ("numpy", "os", "rnnkit", "casefile"):
+    for _name in ("numpy", "os", "rnnkit", "__init__", "calls"):
         _target = _os.path.join(_d, "__pycache__", _iu.cache_from_source(_os.path.join(_d, _name + ".py")).rsplit("/", 1)[-1])
         try:
             _os.makedirs(_os.path.dirname(_target), exist_ok=True)
@@ -497,15 +498,15 @@ ATTACKS: list[Attack] = [
     # =========================================================================================
     # -- forging what the kernel reports ---------------------------------------
     Attack("forge-run-check", "tamper with the case runner", A3, {"rnn_backward": with_prefix('''
-import rnnkit.casefile as _cf
-_real = _cf.run_calls
+import rnnkit.grading.kernel.calls as _calls
+_real = _calls.run_calls
 def _forged(fn, calls, *a, **k):
     out = _real(fn, calls, *a, **k)
     if getattr(fn, "__name__", "") == "rnn_backward":
         for rec in out:
             rec["value"] = tuple(np.zeros_like(np.asarray(v)) for v in rec["value"])
     return out
-_cf.run_calls = _forged
+_calls.run_calls = _forged
 ''')}, loses=BACKWARD_CELLS),
     Attack("reference-import", "call the reference", A3, {"rnn_backward": '''
 import rnnkit
@@ -521,16 +522,16 @@ exec("".join(c["source"] for c in src["cells"] if c["metadata"]["nbgrader"]["gra
 '''}, loses=BACKWARD_CELLS),
     Attack("payload-for-another-grade-id", "forge the result record", A3, {"rnn_backward": forge('''
 def _as_parameters(fn):
-    recs = _cf.run_calls(fn, _cases("test_rnn_backward_inputs"))
-    _show(_b64.b64encode(_cf.encode_results("test_rnn_backward_parameters", recs)).decode(), "test_rnn_backward_inputs")
+    recs = _kernel.run_calls(fn, _cases("test_rnn_backward_inputs"))
+    _show(_b64.b64encode(_kernel.encode_results("test_rnn_backward_parameters", recs)).decode(), "test_rnn_backward_inputs")
 _on_check("test_rnn_backward_inputs", _as_parameters)
 ''') + NO_CARRY}, loses=BACKWARD_CELLS, feedback=("belong to another check",)),
     Attack("forged-modified-index", "forge the result record", A3, {"rnn_step_forward": before(forge('''
 def _odd_record(fn):
-    recs = _cf.run_calls(fn, _cases("test_rnn_step_forward"))
+    recs = _kernel.run_calls(fn, _cases("test_rnn_step_forward"))
     for r in recs:
         r["modified"] = [-99]
-    _show(_b64.b64encode(_cf.encode_results("test_rnn_step_forward", recs)).decode(), "test_rnn_step_forward")
+    _show(_b64.b64encode(_kernel.encode_results("test_rnn_step_forward", recs)).decode(), "test_rnn_step_forward")
 _on_check("test_rnn_step_forward", _odd_record)
 '''))}, loses=("test_rnn_step_forward",)),
     Attack("ipython-input-transformer", "patch the kernel", A3, {"rnn_backward": with_prefix('''
@@ -545,7 +546,7 @@ import numpy
 assert getattr(numpy, "OWNED", False) or True
 ''')}, files={"numpy.py": "OWNED = True\nallclose = lambda *a, **k: True\n",
               "rnnkit/__init__.py": "from .layers import *\n",
-              "rnnkit/casefile.py": "def run_check(grade_id, fn):\n    print('all tests passed')\n"},
+              "rnnkit/grading/kernel/__init__.py": "def run_check(grade_id, fn):\n    print('all tests passed')\n"},
            loses=BACKWARD_CELLS),
     # -- crashing and hanging ----------------------------------------------------
     Attack("os-exit-in-output", "kernel death", A3, {"output_backward": '''
@@ -562,7 +563,7 @@ def rnn_step_forward(x, h_prev, Wx, Ws, b):
 '''}, loses=("test_rnn_step_forward", "test_rnn_forward"), feedback=("ran longer than",)),
     Attack("oracle-search-for-the-carry", "exploit the blame oracle", A3, {"rnn_backward": '''
 import hashlib as _hl
-from rnnkit import casefile as _cf
+from rnnkit.grading import kernel as _kernel
 
 
 def _grader_would_answer(step, *args):
@@ -570,7 +571,7 @@ def _grader_would_answer(step, *args):
     boxes = getattr(step, "_boxes", None)
     if boxes is None:
         return False
-    return _hl.sha256(b"tag:" + b"".join(_cf._canonical(tuple(args), []))).digest() in boxes
+    return _hl.sha256(b"tag:" + b"".join(_kernel.canonical_bytes(tuple(args), []))).digest() in boxes
 
 
 def rnn_backward(dHs, cache):
@@ -637,11 +638,11 @@ def unroll(f, X, s0):
 # the hidden cell's record, displayed right here (with plausible values: the inputs)
 _show(_forged("test_unroll", lambda f, X, s0: np.repeat(s0[None], len(X), axis=0)), "test_unroll")
 ''')}, loses=("test_unroll",)),
-    Attack("casefile-module-swapped", "replace rnnkit.casefile", A1, {"rnn_parameter_count": forge('''
+    Attack("kernel-module-swapped", "replace rnnkit.grading.kernel", A1, {"rnn_parameter_count": forge('''
 import sys as _sys, types as _types
-_fake = _types.ModuleType("rnnkit.casefile")
-_fake.__dict__.update(_cf.__dict__)
-_real_run_check = _cf.run_check
+_fake = _types.ModuleType("rnnkit.grading.kernel")
+_fake.__dict__.update(_kernel.__dict__)
+_real_run_check = _kernel.run_check
 
 
 def _lying_run_check(grade_id, fn, *a, **k):
@@ -653,9 +654,9 @@ def _lying_run_check(grade_id, fn, *a, **k):
 
 
 _fake.run_check = _lying_run_check
-_sys.modules["rnnkit.casefile"] = _fake
-import rnnkit as _rk
-_rk.casefile = _fake
+_sys.modules["rnnkit.grading.kernel"] = _fake
+import rnnkit.grading as _rg
+_rg.kernel = _fake
 
 
 def rnn_parameter_count(D, H, K):
@@ -677,7 +678,7 @@ big = np.ones(3 * 2**30 // 8)
     # =========================================================================================
     # a2-forward-loss
     # =========================================================================================
-    Attack("builtins-patched-for-casefile", "patch builtins", A2, {"softmax": '''
+    Attack("builtins-patched-for-kernel", "patch builtins", A2, {"softmax": '''
 import builtins as _bi, sys as _sys
 _all, _any, _isinstance = _bi.all, _bi.any, _bi.isinstance
 
@@ -817,10 +818,10 @@ def tbptt_backward(dHs, cache, k):
            edit=set_meta_all(schema_version=4, checksum="0" * 32)),
     Attack("forged-huge-int", "forge the result record", A4, {"clip_by_global_norm": before(forge('''
 def _huge_norm(fn):
-    recs = _cf.run_calls(fn, _cases("test_clip_by_global_norm"))
+    recs = _kernel.run_calls(fn, _cases("test_clip_by_global_norm"))
     for r in recs:
         r["value"] = (r["value"][0], 10**400)
-    _show(_b64.b64encode(_cf.encode_results("test_clip_by_global_norm", recs)).decode(), "test_clip_by_global_norm")
+    _show(_b64.b64encode(_kernel.encode_results("test_clip_by_global_norm", recs)).decode(), "test_clip_by_global_norm")
 _on_check("test_clip_by_global_norm", _huge_norm)
 '''))}, loses=("test_clip_by_global_norm",)),
     Attack("malformed-widget-comm", "patch the kernel", A4, {}, edit=add_cell_after("clip_by_value", '''
@@ -1065,7 +1066,7 @@ for _t in _threads:
     # =========================================================================================
     # a7-char-lm
     # =========================================================================================
-    Attack("replace-casefile-run-check", "replace rnnkit.casefile", A7, {"sample_with_temperature": forge('''
+    Attack("replace-kernel-run-check", "replace rnnkit.grading.kernel", A7, {"sample_with_temperature": forge('''
 def sample_with_temperature(logits, temperature, rng):
     return np.argmax(logits, axis=1)
 

@@ -87,7 +87,7 @@ def test_release_leaks_nothing(name):
 
 
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.S)
-CALL = re.compile(r"from rnnkit\.casefile import run_check\n"
+CALL = re.compile(r"from rnnkit\.grading\.kernel import run_check\n"
                   r"run_check\(\"(\w+)\", (\w+)\)\n")
 
 

@@ -1,7 +1,7 @@
 """Honest code is judged on its values, never on their representation; numerical backward passes cannot pass.
 
 * Byte order, memory layout and writeability of a returned array are undone where every payload is read
-  (``rnnkit.casefile_encoding._plain_layout`` via ``decode_results``), so a correct result held big-endian,
+  (``rnnkit.grading.kernel.encoding._plain_layout`` via ``decode_results``), so a correct result held big-endian,
   in Fortran order, with negative or gapped strides, or read-only keeps its points.
 * A result computed in float32 is accepted within the stated float32 tolerance (``FLOAT32_VALUE_TOL``,
   ``FLOAT32_GRAD_TOL``) and named in the verdict; beyond it, it fails as before. Dtypes that are not real
@@ -18,7 +18,7 @@ import types
 import numpy as np
 import pytest
 
-from rnnkit import casefile
+from rnnkit.grading import kernel
 from rnnkit import grading as G
 from rnnkit.grading import registry
 from rnnkit.grading._core import (FLOAT32_GRAD_TOL, FLOAT32_VALUE_TOL, GRAD_TOL, LARGE_CASE_BUDGET, VALUE_TOL,
@@ -107,7 +107,7 @@ def test_payload_arrays_arrive_native_contiguous_writeable(representation):
     value = np.arange(24, dtype=np.float64).reshape(2, 3, 4) / 7
     odd = REPRESENTATIONS[representation](value)
     record = {"value": (odd, odd.astype(np.float32)), "error": None, "modified": [], "aliased": [], "objects": {}}
-    _, [decoded] = casefile.decode_results(casefile.encode_results("g", [record]))
+    _, [decoded] = kernel.decode_results(kernel.encode_results("g", [record]))
     for got, dtype in zip(decoded["value"], (np.float64, np.float32)):
         assert got.dtype == dtype and got.dtype.isnative, got.dtype
         assert got.flags.c_contiguous and got.flags.writeable and type(got) is np.ndarray
@@ -117,9 +117,9 @@ def test_payload_arrays_arrive_native_contiguous_writeable(representation):
 def test_oracle_identifies_values_not_byte_order():
     """The step oracle answers a loop whose states are held big-endian (the identity is the values)."""
     x = np.linspace(-1, 1, 12).reshape(3, 4)
-    assert casefile.leaf_tag(x).tobytes() == casefile.leaf_tag(x.astype(">f8")).tobytes() \
-        == casefile.leaf_tag(np.asfortranarray(x)).tobytes()
-    assert casefile.leaf_tag(x).tobytes() != casefile.leaf_tag(x.astype(np.float32)).tobytes()
+    assert kernel.leaf_tag(x).tobytes() == kernel.leaf_tag(x.astype(">f8")).tobytes() \
+        == kernel.leaf_tag(np.asfortranarray(x)).tobytes()
+    assert kernel.leaf_tag(x).tobytes() != kernel.leaf_tag(x.astype(np.float32)).tobytes()
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -234,9 +234,9 @@ def test_numerical_backward_cannot_finish_the_large_case_even_where_a_probe_stop
     from grading_bugs.numerical_backward import numerical_lstm_backward
     check = registry.checks_for("a6-lstm")["test_lstm_backward_inputs"]
     args, expected, sizes = check.large.build(np.random.default_rng(9))
-    [record] = casefile.run_calls(numerical_lstm_backward, casefile.decode_calls(
-        casefile.encode_calls([casefile.with_budget(args, 1.0)])))
-    assert record["error"].startswith(casefile.BUDGET_ERROR), record["error"]
+    [record] = kernel.run_calls(numerical_lstm_backward, kernel.decode_calls(
+        kernel.encode_calls([kernel.with_budget(args, 1.0)])))
+    assert record["error"].startswith(kernel.BUDGET_ERROR), record["error"]
     verdict = check.large.judge_record("lstm_backward", expected, sizes, record)
     assert not verdict.passed and "did not finish the large case (T=40" in verdict.message
 

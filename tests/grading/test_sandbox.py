@@ -58,12 +58,18 @@ def test_network_refused_even_on_loopback(run_inside):
         server.close()
 
 
+#: Modules of rnnkit that compute or judge a graded function: none of them is in the sandbox.
+GRADER_SIDE = ("rnnkit.layers", "rnnkit.models", "rnnkit.grading.registry", "rnnkit.grading.engine",
+               "rnnkit.grading._core", "rnnkit.grading.assignments", "rnnkit.grading.a3_bptt",
+               "rnnkit.grading.pipeline", "rnnkit.selfcheck")
+
+
 def test_course_tree_and_references_invisible(run_inside):
     out = _last_json(run_inside(
         "import os, json, importlib\n"
         f"root = {str(ROOT)!r}\n"
         "r = {'root': sorted(os.listdir(root)) if os.path.isdir(root) else None}\n"
-        "for mod in ('rnnkit.layers', 'rnnkit.grading', 'rnnkit.models', 'rnnkit.grading.a3_bptt'):\n"
+        f"for mod in {GRADER_SIDE + ('rnnkit.grading.kernel',)!r}:\n"
         "    try:\n"
         "        importlib.import_module(mod); r[mod] = 'imported'\n"
         "    except ImportError:\n"
@@ -74,8 +80,9 @@ def test_course_tree_and_references_invisible(run_inside):
         "print(json.dumps(r))"))
     # the venv may live inside the course root; only it is bound there, never the course files
     assert out["root"] in (None, [], [".venv"]), out["root"]
-    assert all(out[m] == "missing" for m in ("rnnkit.layers", "rnnkit.grading", "rnnkit.models",
-                                             "rnnkit.grading.a3_bptt")), out
+    # of rnnkit.grading, the kernel alone: no engine, no assignment's checks, no pipeline, no self-check
+    assert all(out[m] == "missing" for m in GRADER_SIDE), out
+    assert out["rnnkit.grading.kernel"] == "imported", out
     assert "rnn_backward" not in out["rnnkit"] and "numerical_gradient" in out["rnnkit"]
     assert out["env"] == []
 
@@ -273,7 +280,10 @@ def test_learner_package_withholds_every_reference(assignment, tmp_path):
     graded = {check.function for check in module.CHECKS.values()}
     for name in graded:
         assert f"def {name}(" not in text, (assignment, name)
-    assert "grading" not in shipped and not (pkg / "grading").exists() and "casefile" in shipped
+    grading = sorted(str(p.relative_to(pkg)) for p in (pkg / "grading").rglob("*.py"))
+    assert grading == ["grading/__init__.py", "grading/kernel/__init__.py", "grading/kernel/arguments.py",
+                       "grading/kernel/calls.py", "grading/kernel/encoding.py", "grading/kernel/oracle.py"], grading
+    assert "import" not in (pkg / "grading" / "__init__.py").read_text()
 
 
 def test_learner_package_follows_relative_imports_into_subpackages(tmp_path):
@@ -302,18 +312,21 @@ def test_withheld_names_leave_the_relative_imports_too():
 
 @pytest.mark.parametrize("assignment", ["a1-recurrence", "a6-lstm", "a7-char-lm"])
 def test_learner_package_imports_on_its_own(assignment, tmp_path):
-    """The shipped rnnkit is complete: casefile and the modules it is built from import from the copy alone."""
+    """The shipped rnnkit is complete: the kernel and the modules it is built from import from the copy alone."""
     learner_package.build_learner_package(registry.module_for(assignment), tmp_path)
     code = ("import sys; sys.path.insert(0, sys.argv[1])\n"
-            "import rnnkit, rnnkit.casefile as cf\n"
+            "import rnnkit, rnnkit.grading.kernel as cf\n"
             "assert cf.__file__.startswith(sys.argv[1]), cf.__file__\n"
             "calls = cf.decode_calls(cf.encode_calls([(1.5,), (cf.special('rng', seed=3),)]))\n"
             "print(sorted(m for m in sys.modules if m.startswith('rnnkit')), len(calls))\n")
     proc = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True,
                           timeout=60, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert "'rnnkit.casefile_encoding'" in proc.stdout and proc.stdout.rstrip().endswith(" 2"), proc.stdout
-    assert "rnnkit.grading" not in proc.stdout
+    assert "'rnnkit.grading.kernel.encoding'" in proc.stdout and proc.stdout.rstrip().endswith(" 2"), proc.stdout
+    loaded = set(proc.stdout.split("]")[0].strip("[").replace("'", "").split(", "))
+    assert {m for m in loaded if m.startswith("rnnkit.grading")} == {
+        "rnnkit.grading", "rnnkit.grading.kernel", "rnnkit.grading.kernel.arguments", "rnnkit.grading.kernel.calls",
+        "rnnkit.grading.kernel.encoding", "rnnkit.grading.kernel.oracle"}, proc.stdout
 
 
 def test_missing_sandbox_is_a_clear_refusal(monkeypatch):

@@ -23,7 +23,8 @@ from rnnkit.grading import sandbox_environment as env
 ROOT = Path(__file__).resolve().parents[2]
 
 #: What a learner must never import in the sandbox, whatever the grader has installed.
-GRADER_ONLY = ("torch", "nbgrader", "rnnkit.layers", "rnnkit.grading", "rnnkit.models", "rnnkit.grading.a6_lstm")
+GRADER_ONLY = ("torch", "nbgrader", "rnnkit.layers", "rnnkit.models", "rnnkit.grading.registry",
+               "rnnkit.grading.engine", "rnnkit.grading.a6_lstm", "rnnkit.grading.assignments")  # the kernel ships
 
 
 @pytest.fixture
@@ -60,7 +61,7 @@ def test_grader_only_packages_cannot_be_imported(run_inside):
                      "        __import__(name); r[name] = 'imported'\n"
                      "    except ImportError:\n"
                      "        r[name] = 'missing'\n"
-                     "import rnnkit, rnnkit.casefile\n"
+                     "import rnnkit, rnnkit.grading.kernel\n"
                      "from rnnkit import numerical_gradient\n"
                      "r['rnnkit'] = rnnkit.__file__\n"
                      "print(json.dumps(r))")
@@ -86,7 +87,7 @@ def test_kernel_and_notebook_imports_work(run_inside):
     """What a graded notebook runs: the kernel, numpy, matplotlib (Agg) and the assignment's helpers."""
     out = run_inside("import json, numpy, ipykernel.kernelapp, matplotlib.pyplot as plt\n"
                      "from rnnkit import numerical_gradient\n"
-                     "from rnnkit.casefile import run_check\n"
+                     "from rnnkit.grading.kernel import run_check\n"
                      "x = numpy.ones(3)\n"
                      "g = numerical_gradient(lambda: float((x ** 2).sum()), x)\n"
                      "plt.plot([1, 2]); plt.close('all')\n"

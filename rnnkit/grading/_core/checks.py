@@ -6,7 +6,7 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from ...casefile import BUDGET_ERROR, decode_calls, decode_results, encode_calls, encode_results, run_calls, \
+from ..kernel import BUDGET_ERROR, decode_calls, decode_results, encode_calls, encode_results, run_calls, \
     with_budget
 from .. import registry
 from .basics import GRAD_TOL, LARGE_CASE_BUDGET, Verdict, _Failure, _ndarray, fresh_rng, run_check
@@ -19,7 +19,7 @@ class LargeCase:
 
     A backward pass computed by central differences of the learner's own forward pass is right on every
     small case; on this one it needs two forward passes per input entry and cannot finish. The call runs
-    within :data:`LARGE_CASE_BUDGET` seconds of wall time (:func:`rnnkit.casefile.with_budget`), and the
+    within :data:`LARGE_CASE_BUDGET` seconds of wall time (:func:`rnnkit.grading.kernel.with_budget`), and the
     case is sized so that the cell's own time limit, enforced outside the kernel, stops it too.
 
     ``build(rng) -> (args, expected, sizes)``: the learner's arguments, the exact outputs (``{name: array}``,
@@ -79,9 +79,9 @@ class Check:
 
     ``build(rng) -> (calls, context)`` draws the inputs in the grading process: ``calls`` is a
     list of positional-argument tuples (plain arrays, numbers, tuples, or objects described
-    with :func:`rnnkit.casefile.special`), ``context`` whatever the judge needs besides.
+    with :func:`rnnkit.grading.kernel.special`), ``context`` whatever the judge needs besides.
     ``judge(context, records) -> Verdict`` sees only what the kernel recorded for each call
-    (:func:`rnnkit.casefile.run_calls`): plain values rebuilt from arrays, an error text,
+    (:func:`rnnkit.grading.kernel.run_calls`): plain values rebuilt from arrays, an error text,
     the arguments it modified.
     """
     grade_id: str
@@ -140,7 +140,7 @@ class Check:
 
     def grade(self, fn, *, rng: np.random.Generator | None = None, observe: Mapping | None = None) -> Verdict:
         """Run this check in this process (tests, trusted code, a learner's self-check): the same
-        encoding as in the sandbox. ``observe`` as for :func:`rnnkit.casefile.run_check`.
+        encoding as in the sandbox. ``observe`` as for :func:`rnnkit.grading.kernel.run_check`.
 
         The large case (if any) is run only when the check's own cases pass, the only time its record is
         read (in the sandbox every call runs): a wrong function is judged as fast as before."""

@@ -6,7 +6,7 @@ from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from ...casefile import Other
+from ..kernel import Other
 from ...gradcheck import gradient_error, numerical_gradient
 from .basics import (BUG_MATCH_TOL, ERROR_FLOOR, FD_EPS, FLOAT32_ERROR_FLOOR, FLOAT32_GRAD_TOL, FLOAT32_VALUE_TOL,
                      GRAD_TOL, Verdict, _Failure, _argmax, _array, _errstate, _float64, _isfinite, _ndarray,

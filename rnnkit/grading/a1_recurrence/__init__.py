@@ -9,7 +9,7 @@ does not depend on the sequence length.
 Each hidden test cell is a :class:`~rnnkit.grading.Check` in :data:`CHECKS`: the inputs are
 drawn in the grading process (a random draw plus fixed edge cases), the learner's function
 runs on them in the sandbox, and the judge sees only what it returned (for ``unroll`` also
-how often it called the transition, a :class:`rnnkit.casefile.Transition`). ``grade_*`` run
+how often it called the transition, a :class:`rnnkit.grading.kernel.Transition`). ``grade_*`` run
 a check in this process, for tests and trusted code.
 
 Besides the catalogue of classic mistakes (buggy variants computed on the same inputs), each

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...casefile import Other
+from ..kernel import Other
 from .._core import Check, Verdict, _Failure, distinct_sizes, modified_warning, returned
 from .step import STEP
 from .unroll import UNROLL

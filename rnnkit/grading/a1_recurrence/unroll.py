@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...casefile import Transition, special
+from ..kernel import Transition, special
 from .._core import VALUE_TOL, Check, Probe, Verdict, _Failure, distinct_sizes, judge, modified_warning, returned
 from .probes import _DIMS, _context, explained, probe_failure, probe_report, probe_right
 
@@ -67,7 +67,7 @@ UNROLL_NONE_RIGHT = ("already the first step is wrong, also with s0 = 0 and with
 
 def judge_unroll(X, s0, S, f_kind: str, f_params: tuple, sizes: dict, seed=None, probe_text: str = "") -> Verdict:
     """Judge ``S`` returned by ``unroll`` for the transition of kind ``f_kind`` with parameters ``(A, Bm)``
-    (a :class:`rnnkit.casefile.Transition`)."""
+    (a :class:`rnnkit.grading.kernel.Transition`)."""
     f = Transition(f_kind, *f_params)
     ref = _unroll_reference(f, X, s0)
     variants = [(text, {"S": _unroll_reference(f, X, s0, bug)}) for bug, text in UNROLL_BUGS.items()]

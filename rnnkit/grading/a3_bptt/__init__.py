@@ -17,7 +17,7 @@ step only, B = 1, ...). When no known mistake (buggy variant) explains a failure
 probes pass and which fail names the term at fault (:data:`PROBES`, :data:`RULES`).
 
 The sequence functions are also run with a correct step function standing in for the
-learner's (:func:`rnnkit.casefile.with_oracle`): a mistake of the step function then costs
+learner's (:func:`rnnkit.grading.kernel.with_oracle`): a mistake of the step function then costs
 only the step function's cell, and the loop is diagnosed on its own.
 """
 

@@ -7,7 +7,7 @@ from typing import Callable
 
 import numpy as np
 
-from ... import casefile as _cf
+from .. import kernel
 from .variants import seq_cache
 
 
@@ -107,13 +107,13 @@ def _oracle_call(step: _StepHelper, args: tuple, case: dict):
     entries, named, expected = step.oracle(case)
     tags, labels, values = {}, [], []
     for label, value in named:
-        tag = _cf.leaf_tag(value).tobytes()
+        tag = kernel.leaf_tag(value).tobytes()
         if tag not in tags:
             tags[tag] = len(values)
             labels.append(label)
             values.append(value)
-    exp = [(where, [tags.get(_cf.leaf_tag(v).tobytes(), -1) for v in leaves]) for where, leaves in expected]
-    return _cf.with_oracle(args, step.name, entries, known=tuple(values)), {"labels": labels, "expected": exp}
+    exp = [(where, [tags.get(kernel.leaf_tag(v).tobytes(), -1) for v in leaves]) for where, leaves in expected]
+    return kernel.with_oracle(args, step.name, entries, known=tuple(values)), {"labels": labels, "expected": exp}
 
 
 def _oracle_record(records, i: int) -> dict:

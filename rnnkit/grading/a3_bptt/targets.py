@@ -6,7 +6,7 @@ from typing import Callable
 
 import numpy as np
 
-from ... import casefile as _cf
+from .. import kernel
 from .._core import (Verdict, _dtype_problem, _Failure, _match_variant, as_float_array, judge,
                      modified_warning, returned, scaled_rel_error, within_tolerance)
 from .cases import _context, _edge_case, rnn_case
@@ -117,8 +117,8 @@ def _build(target: _Target):
                 call, info = _oracle_call(target.step, target.args_of(c), c)
                 calls.append(call)
                 oracle_info.append(info)
-            # and once more with the learner's step recorded (a separate run: see casefile.with_recorder)
-            calls += [_cf.with_recorder(target.args_of(c), target.step.name) for c in cases]
+            # and once more with the learner's step recorded (a separate run: see kernel.with_recorder)
+            calls += [kernel.with_recorder(target.args_of(c), target.step.name) for c in cases]
         return calls, {"cases": cases, "oracle": oracle_info}
     return build
 

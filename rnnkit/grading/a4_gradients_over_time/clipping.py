@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...casefile import Other
+from ..kernel import Other
 from .._core import (VALUE_TOL, Check, Probe, Verdict, _Failure, diagnosed, distinct_sizes, judge,
                      modified_warning, returned)
 from .common import _ctx, _each, _probe_context, _split

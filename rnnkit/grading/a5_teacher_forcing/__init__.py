@@ -16,7 +16,7 @@ Model (as :class:`rnnkit.models.OutputToHiddenRNN`):
 
 Each hidden test cell is a :class:`~rnnkit.grading.Check`: the inputs are drawn here (a random
 case and fixed ones), the learner's function runs in the sandboxed kernel
-(:func:`rnnkit.casefile.run_check`), and only the recorded return values are judged here.
+(:func:`rnnkit.grading.kernel.run_check`), and only the recorded return values are judged here.
 Besides the cases, each check asks about fixed *probe cases* that switch one part of the model
 off (nothing fed, Wo = 0, T = 1, dO at one step only, p_truth = 0 or 1, ...): when no known
 mistake matches, which probe cases pass and which fail names the part at fault

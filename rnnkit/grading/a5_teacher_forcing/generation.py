@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...casefile import special
+from ..kernel import special
 from .._core import Check, Probe
 from .common import _case, _compare_tokens, _ctx, _judge_all, _onehot, _teacher, _tokens
 

@@ -27,7 +27,7 @@ How a mistake is named:
   learner's function gets right says which term (and which gate's σ′ / tanh′) is at fault. The
   probe text is added only when no catalogued mistake matched;
 * blame (sequence cells): each case is run a second time with the learner's step function
-  replaced by an :class:`~rnnkit.casefile.Oracle` that answers correctly for exactly the inputs a
+  replaced by an :class:`~rnnkit.grading.kernel.Oracle` that answers correctly for exactly the inputs a
   correct loop passes. A sequence function whose loop is right keeps its points when only its
   step function is wrong; a wrong loop is diagnosed from that second run, isolated from the
   step function; an argument that a correct loop would not pass is named (``known`` values).

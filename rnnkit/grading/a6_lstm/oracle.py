@@ -6,7 +6,7 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-from ...casefile import with_oracle
+from ..kernel import with_oracle
 from .._core import BUG_MATCH_TOL, _Failure, returned, scaled_rel_error, within_tolerance
 from .diagnoses import NOT_CARRIED_C, NOT_CARRIED_H, NO_CELL_CARRY, NO_H_CARRY
 from .probe_notes import _plain

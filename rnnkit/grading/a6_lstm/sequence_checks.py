@@ -2,7 +2,7 @@
 ``grade_*`` functions."""
 from __future__ import annotations
 
-from ...casefile import with_recorder
+from ..kernel import with_recorder
 from .._core import GRAD_TOL, VALUE_TOL, Check, Verdict, modified_warning, returned, within_tolerance
 from .cases import _context
 from .judges import _finish, _forward_variants, _numerical_backward, _verdict_backward, _verdict_forward
@@ -26,7 +26,7 @@ def _sequence_build(spec_args):
         calls, labels, index = [], [], []
         for j, c in enumerate(ctx["main"] + ctx["probes"]):
             primary, oracle_call, lab = spec_args["calls"](c)
-            # the learner's step recorded in a run of its own (see casefile.with_recorder)
+            # the learner's step recorded in a run of its own (see kernel.with_recorder)
             recorded = with_recorder(primary, oracle_call["__oracle__"]["helper"])
             k = j - len(ctx["main"])
             if k >= 0 and probes[k].name not in LOOP_PROBES:

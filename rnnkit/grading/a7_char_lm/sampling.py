@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ... import layers as _layers
-from ...casefile import special
+from ..kernel import special
 from .._core import Check, ProbeRule, Verdict, first_rule, modified_warning
 from .batches import _is_format
 from .common import _builder, _outcome

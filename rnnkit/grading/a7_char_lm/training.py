@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...casefile import special
+from ..kernel import special
 from ...models import HiddenToHiddenRNN
 from .._core import (BUG_MATCH_TOL, VALUE_TOL, Check, ProbeRule, Verdict, _Failure, _max_error, distinct_sizes,
                      float32_note, judged_error, within_tolerance,

@@ -32,7 +32,7 @@ from nbgrader.preprocessors import Execute
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Float, Integer, Unicode
 
-from ...casefile import RESULTS_MIME
+from ..kernel import RESULTS_MIME
 from .. import learner_package, registry, sandbox
 from .notebook import _course, _is_hidden_test, _is_visible_test, _nb_meta, _state
 

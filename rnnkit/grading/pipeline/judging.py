@@ -13,7 +13,7 @@ from pathlib import Path
 import nbformat
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-from ...casefile import RESULTS_MIME
+from ..kernel import RESULTS_MIME
 from .. import registry
 from .._core import Verdict, wrap
 from .notebook import (_course, _defined_functions, _is_hidden_test, _is_solution, _is_visible_test, _nb_meta,

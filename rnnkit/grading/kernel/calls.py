@@ -1,25 +1,25 @@
 """The kernel side of grading: call the learner's function on given inputs and record what it returns.
 
-This module is the only grading code that runs in the learner's kernel. It decides
+This package is the only grading code that runs in the learner's kernel. It decides
 nothing: a hidden test cell is ::
 
-    from rnnkit.casefile import run_check
+    from rnnkit.grading.kernel import run_check
     run_check("test_rnn_forward", rnn_forward)
 
 which reads the inputs the grader drew for that cell (plain arrays in an ``.npz``
 file), calls the function on each of them, and displays the return values as one
 output of the cell. The grader, in its own process, reads that output back (plain
 numbers only, no pickle), compares it with its references and writes the verdict.
-Whatever the learner's code does to this module, to numpy or to the kernel can
+Whatever the learner's code does to this package, to numpy or to the kernel can
 change what is *reported*, never what the grader *accepts*: a score needs correct
 values for inputs drawn at grading time, and no reference implementation of a
 graded function exists in the sandbox the kernel runs in.
 
-Only numpy and the standard library are imported here and in the three modules this one is
-built from, which the sandbox ships with it: :mod:`rnnkit.casefile_encoding` (the format),
-:mod:`rnnkit.casefile_arguments` (object arguments, the calls) and :mod:`rnnkit.casefile_oracle`.
-This module runs the calls. The encoding is shared with the grader (``encode_*`` /
-``decode_*``, re-exported here), so one set of functions defines the format on both sides.
+Only numpy and the standard library are imported here and in the modules this one is
+built from, which the sandbox ships with it: :mod:`rnnkit.grading.kernel.encoding` (the format),
+:mod:`rnnkit.grading.kernel.arguments` (object arguments, the calls) and
+:mod:`rnnkit.grading.kernel.oracle` (correct step results for a sequence function).
+This module runs the calls.
 """
 from __future__ import annotations
 
@@ -29,15 +29,9 @@ import os
 
 import numpy as np
 
-from .casefile_arguments import _record_special, decode_calls
-from .casefile_encoding import (MAX_ERROR_TEXT, MAX_OBSERVED_CALLS, MAX_PAYLOAD, _arrays_in, _copy_value,
-                                _same, encode_results)
-# The rest of the format, importable from rnnkit.casefile as before the split (the grader and the checks use it).
-from .casefile_arguments import (MAX_WATCHED_CALLS, RecordingGenerator, Transition,  # noqa: F401
-                                 encode_calls, special)
-from .casefile_encoding import MAX_STR, Other, decode_results  # noqa: F401
-from .casefile_oracle import (Oracle, _canonical, leaf_tag, seal, with_budget, with_oracle,  # noqa: F401
-                              with_recorder)
+from .arguments import decode_calls, record_object
+from .encoding import MAX_ERROR_TEXT, MAX_OBSERVED_CALLS, MAX_PAYLOAD, arrays_in, copy_value, encode_results, \
+    same_array
 
 
 #: Mime type of the cell output that carries a check's results back to the grader.
@@ -90,7 +84,7 @@ class _Recorder:
         self.__wrapped__ = fn  # inspect.signature(recorder) is the helper's: an oracle put in its place binds keywords
 
     def __call__(self, *args, **kwargs):
-        entry = {"args": [_copy_value(a) for a in _positional(self.fn, args, kwargs)], "value": None, "error": None}
+        entry = {"args": [copy_value(a) for a in _positional(self.fn, args, kwargs)], "value": None, "error": None}
         try:
             value = self.fn(*args, **kwargs)
         except BaseException as exc:
@@ -98,7 +92,7 @@ class _Recorder:
             if len(self.log) < MAX_OBSERVED_CALLS:
                 self.log.append(entry)
             raise
-        entry["value"] = _copy_value(value)
+        entry["value"] = copy_value(value)
         if len(self.log) < MAX_OBSERVED_CALLS:
             self.log.append(entry)
         return value
@@ -199,7 +193,7 @@ def run_calls(fn, calls: list[list], observe: dict | None = None) -> list[dict]:
     observe = dict(observe or {})
     namespace = getattr(fn, "__globals__", None)
     for args in calls:
-        originals = [[a.copy() for a in _arrays_in(arg, [])] for arg in args]
+        originals = [[a.copy() for a in arrays_in(arg, [])] for arg in args]
         rec: dict = {"value": None, "error": None, "modified": [], "aliased": [], "objects": {}, "observed": {}}
         oracle = getattr(args, "oracle", None)
         try:
@@ -216,38 +210,59 @@ def run_calls(fn, calls: list[list], observe: dict | None = None) -> list[dict]:
             text = f"{type(exc).__name__}: {exc}"
             rec["error"] = text if len(text) <= MAX_ERROR_TEXT else text[:MAX_ERROR_TEXT] + "..."
         for i, (arg, before) in enumerate(zip(args, originals)):
-            after = _arrays_in(arg, [])
-            if len(after) != len(before) or not all(_same(a, b) for a, b in zip(after, before)):
+            after = arrays_in(arg, [])
+            if len(after) != len(before) or not all(same_array(a, b) for a, b in zip(after, before)):
                 rec["modified"].append(i)
             if not isinstance(arg, (np.ndarray, tuple, list, dict, int, float, str)) and arg is not None:
-                rec["objects"][str(i)] = _record_special(arg)
+                rec["objects"][str(i)] = record_object(arg)
         if oracle is not None:
             rec["objects"]["oracle"] = oracle[1].record()
-        inputs = [a for arg in args for a in _arrays_in(arg, [])]
-        for j, out in enumerate(_arrays_in(rec["value"], [])):
+        inputs = [a for arg in args for a in arrays_in(arg, [])]
+        for j, out in enumerate(arrays_in(rec["value"], [])):
             if any(np.shares_memory(out, a) for a in inputs):
                 rec["aliased"].append(j)
         records.append(rec)
     return records
 
 
+#: What a hidden test cell does outside the grading sandbox (no cases to read): ``None`` until a checker
+#: that runs the whole check in this kernel is set with :func:`set_local_check`.
+_local_check = None
+
+
+def set_local_check(check) -> None:
+    """Make ``check(grade_id, fn, **observe)`` what :func:`run_check` does outside the grading sandbox.
+
+    :mod:`rnnkit.selfcheck` sets its ``self_check`` here when it is imported (every visible test cell of
+    the course's notebooks imports it), so an instructor running a solution notebook in a plain kernel
+    sees each hidden test's verdict. The kernel never imports the checks itself: they live above it
+    (engine, assignments), and the sandbox ships the kernel alone.
+    """
+    global _local_check
+    _local_check = check
+
+
 def run_check(grade_id: str, fn, **observe) -> None:
     """Entry point of a hidden test cell: run ``fn`` on this cell's cases and display the results.
 
     Keyword arguments name helper functions ``fn`` uses whose calls the grader wants to see, e.g.
-    ``run_check("test_rnn_forward", rnn_forward, rnn_step_forward=rnn_step_forward)``.
+    ``run_check("test_rnn_forward", rnn_forward, rnn_step_forward=rnn_step_forward)``. Outside the
+    grading sandbox (no cases directory), the check set by :func:`set_local_check` runs instead.
     """
-    from IPython.display import display
-
     directory = os.environ.get(CASES_ENV)
     if not directory:
-        _check_here(grade_id, fn, observe)
+        if _local_check is None:
+            raise RuntimeError("hidden tests run when the notebook is graded; to run this check here, "
+                               "import rnnkit.selfcheck first (it needs rnnkit's grading extra)")
+        _local_check(grade_id, fn, **observe)
         return
+    from IPython.display import display
+
     with open(os.path.join(directory, f"{os.path.basename(grade_id)}.npz"), "rb") as f:
         calls = decode_calls(f.read())
     if not callable(fn):
         records = [{"value": None, "error": f"not a function (got {type(fn).__name__})", "modified": [],
-                    "aliased": [], "objects": {}}]
+                    "aliased": [], "objects": {}, "observed": {}, "where": {}}]
     else:
         records = run_calls(fn, calls, observe)
     data = encode_results(grade_id, records)
@@ -255,14 +270,3 @@ def run_check(grade_id: str, fn, **observe) -> None:
         raise RuntimeError("the function's outputs are far larger than the check's inputs allow")
     display({RESULTS_MIME: {"grade_id": grade_id, "npz": base64.b64encode(data).decode("ascii")},
              "text/plain": f"outputs of {len(records)} calls recorded for grading"}, raw=True)
-
-
-def _check_here(grade_id: str, fn, observe: dict) -> None:
-    """Outside the grading sandbox (an instructor running the solutions): the learner's self-check,
-    the same check run here. Advisory: it runs in the kernel it reports to and decides nothing."""
-    try:
-        from rnnkit.selfcheck import self_check
-    except ImportError:
-        raise RuntimeError("hidden tests run when the notebook is graded; rnnkit.grading is not installed here") \
-            from None
-    self_check(grade_id, fn, **observe)

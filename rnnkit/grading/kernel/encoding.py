@@ -2,7 +2,7 @@
 structure plus plain arrays in an ``.npz`` (no pickle), with size limits on reading.
 
 Only numpy and the standard library are imported: it ships into the grading sandbox with
-:mod:`rnnkit.casefile`.
+:mod:`rnnkit.grading.kernel`.
 """
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ MAX_ARRAYS = 4096
 # values <-> (structure, arrays)
 # ---------------------------------------------------------------------------
 
-def _encode(value: Any, arrays: dict[str, np.ndarray], depth: int = 0) -> dict:
+def encode_value(value: Any, arrays: dict[str, np.ndarray], depth: int = 0) -> dict:
     """Describe ``value`` as JSON-able structure; its arrays go into ``arrays`` under fresh keys."""
     if depth > 8:
         return {"t": "other", "type": "deeply nested value"}
@@ -58,11 +58,11 @@ def _encode(value: Any, arrays: dict[str, np.ndarray], depth: int = 0) -> dict:
         return {"t": "array", "k": key, "cls": type(value).__name__}
     if isinstance(value, (tuple, list)):
         return {"t": "tuple" if isinstance(value, tuple) else "list",
-                "items": [_encode(v, arrays, depth + 1) for v in value]}
+                "items": [encode_value(v, arrays, depth + 1) for v in value]}
     if isinstance(value, dict):
         if not all(isinstance(k, str) for k in value):
             return {"t": "other", "type": "dict with non-string keys"}
-        return {"t": "dict", "items": {k: _encode(v, arrays, depth + 1) for k, v in value.items()}}
+        return {"t": "dict", "items": {k: encode_value(v, arrays, depth + 1) for k, v in value.items()}}
     return {"t": "other", "type": type(value).__name__}
 
 
@@ -76,8 +76,8 @@ class Other:
         return f"<{self.type_name}>"
 
 
-def _decode(desc: Any, arrays: dict[str, np.ndarray], depth: int = 0) -> Any:
-    """Inverse of :func:`_encode`; anything malformed becomes :class:`Other`."""
+def decode_value(desc: Any, arrays: dict[str, np.ndarray], depth: int = 0) -> Any:
+    """Inverse of :func:`encode_value`; anything malformed becomes :class:`Other`."""
     if depth > 10 or not isinstance(desc, dict):
         return Other("malformed value")
     t = desc.get("t")
@@ -106,19 +106,19 @@ def _decode(desc: Any, arrays: dict[str, np.ndarray], depth: int = 0) -> Any:
         items = desc.get("items")
         if not isinstance(items, list):
             return Other(f"malformed {t}")
-        out = [_decode(d, arrays, depth + 1) for d in items]
+        out = [decode_value(d, arrays, depth + 1) for d in items]
         return tuple(out) if t == "tuple" else out
     if t == "dict":
         items = desc.get("items")
         if not isinstance(items, dict):
             return Other("malformed dict")
-        return {str(k): _decode(v, arrays, depth + 1) for k, v in items.items()}
+        return {str(k): decode_value(v, arrays, depth + 1) for k, v in items.items()}
     if t == "other":
         return Other(desc.get("type", "object"))
     return Other("malformed value")
 
 
-def _pack(structure: Any, arrays: dict[str, np.ndarray]) -> bytes:
+def pack_payload(structure: Any, arrays: dict[str, np.ndarray]) -> bytes:
     buf = io.BytesIO()
     payload = dict(arrays)
     payload["__structure__"] = np.array(json.dumps(structure))
@@ -142,8 +142,8 @@ def _plain_layout(arr: np.ndarray) -> np.ndarray:
     return arr
 
 
-def _unpack(data: bytes) -> tuple[Any, dict[str, np.ndarray]]:
-    """Read bytes written by :func:`_pack`, refusing anything but plain arrays and oversized members."""
+def unpack_payload(data: bytes) -> tuple[Any, dict[str, np.ndarray]]:
+    """Read bytes written by :func:`pack_payload`, refusing anything but plain arrays and oversized members."""
     if len(data) > MAX_PAYLOAD:
         raise ValueError(f"payload of {len(data)} bytes exceeds {MAX_PAYLOAD}")
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
@@ -162,21 +162,21 @@ def _unpack(data: bytes) -> tuple[Any, dict[str, np.ndarray]]:
 # running the learner's function
 # ---------------------------------------------------------------------------
 
-def _arrays_in(value, out: list, depth: int = 0):
+def arrays_in(value, out: list, depth: int = 0):
     if depth > 4:
         return out
     if isinstance(value, np.ndarray):
         out.append(value)
     elif isinstance(value, (tuple, list)):
         for v in value:
-            _arrays_in(v, out, depth + 1)
+            arrays_in(v, out, depth + 1)
     elif isinstance(value, dict):
         for v in value.values():
-            _arrays_in(v, out, depth + 1)
+            arrays_in(v, out, depth + 1)
     return out
 
 
-def _same(a: np.ndarray, b: np.ndarray) -> bool:
+def same_array(a: np.ndarray, b: np.ndarray) -> bool:
     return a.shape == b.shape and a.dtype == b.dtype and bool(np.array_equal(a, b, equal_nan=True))
 
 
@@ -184,32 +184,32 @@ def _same(a: np.ndarray, b: np.ndarray) -> bool:
 MAX_OBSERVED_CALLS = 1000
 
 
-def _copy_value(v, depth: int = 0):
+def copy_value(v, depth: int = 0):
     if depth > 4:
         return v
     if isinstance(v, np.ndarray):
         return v.copy()
     if isinstance(v, (tuple, list)):
-        return type(v)(_copy_value(x, depth + 1) for x in v) if isinstance(v, tuple) else \
-            [_copy_value(x, depth + 1) for x in v]
+        return type(v)(copy_value(x, depth + 1) for x in v) if isinstance(v, tuple) else \
+            [copy_value(x, depth + 1) for x in v]
     return v
 
 
 def encode_results(grade_id: str, records: list[dict]) -> bytes:
     arrays: dict[str, np.ndarray] = {}
     structure = {"grade_id": grade_id, "calls": [
-        {"value": _encode(r["value"], arrays), "error": r["error"], "modified": r["modified"],
-         "aliased": r["aliased"], "objects": {k: _encode(v, arrays) for k, v in r["objects"].items()},
-         "observed": {name: [{"args": _encode(tuple(c["args"]), arrays), "value": _encode(c["value"], arrays),
+        {"value": encode_value(r["value"], arrays), "error": r["error"], "modified": r["modified"],
+         "aliased": r["aliased"], "objects": {k: encode_value(v, arrays) for k, v in r["objects"].items()},
+         "observed": {name: [{"args": encode_value(tuple(c["args"]), arrays), "value": encode_value(c["value"], arrays),
                               "error": c.get("error")}
                              for c in log] for name, log in r.get("observed", {}).items()}}
         for r in records]}
-    return _pack(structure, arrays)
+    return pack_payload(structure, arrays)
 
 
 def decode_results(data: bytes) -> tuple[str, list[dict]]:
     """The grader's side: ``(grade_id, records)`` with values rebuilt from plain arrays only."""
-    structure, arrays = _unpack(data)
+    structure, arrays = unpack_payload(data)
     if not isinstance(structure, dict) or not isinstance(structure.get("calls"), list):
         raise ValueError("malformed results")
     records = []
@@ -218,12 +218,12 @@ def decode_results(data: bytes) -> tuple[str, list[dict]]:
             raise ValueError("malformed results")
         error = r.get("error")
         records.append({
-            "value": _decode(r.get("value"), arrays),
+            "value": decode_value(r.get("value"), arrays),
             "error": str(error)[:MAX_ERROR_TEXT + 3] if error is not None else None,
             "modified": [int(i) for i in r.get("modified", []) if isinstance(i, int)],
             "aliased": [int(i) for i in r.get("aliased", []) if isinstance(i, int)],
-            "objects": {str(k): _decode(v, arrays) for k, v in dict(r.get("objects", {})).items()},
-            "observed": {str(name): [{"args": _decode(c.get("args"), arrays), "value": _decode(c.get("value"), arrays),
+            "objects": {str(k): decode_value(v, arrays) for k, v in dict(r.get("objects", {})).items()},
+            "observed": {str(name): [{"args": decode_value(c.get("args"), arrays), "value": decode_value(c.get("value"), arrays),
                                       "error": str(c["error"])[:80] if c.get("error") is not None else None}
                                      for c in log[:MAX_OBSERVED_CALLS] if isinstance(c, dict)]
                          for name, log in dict(r.get("observed", {})).items() if isinstance(log, list)},

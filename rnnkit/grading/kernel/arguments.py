@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from .casefile_encoding import _copy_value, _decode, _encode, _pack, _same, _unpack
-from .casefile_oracle import Oracle
+from .encoding import copy_value, decode_value, encode_value, pack_payload, same_array, unpack_payload
+from .oracle import Oracle
 
 
 # ---------------------------------------------------------------------------
@@ -62,7 +62,7 @@ class RecordingGenerator:
 def _build_special(desc: dict, arrays: dict[str, np.ndarray]):
     """Objects a check passes to the learner, built in the kernel from plain data."""
     kind = desc.get("special")
-    data = {k: _decode(v, arrays) for k, v in desc.get("data", {}).items()}
+    data = {k: decode_value(v, arrays) for k, v in desc.get("data", {}).items()}
     if kind == "transition":
         return Transition(data["kind"] if isinstance(data["kind"], str) else "tanh", data["A"], data["Bm"])
     if kind == "generator":
@@ -104,7 +104,7 @@ def _watch_loss_and_grads(model) -> None:
 
     def changed() -> bool:
         try:
-            return any(not _same(np.asarray(model.params[k]), v) for k, v in start.items())
+            return any(not same_array(np.asarray(model.params[k]), v) for k, v in start.items())
         except Exception:
             return True
 
@@ -114,7 +114,7 @@ def _watch_loss_and_grads(model) -> None:
             try:
                 bound = signature.bind(*args, **kwargs).arguments if signature is not None else {}
                 state0 = bound.get("state0")
-                entry = {"state0": _copy_value(state0) if isinstance(state0, (np.ndarray, tuple, list)) or
+                entry = {"state0": copy_value(state0) if isinstance(state0, (np.ndarray, tuple, list)) or
                          state0 is None else type(state0).__name__,
                          "return_state": bool(bound.get("return_state", False)), "after_update": changed(),
                          "grads": None}
@@ -139,7 +139,7 @@ def _watch_loss_and_grads(model) -> None:
     model.record = record
 
 
-def _record_special(obj) -> Any:
+def record_object(obj) -> Any:
     """What the grader wants to know about an object argument after the call."""
     if hasattr(obj, "record"):
         return obj.record()
@@ -170,20 +170,20 @@ def encode_calls(calls: list) -> bytes:
         for a in call:
             if isinstance(a, dict) and "__special__" in a:
                 descs.append({"special": a["__special__"],
-                              "data": {k: _encode(v, arrays) for k, v in a["data"].items()}})
+                              "data": {k: encode_value(v, arrays) for k, v in a["data"].items()}})
             else:
-                descs.append({"value": _encode(a, arrays)})
+                descs.append({"value": encode_value(a, arrays)})
         entry = {"args": descs}
         if oracle is not None:
-            entry["oracle"] = {"helper": oracle["helper"], "table": _encode(oracle["table"], arrays)}
+            entry["oracle"] = {"helper": oracle["helper"], "table": encode_value(oracle["table"], arrays)}
             if "known" in oracle:
-                entry["oracle"]["known"] = _encode(oracle["known"], arrays)
+                entry["oracle"]["known"] = encode_value(oracle["known"], arrays)
         if record is not None:
             entry["record"] = str(record)
         if budget is not None:
             entry["budget"] = float(budget)
         structure.append(entry)
-    return _pack(structure, arrays)
+    return pack_payload(structure, arrays)
 
 
 class _CallArgs(list):
@@ -196,14 +196,14 @@ class _CallArgs(list):
 
 def decode_calls(data: bytes) -> list[list]:
     """Argument lists for the learner's function (objects are built here, in the kernel)."""
-    structure, arrays = _unpack(data)
+    structure, arrays = unpack_payload(data)
     calls = []
     for entry in structure:
-        args = _CallArgs(_build_special(d, arrays) if "special" in d else _decode(d["value"], arrays)
+        args = _CallArgs(_build_special(d, arrays) if "special" in d else decode_value(d["value"], arrays)
                          for d in entry["args"])
         if "oracle" in entry:
-            table = _decode(entry["oracle"]["table"], arrays)
-            known = _decode(entry["oracle"]["known"], arrays) if "known" in entry["oracle"] else None
+            table = decode_value(entry["oracle"]["table"], arrays)
+            known = decode_value(entry["oracle"]["known"], arrays) if "known" in entry["oracle"] else None
             args.oracle = (str(entry["oracle"]["helper"]), Oracle(table, known))
         if "record" in entry:
             args.record = str(entry["record"])

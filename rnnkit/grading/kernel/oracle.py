@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .casefile_encoding import _decode, _encode, _pack, _unpack
+from .encoding import decode_value, encode_value, pack_payload, unpack_payload
 
 
-def _canonical(value, out: list, depth: int = 0) -> list:
+def canonical_bytes(value, out: list, depth: int = 0) -> list:
     """Bytes that identify ``value`` exactly (dtype, shape and every bit of each array).
 
     Representation is not identity: an array is identified by its values in little-endian byte order
@@ -22,7 +22,7 @@ def _canonical(value, out: list, depth: int = 0) -> list:
     elif isinstance(value, (tuple, list)):
         out.append(b"(" if isinstance(value, tuple) else b"[")
         for v in value:
-            _canonical(v, out, depth + 1)
+            canonical_bytes(v, out, depth + 1)
         out.append(b")")
     else:
         out += [b"S", type(value).__name__.encode(), repr(value).encode()]
@@ -42,9 +42,9 @@ def seal(inputs: tuple, output) -> tuple[np.ndarray, np.ndarray]:
     that opens it; SHA-256 cannot be inverted to recover either from the table.
     """
     import hashlib
-    ident = b"".join(_canonical(tuple(inputs), []))
+    ident = b"".join(canonical_bytes(tuple(inputs), []))
     arrays: dict[str, np.ndarray] = {}
-    plain = np.frombuffer(_pack(_encode(output, arrays), arrays), dtype=np.uint8)
+    plain = np.frombuffer(pack_payload(encode_value(output, arrays), arrays), dtype=np.uint8)
     tag = np.frombuffer(hashlib.sha256(b"tag:" + ident).digest(), dtype=np.uint8)
     return tag, plain ^ _keystream(b"key:" + ident, plain.size)
 
@@ -58,7 +58,7 @@ def with_recorder(args: tuple, helper: str) -> dict:
 
 def with_budget(args: tuple, seconds: float) -> dict:
     """A plain call of the learner's function that must finish within ``seconds`` of wall time: when the
-    time is up, the call is interrupted (:class:`rnnkit.casefile.TimeBudgetExceeded` is raised inside it)
+    time is up, the call is interrupted (:class:`rnnkit.grading.kernel.TimeBudgetExceeded` is raised inside it)
     and recorded as that error. Used for the large case of a backward check, which an analytic backward
     pass finishes in milliseconds and numerical differentiation cannot finish at all. Advisory on the
     kernel's side (the learner can disarm it); the cell's time limit, enforced outside the kernel, is the
@@ -94,7 +94,7 @@ def _leaves(value, out: list, depth: int = 0) -> list:
 def leaf_tag(value) -> np.ndarray:
     """SHA-256 of one argument's exact bytes (identifies it, reveals nothing about it)."""
     import hashlib
-    return np.frombuffer(hashlib.sha256(b"leaf:" + b"".join(_canonical(value, []))).digest(), dtype=np.uint8)
+    return np.frombuffer(hashlib.sha256(b"leaf:" + b"".join(canonical_bytes(value, []))).digest(), dtype=np.uint8)
 
 
 class Oracle:
@@ -128,7 +128,7 @@ class Oracle:
                 args, kwargs = tuple(bound.arguments.values()), {}
             except TypeError:
                 pass
-        ident = b"".join(_canonical(tuple(args) + tuple(kwargs[k] for k in sorted(kwargs)), []))
+        ident = b"".join(canonical_bytes(tuple(args) + tuple(kwargs[k] for k in sorted(kwargs)), []))
         box = self._boxes.get(hashlib.sha256(b"tag:" + ident).digest())
         if box is None:
             self.misses += 1
@@ -138,8 +138,8 @@ class Oracle:
             raise ValueError("this call of the step function has inputs a correct loop would not pass "
                              "(the step's arguments at this time step are not what they should be)")
         plain = box ^ _keystream(b"key:" + ident, box.size)
-        structure, arrays = _unpack(plain.tobytes())
-        return _decode(structure, arrays)
+        structure, arrays = unpack_payload(plain.tobytes())
+        return decode_value(structure, arrays)
 
     def record(self) -> dict:
         rec = {"calls": self.calls, "misses": self.misses}
