@@ -16,15 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 
-from . import (a1_recurrence, a2_forward_loss, a3_bptt, a4_gradients_over_time, a5_teacher_forcing, a6_lstm,
-               a7_char_lm)
-
-#: The per-assignment modules in course order.
-ASSIGNMENTS = (a1_recurrence, a2_forward_loss, a3_bptt, a4_gradients_over_time, a5_teacher_forcing, a6_lstm,
-               a7_char_lm)
-
-CASES = [case for module in ASSIGNMENTS for case in module.CASES]
-
 
 def by_id(grade_id: str):
     """The grader of the hidden test cell ``grade_id``: ``grader(fn, *, rng=None) -> Verdict`` runs
@@ -77,3 +68,14 @@ def without_large_cases(setattr_):
             return _full(dataclasses.replace(self, large=None), *args, **kwargs)
 
         setattr_(cls, "cases", cases)
+
+
+# The table modules import by_id from here: defined above, so that importing them from here is no cycle.
+from . import (a1_recurrence, a2_forward_loss, a3_bptt, a4_gradients_over_time, a5_teacher_forcing, a6_lstm,  # noqa: E402
+               a7_char_lm)
+
+#: The per-assignment modules in course order.
+ASSIGNMENTS = (a1_recurrence, a2_forward_loss, a3_bptt, a4_gradients_over_time, a5_teacher_forcing, a6_lstm,
+               a7_char_lm)
+
+CASES = [case for module in ASSIGNMENTS for case in module.CASES]
