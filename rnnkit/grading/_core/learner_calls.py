@@ -7,7 +7,11 @@ import io
 import warnings
 from typing import Callable, Mapping
 
-from .basics import _Failure, _errstate, _ndarray
+import numpy as np
+
+from ..engine.basics import Failure as _Failure
+
+_errstate, _ndarray = np.errstate, np.ndarray
 
 
 @contextlib.contextmanager

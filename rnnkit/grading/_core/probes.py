@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Sequence
 
-from .basics import Verdict
+from ..engine.basics import Verdict
 
 
 @dataclass(frozen=True)

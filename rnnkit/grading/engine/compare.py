@@ -6,14 +6,23 @@ from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from ..kernel import Other
 from ...gradcheck import gradient_error, numerical_gradient
+from ..kernel import Other
 from .basics import (BUG_MATCH_TOL, ERROR_FLOOR, FD_EPS, FLOAT32_ERROR_FLOOR, FLOAT32_GRAD_TOL, FLOAT32_VALUE_TOL,
-                     GRAD_TOL, Verdict, _Failure, _argmax, _array, _errstate, _float64, _isfinite, _ndarray,
-                     _real_scalar_types, _unravel_index)
+                     GRAD_TOL, Failure, Verdict)
 
+# Bound once, at import: a learner who later rebinds ``np.abs`` or ``np.isfinite`` in their notebook
+# changes what *their* code sees, not what the checks use.
+_array = np.array
+_ndarray = np.ndarray
+_isfinite = np.isfinite
+_argmax = np.argmax
+_unravel_index = np.unravel_index
+_float64 = np.float64
 _float32 = np.float32
+_errstate = np.errstate
 _asarray = np.asarray
+_real_scalar_types = (int, float, np.integer, np.floating)
 
 
 def as_float_array(value, func: str, name: str) -> np.ndarray:
@@ -24,24 +33,24 @@ def as_float_array(value, func: str, name: str) -> np.ndarray:
     pretend to compare equal, complex numbers, NaN and infinity get nothing.
     """
     if isinstance(value, bool) or isinstance(value, np.bool_):
-        raise _Failure(f"{func}: {name} must be a float array; got a bool.")
+        raise Failure(f"{func}: {name} must be a float array; got a bool.")
     if isinstance(value, Other):  # a value the kernel could not send as plain numbers
         kind = "a float array" if value.type_name.startswith("ndarray") else "a numpy array"
-        raise _Failure(f"{func}: {name} must be {kind}; got {value.type_name}.")
+        raise Failure(f"{func}: {name} must be {kind}; got {value.type_name}.")
     if isinstance(value, _ndarray):
         if value.dtype.kind not in "fiu":
-            raise _Failure(f"{func}: {name} must be a float array; got dtype {value.dtype}.")
+            raise Failure(f"{func}: {name} must be a float array; got dtype {value.dtype}.")
         arr = _array(value, dtype=_float64, copy=True, subok=False)
     elif isinstance(value, _real_scalar_types):
         arr = _array(float(value), dtype=_float64)
     else:
-        raise _Failure(f"{func}: {name} must be a numpy array; got {type(value).__name__}.")
+        raise Failure(f"{func}: {name} must be a numpy array; got {type(value).__name__}.")
     if type(arr) is not _ndarray:  # pragma: no cover - subok=False guarantees it
-        raise _Failure(f"{func}: {name} could not be read as a plain array.")
+        raise Failure(f"{func}: {name} could not be read as a plain array.")
     with _errstate(all="ignore"):
         finite = bool(_isfinite(arr).all())
     if not finite:
-        raise _Failure(f"{func}: {name} contains NaN or infinity.")
+        raise Failure(f"{func}: {name} contains NaN or infinity.")
     return arr
 
 
@@ -55,9 +64,9 @@ def unpack(out, func: str, names: Sequence[str]):
     if n == 1:
         return (out,)
     if not isinstance(out, (tuple, list)):
-        raise _Failure(f"{func} must return {n} values ({', '.join(names)}); got a single {_type_name(out)}.")
+        raise Failure(f"{func} must return {n} values ({', '.join(names)}); got a single {_type_name(out)}.")
     if len(out) != n:
-        raise _Failure(f"{func} must return {n} values ({', '.join(names)}); got {len(out)}.")
+        raise Failure(f"{func} must return {n} values ({', '.join(names)}); got {len(out)}.")
     return tuple(out)
 
 
@@ -132,7 +141,7 @@ def float32_note(name: str, worst: float, tol: float) -> str:
             f"checked at the far tighter float64 tolerance.")
 
 
-def _max_error(got, expected) -> float:
+def max_error(got, expected) -> float:
     if got.shape != expected.shape:
         return float("inf")
     if got.size == 0:
@@ -176,7 +185,7 @@ def judge(func: str, names: Sequence[str], got: Sequence, expected: Mapping[str,
           variants: Iterable[tuple[str, Mapping[str, np.ndarray]]] = (),
           time_axes: Mapping[str, int] | None = None, direction: str = "backward",
           hints: Mapping[str, str] | None = None, select: Sequence[str] | None = None,
-          context: str = "") -> Verdict:
+          context: str = "", inputs: str = "fresh inputs") -> Verdict:
     """Compare a learner's outputs with the expected arrays and explain every mismatch.
 
     Parameters
@@ -208,6 +217,8 @@ def judge(func: str, names: Sequence[str], got: Sequence, expected: Mapping[str,
         Judge only these outputs (a test cell may grade part of a function's outputs).
     context : str
         Description of the inputs (sizes, seed), appended to a failure.
+    inputs : str
+        What the inputs were (``"fresh inputs"``, ``"the fixed case"``), for that note.
     """
     dims = dims or {}
     sizes = sizes or {}
@@ -235,16 +246,16 @@ def judge(func: str, names: Sequence[str], got: Sequence, expected: Mapping[str,
         exp = expected[name]
         try:
             arr = as_float_array(value, func, name)
-        except _Failure as f:
+        except Failure as f:
             problems.append(str(f) + _nonfinite_where(value, name, time_axes))
             continue
-        dtype_problem = _dtype_problem(value, func, name)
-        if dtype_problem:
-            problems.append(dtype_problem)
+        form = dtype_problem(value, func, name)
+        if form:
+            problems.append(form)
             continue
         if arr.shape != exp.shape:
             msg = (f"{func}: {name} has shape {arr.shape}; expected {shape_text(exp.shape, dims.get(name), sizes)}.")
-            diagnosis = _match_variant(name, arr, exp, variants)
+            diagnosis = match_mistake(name, arr, exp, variants)
             if diagnosis:
                 msg += f" Likely cause: {diagnosis}"
             elif arr.ndim == 2 and arr.shape == exp.shape[::-1]:
@@ -266,7 +277,7 @@ def judge(func: str, names: Sequence[str], got: Sequence, expected: Mapping[str,
         msg += _degenerate(arr, exp, name)
         if name in time_axes:
             msg += _steps_text(err, used_tol, time_axes[name], direction)
-        diagnosis = _match_variant(name, arr, exp, variants)
+        diagnosis = match_mistake(name, arr, exp, variants)
         if diagnosis and diagnosis in named:
             msg += " Likely cause: the same as above."
         elif diagnosis:
@@ -278,14 +289,14 @@ def judge(func: str, names: Sequence[str], got: Sequence, expected: Mapping[str,
     if problems:
         text = "\n".join(problems)
         if context:
-            text += f"\n(Checked on fresh inputs: {context}.)"
+            text += f"\n(Checked on {inputs}: {context}.)"
         return Verdict(False, text)
     checked = [n for n in names if select is None or n in select]
     return Verdict(True, f"{func}: {', '.join(checked)} correct ({context})." +
                    "".join(" " + note for note in float32_notes))
 
 
-def _dtype_problem(value, func: str, name: str) -> str:
+def dtype_problem(value, func: str, name: str) -> str:
     """A float output of less than float32 precision (float16): every input of a check is float64, and a
     half-precision result passes or fails a check by luck, so it is reported on every run. float32 and
     wider floats, in either byte order, are judged on their values (float32 with its own tolerance, see
@@ -325,7 +336,7 @@ def _degenerate(arr: np.ndarray, exp: np.ndarray, name: str) -> str:
     return ""
 
 
-def _match_variant(name: str, arr: np.ndarray, exp: np.ndarray, variants) -> str | None:
+def match_mistake(name: str, arr: np.ndarray, exp: np.ndarray, variants) -> str | None:
     """The diagnosis of the first variant whose ``name`` output ``arr`` equals (BUG_MATCH_TOL; for an output
     that holds float32 values, its float32 tolerance) and that differs from ``exp`` by more than that."""
     match_tol = float32_tolerance(BUG_MATCH_TOL) if holds_float32_values(arr) else BUG_MATCH_TOL
@@ -335,7 +346,7 @@ def _match_variant(name: str, arr: np.ndarray, exp: np.ndarray, variants) -> str
         v = outs[name]
         if v.shape != arr.shape:
             continue
-        if v.shape == exp.shape and _max_error(v, exp) <= match_tol:
+        if v.shape == exp.shape and max_error(v, exp) <= match_tol:
             continue  # this bug does not change this output
         if within_tolerance(arr, v, BUG_MATCH_TOL):
             return diagnosis

@@ -1,16 +1,16 @@
 """Checks as data: a case builder (trusted), the calls the kernel makes, a judge (trusted)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from ..kernel import BUDGET_ERROR, decode_calls, decode_results, encode_calls, encode_results, run_calls, \
-    with_budget
-from .. import registry
-from .basics import GRAD_TOL, LARGE_CASE_BUDGET, Verdict, _Failure, _ndarray, fresh_rng, run_check
-from .judging import judge, unpack
+from ..kernel import BUDGET_ERROR, decode_calls, decode_results, encode_calls, encode_results, run_calls, with_budget
+from .basics import GRAD_TOL, LARGE_CASE_BUDGET, Failure, Verdict, fresh_rng, run_check
+from .compare import judge, unpack
+
+_ndarray = np.ndarray
 
 
 @dataclass(frozen=True)
@@ -94,10 +94,16 @@ class Check:
     #: A backward check's large case (:class:`LargeCase`): one more call, after the others, judged once the
     #: check's own judge has passed them.
     large: LargeCase | None = None
+    #: grade_id -> Check of the helper cells (:func:`rnnkit.grading.engine.checks_in` links the checks of one
+    #: assignment); ``None``: looked up in :mod:`rnnkit.grading.registry` (checks written before the engine).
+    find: Callable | None = field(default=None, compare=False, repr=False)
+    #: The specification this check was made from (:func:`rnnkit.grading.engine.check_of`), if any.
+    spec: object = field(default=None, compare=False, repr=False)
 
-    def cases(self, rng: np.random.Generator | None = None) -> tuple[bytes, object, int]:
-        """``(encoded calls, context, seed)`` for one grading run (a fresh seed unless ``rng`` is given)."""
-        r, seed = fresh_rng(rng)
+    def cases(self, rng: np.random.Generator | None = None, *, seed: int | None = None) -> tuple[bytes, object, int]:
+        """``(encoded calls, context, seed)`` for one grading run: the cases of ``seed`` when it is given (the
+        seed a failure prints replays them exactly), else of a seed drawn from ``rng`` (or the system)."""
+        r, seed = fresh_rng(rng, seed)
         calls, context = self.build(r)
         if self.large is not None:  # drawn after the check's own cases, which stay as they were
             args, expected, sizes = self.large.build(r)
@@ -138,14 +144,16 @@ class Check:
             verdict = Verdict(False, f"{verdict.message}\n(Grading seed {seed}.)")
         return verdict
 
-    def grade(self, fn, *, rng: np.random.Generator | None = None, observe: Mapping | None = None) -> Verdict:
+    def grade(self, fn, *, rng: np.random.Generator | None = None, seed: int | None = None,
+              observe: Mapping | None = None) -> Verdict:
         """Run this check in this process (tests, trusted code, a learner's self-check): the same
-        encoding as in the sandbox. ``observe`` as for :func:`rnnkit.grading.kernel.run_check`.
+        encoding as in the sandbox. ``observe`` as for :func:`rnnkit.grading.kernel.run_check`; ``seed``: the
+        cases of that seed (the "Grading seed N" of a failure), else a seed drawn from ``rng``.
 
         The large case (if any) is run only when the check's own cases pass, the only time its record is
         read (in the sandbox every call runs): a wrong function is judged as fast as before."""
-        data, context, seed = self.cases(rng)
-        cells = self._helper_verdicts(fn, rng)
+        data, context, seed = self.cases(rng) if seed is None else self.cases(seed=seed)
+        cells = self._helper_verdicts(fn, rng, seed)
         if not callable(fn):
             records = [{"value": None, "error": f"not a function (got {type(fn).__name__})", "modified": [],
                         "aliased": [], "objects": {}}]
@@ -158,34 +166,38 @@ class Check:
                 records += run_calls(fn, calls[own:], dict(observe or {}))
         return self.judge_payload(context, encode_results(self.grade_id, records), seed, cells=cells)
 
-    def _helper_verdicts(self, fn, rng) -> dict:
+    def _helper_verdicts(self, fn, rng, seed) -> dict:
         """In this process (trusted callers only): grade the helpers ``fn`` calls, found by name in its globals."""
         out = {}
         namespace = getattr(fn, "__globals__", {}) or {}
         for gid in self.helper_cells:
-            helper_check = registry.find_check(gid)
+            if self.find is not None:
+                helper_check = self.find(gid)
+            else:  # a check written before the engine; its assignment is registered
+                from .. import registry
+                helper_check = registry.find_check(gid)
             helper = namespace.get(helper_check.function)
             if callable(helper):
-                out[gid] = helper_check.grade(helper, rng=rng).passed
+                out[gid] = helper_check.grade(helper, rng=rng, seed=seed).passed
         return out
 
 
 def returned(records, index: int, func: str, names: Sequence[str]):
     """The outputs of call ``index`` split into ``names``, or a failure (exception, wrong count)."""
     if index >= len(records):
-        raise _Failure(f"{func}: no result was recorded for call {index + 1} (the kernel stopped early).")
+        raise Failure(f"{func}: no result was recorded for call {index + 1} (the kernel stopped early).")
     rec = records[index]
     if rec["error"] is not None and rec["error"].startswith("not a function"):
-        raise _Failure(f"{func} is {rec['error']}; run the cell that defines it.")
+        raise Failure(f"{func} is {rec['error']}; run the cell that defines it.")
     if rec["error"] is not None:
         if rec["error"].startswith("NotImplementedError"):
-            raise _Failure(f"{func} is not implemented yet (it raised NotImplementedError).")
-        raise _Failure(f"{func} raised {rec['error']}")
+            raise Failure(f"{func} is not implemented yet (it raised NotImplementedError).")
+        raise Failure(f"{func} raised {rec['error']}")
     outputs = unpack(rec["value"], func, names)
     aliased = [names[j] for j in rec.get("aliased", []) if len(names) > 1 and j < len(names)
                and isinstance(outputs[j], _ndarray) and names[j].startswith("d")]
     if aliased and all(isinstance(o, _ndarray) for o in outputs):
-        raise _Failure(f"{func} returns {', '.join(aliased)} as the very array it was given (an alias of an "
+        raise Failure(f"{func} returns {', '.join(aliased)} as the very array it was given (an alias of an "
                        f"argument): return a new array, e.g. with .copy() or an arithmetic result.")
     return outputs
 

@@ -1,0 +1,206 @@
+"""The one case loop and judge: every :class:`GradedFunction` is drawn, called and judged here.
+
+Cases: the random draw, then the spec's edge cases, then one case per probe. Every judged output and
+every entry of a returned cache is compared with the reference (:func:`~.compare.scaled_rel_error`, the
+float32 rule); a wrong output is matched against the spec's mistakes; when none matches, the probes
+conclude. A sequence function with a :class:`StepHelper` is also run with a correct step standing in
+for the learner's (:mod:`.blame`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .basics import GRAD_TOL, VALUE_TOL, Failure
+from .blame import oracle_call, recorded_call
+from .compare import as_float_array, dtype_problem, unpack, within_tolerance
+from .spec import GradedFunction
+
+#: The seed of the fixed case probes are made from when a spec gives no ``probe_base``.
+PROBE_SEED = 20261202
+#: Added to an exception that says the shapes of a product did not fit.
+MATMUL_HINT = (" Likely cause: a product with a weight matrix in the wrong orientation. Weights are (out, in) "
+               "and a batch holds one row per sequence, so W v is written v @ W.T (e.g. h_prev @ Ws.T).")
+#: Added to an exception that says two arrays could not be broadcast together.
+BROADCAST_HINT = (" Likely cause: a sum or maximum over the last axis lost that axis, so it no longer lines up "
+                  "with the array it is combined with: keep it with keepdims=True (or index [..., None]).")
+_ndarray = np.ndarray
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the judge knows of one grading run: the cases (in call order) and the oracle's answer keys."""
+    cases: list
+    oracle: list
+    extra: int = 0    # calls the spec's ``calls`` escape hatch added, after the engine's own
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One call judged: ``error`` (the message of a call that gave nothing to compare), ``outputs`` (name ->
+    returned value), ``wrong`` (compared output, and ``"cache"``, -> wrong?), ``cache`` (the cache's problem)."""
+    error: str | None
+    outputs: dict | None
+    wrong: dict
+    cache: str = ""
+
+    def ok(self, judged) -> bool:
+        return self.error is None and not self.cache and not any(self.wrong.get(n) for n in judged)
+
+
+# ---------------------------------------------------------------------------
+# the cases and the calls
+# ---------------------------------------------------------------------------
+
+def cases_of(spec: GradedFunction, rng: np.random.Generator) -> list:
+    """The random case, the edge cases, the probe cases."""
+    cases = [spec.draw(rng)]
+    for make in spec.edge_cases:
+        case = dict(make())
+        case["edge"] = True
+        cases.append(case)
+    if spec.probes:
+        base = spec.probe_base() if spec.probe_base is not None else spec.draw(np.random.default_rng(PROBE_SEED))
+        for p in spec.probes:
+            case = dict(p.make(dict(base)))
+            case["probe"], case["probe_name"] = p.what or p.name, p.name
+            cases.append(case)
+    return cases
+
+
+def build(spec: GradedFunction):
+    """``rng -> (calls, Context)``: the learner's call on each case, then (a sequence function) the oracle run
+    and the recorded run of each, then the calls of the spec's escape hatch."""
+    def draw(rng):
+        cases = cases_of(spec, rng)
+        calls = [spec.args_of(c) for c in cases]
+        infos = []
+        if spec.step is not None:
+            for c in cases:
+                call, info = oracle_call(spec.step, spec.args_of(c), c)
+                calls.append(call)
+                infos.append(info)
+            calls += [recorded_call(spec.step, spec.args_of(c)) for c in cases]
+        extra = [call for c in cases for call in spec.calls(c)] if spec.calls is not None else []
+        return calls + extra, Context(cases, infos, len(extra))
+    return draw
+
+
+# ---------------------------------------------------------------------------
+# one call
+# ---------------------------------------------------------------------------
+
+def sizes_text(case: dict) -> str:
+    return ", ".join(f"{k}={v}" for k, v in case.get("sizes", {}).items())
+
+
+def case_text(case: dict) -> str:
+    """'the case T=1, B=1, D=3, H=4' / 'the probe case x = 0 (T=4, B=3, D=5, H=6)'."""
+    if case.get("probe"):
+        return f"the probe case {case['probe']} ({sizes_text(case)})"
+    return f"the case {sizes_text(case)}"
+
+
+def _where(record: dict) -> str:
+    """' (line 7 of rnn_step_forward: h = ...)' from the kernel's ``where`` (untrusted: types checked, cut)."""
+    where = record.get("where")
+    if not isinstance(where, dict):
+        return ""
+    line, text, function = where.get("line"), where.get("text"), where.get("function")
+    if not isinstance(line, int) or isinstance(line, bool) or not 0 < line < 10**7:
+        return ""
+    function = function[:60] if isinstance(function, str) and function.isprintable() else "your code"
+    text = " ".join(text.split())[:160] if isinstance(text, str) else ""
+    return f" (line {line} of {function}" + (f": {text}" if text and text.isprintable() else "") + ")"
+
+
+def _error_message(spec: GradedFunction, record: dict, case: dict) -> str:
+    func, error = spec.function, record["error"]
+    if error.startswith("not a function"):
+        return f"{func} is {error}; run the cell that defines it."
+    if error.startswith("NotImplementedError"):
+        return f"{func} is not implemented yet (it raised NotImplementedError)."
+    text = f"{func} raised {error} on {case_text(case)}{_where(record)}."
+    if "matmul" in spec.error_hints and ("matmul" in error or "shapes not aligned" in error):
+        text += MATMUL_HINT
+    elif "broadcast" in spec.error_hints and "could not be broadcast" in error:
+        text += BROADCAST_HINT
+    return text
+
+
+def _cache_problem(spec: GradedFunction, value, expected, case: dict) -> str:
+    """What is wrong with a returned cache ('' if it holds what the notebook prescribes)."""
+    func, names = spec.function, spec.cache
+    want = f"({', '.join(names)})"
+    if not isinstance(value, (tuple, list)) or len(value) != len(names):
+        got = f"{len(value)} entries" if isinstance(value, (tuple, list)) else f"a {type(value).__name__}"
+        return (f"{func}: the cache must be the tuple {want} the notebook prescribes (the backward pass reads "
+                f"it); got {got}.")
+    bad = []
+    for i, (name, v, e) in enumerate(zip(names, value, expected)):
+        try:
+            arr = as_float_array(v, func, f"cache[{i}]")
+        except Failure:
+            bad.append(f"cache[{i}] ({name}) is not a float array")
+            continue
+        e = np.asarray(e, dtype=np.float64)
+        if arr.shape != e.shape:
+            bad.append(f"cache[{i}] ({name}) has shape {arr.shape}, not {e.shape}")
+        elif not within_tolerance(arr, e, VALUE_TOL):
+            bad.append(f"cache[{i}] ({name}) is not {name}")
+    if not bad:
+        return ""
+    return (f"{func}: the cache is not the tuple {want} the notebook prescribes: {'; '.join(bad)} (on "
+            f"{case_text(case)}). The backward pass reads these values, so a wrong cache makes it wrong too.")
+
+
+def outcome(spec: GradedFunction, records, i: int, case: dict, truth: dict) -> Outcome:
+    """Call ``i`` judged against ``truth``."""
+    compared = [n for n in spec.returns if n in truth and not (spec.cache and n == "cache")]
+    all_wrong = {n: True for n in compared}
+    if i >= len(records):
+        return Outcome(f"{spec.function}: no result was recorded for call {i + 1} (the kernel stopped early).",
+                       None, all_wrong)
+    rec = records[i]
+    if rec.get("error") is not None:
+        return Outcome(_error_message(spec, rec, case), None, all_wrong)
+    try:
+        values = unpack(rec["value"], spec.function, list(spec.returns))
+    except Failure as f:
+        return Outcome(str(f), None, all_wrong)
+    outputs = dict(zip(spec.returns, values))
+    aliased = [spec.returns[j] for j in rec.get("aliased", []) if isinstance(j, int) and len(spec.returns) > 1
+               and j < len(spec.returns) and isinstance(values[j], _ndarray) and spec.returns[j].startswith("d")]
+    if aliased and all(isinstance(v, _ndarray) for v in values):
+        return Outcome(f"{spec.function} returns {', '.join(aliased)} as the very array it was given (an alias of "
+                       f"an argument): return a new array, e.g. with .copy() or an arithmetic result.", None, all_wrong)
+    wrong = {}
+    for name in compared:
+        exp, value = truth[name], outputs[name]
+        try:
+            arr = as_float_array(value, spec.function, name)
+        except Failure:
+            wrong[name] = True
+            continue
+        wrong[name] = bool(dtype_problem(value, spec.function, name)) or arr.shape != exp.shape \
+            or not within_tolerance(arr, exp, tolerance(spec))
+    cache = _cache_problem(spec, outputs["cache"], truth["cache"], case) if spec.cache and "cache" in truth else ""
+    return Outcome(None, outputs, wrong, cache)
+
+
+def tolerance(spec: GradedFunction) -> float:
+    return spec.tol if spec.tol is not None else (GRAD_TOL if spec.kind == "gradients" else VALUE_TOL)
+
+
+def truth_of(spec: GradedFunction, case: dict) -> dict:
+    truth = dict(spec.reference(case))
+    if spec.numerical is not None and not case.get("probe"):
+        truth.update(spec.numerical(case))
+    return truth
+
+
+def mistakes_of(spec: GradedFunction, case: dict) -> list:
+    """``[(text, outputs)]`` of the spec's mistakes on ``case``."""
+    mistakes = spec.mistakes(case) if callable(spec.mistakes) else spec.mistakes
+    return [(m.text, m.outputs(case)) for m in mistakes]

@@ -1,0 +1,184 @@
+"""The verdict of one graded function on its records: the learner's runs, then (a sequence function) the
+blame of the step function or the loop. One judge for every spec (:func:`judge_records`)."""
+from __future__ import annotations
+
+import numpy as np
+
+from .blame import close, composes, count_text, miss_text, oracle_record
+from .compare import as_float_array, judge, match_mistake, scaled_rel_error
+from .basics import Failure, Verdict
+from .probes import probe_text
+from .run import Context, Outcome, mistakes_of, outcome, sizes_text, tolerance, truth_of
+from .spec import GradedFunction
+
+
+def judge_case(spec: GradedFunction, case: dict, o: Outcome, truth: dict, select=None) -> Verdict:
+    """The message of one case: every compared output against the truth, with the spec's mistakes."""
+    names = [n for n in spec.returns if n in o.outputs and n in truth and not (spec.cache and n == "cache")]
+    if spec.kind == "values":
+        compared = "the reference on the same inputs"
+    elif spec.numerical is not None and not case.get("probe"):
+        compared = "central differences"
+    else:
+        compared = "the exact gradients on these inputs"
+    context = (f"probe case {case['probe']}: " if case.get("probe") else "") + sizes_text(case)
+    verdict = judge(spec.function, names, [o.outputs[n] for n in names], truth, tol=tolerance(spec), kind=spec.kind,
+                    compared_with=compared, dims=spec.dims, sizes=case.get("sizes", {}),
+                    variants=mistakes_of(spec, case), time_axes=spec.time_axes, direction=spec.direction,
+                    hints=spec.hints, select=select or spec.judged_outputs, context=context,
+                    inputs="fresh inputs" if not (case.get("probe") or case.get("edge")) else "the fixed case")
+    if o.cache:
+        head, sep, tail = verdict.message.partition("\n(Checked on")
+        if verdict.passed:
+            return Verdict(False, o.cache)
+        return Verdict(False, head + "\n" + o.cache + sep + tail)
+    return verdict
+
+
+def modified_note(spec: GradedFunction, records, passed: bool) -> str:
+    """Which arguments the calls wrote into, and why that matters ('' if none). Costs no points by itself."""
+    names = sorted({spec.arguments[i] if i < len(spec.arguments) else f"argument {i + 1}"
+                    for rec in records for i in rec.get("modified", []) if isinstance(i, int)})
+    if not names:
+        return ""
+    why = " ".join(spec.argument_notes.get(n, "") for n in names).strip() or (
+        f"a caller that uses {' or '.join(names)} again after the call (a loop over time passes its arrays on) "
+        f"reads the changed values.")
+    cost = "That costs no points here, since every returned value is right, but the" if passed else "The"
+    return (f"Note: {spec.function} modified its argument(s) {', '.join(names)} in place. {cost} caller's arrays "
+            f"change: {why} Work on a copy (e.g. dh = dh * ..., not dh *= ...).")
+
+
+def _mistake_matched(spec: GradedFunction, case: dict, truth: dict, o: Outcome) -> bool:
+    if o.error is not None or not any(o.wrong.values()):
+        return False
+    variants = mistakes_of(spec, case)
+    for name, bad in o.wrong.items():
+        v = o.outputs.get(name)
+        if bad and isinstance(v, np.ndarray) and v.dtype.kind in "fiu" and v.shape == truth[name].shape:
+            if match_mistake(name, np.asarray(v, dtype=np.float64), truth[name], variants):
+                return True
+    return False
+
+
+def diagnosis(spec: GradedFunction, cases, truths, outcomes, select, *, probes: bool = True, miss: str = "") -> list:
+    """The failure message (lines) of one set of runs, the learner's own or the oracle's: the first wrong case
+    judged with the mistakes, and what the probe cases conclude when no mistake explains it."""
+    shown = next((i for i, o in enumerate(outcomes) if not o.ok(select)), None)
+    if shown is None:
+        return []
+    o = outcomes[shown]
+    if o.error is not None:
+        return [] if miss and "a correct loop would not pass" in o.error else [o.error]
+    message = judge_case(spec, cases[shown], o, truths[shown], select).message
+    head, sep, tail = message.partition("\n(Checked on")
+    if probes and not miss and spec.probes and "Likely cause:" not in head and " is wrong: " in head \
+            and not _mistake_matched(spec, cases[0], truths[0], outcomes[0]):
+        named = {"full": outcomes[0]}
+        named.update({c["probe_name"]: outcomes[i] for i, c in enumerate(cases) if "probe_name" in c})
+        head += probe_text(spec.probes, spec.rules, named, spec.none_right)
+    return [head + sep + tail]
+
+
+def _message(lines) -> str:
+    """Lines joined, the '(Checked on ...)' notes moved to the end."""
+    text = "\n".join(line for line in lines if line)
+    body = [line for line in text.split("\n") if not line.startswith("(Checked on")]
+    notes = [line for line in text.split("\n") if line.startswith("(Checked on")]
+    return "\n".join(body + notes[:1])
+
+
+def _same_outputs(a: Outcome, b: Outcome) -> bool:
+    if a.error is not None or b.error is not None:
+        return False
+    for name in a.wrong:
+        try:
+            x = as_float_array(a.outputs[name], "", "")
+            y = as_float_array(b.outputs[name], "", "")
+        except Failure:
+            return False
+        if x.shape != y.shape or (x.size and float(scaled_rel_error(x, y).max()) > 1e-9):
+            return False
+    return True
+
+
+def _same_run(a: Outcome, b: Outcome) -> bool:
+    """The learner's plain run and their recorded run gave the same result (the same function on the same
+    inputs must: one that behaves differently when its helper is observed is not credited)."""
+    if (a.outputs is None) != (b.outputs is None):
+        return False
+    if a.outputs is None:
+        return True
+    return all(close(a.outputs[n], b.outputs[n], 0.0) for n in a.wrong)
+
+
+def judge_records(spec: GradedFunction, context: Context, records) -> Verdict:
+    """The verdict of ``spec``'s cell on the kernel's records."""
+    if spec.judge is not None:  # the spec's escape hatch
+        return spec.judge(context, records)
+    cases = context.cases
+    n = len(cases)
+    select = spec.judged_outputs
+    truths = [truth_of(spec, c) for c in cases]
+    own = [outcome(spec, records, i, cases[i], truths[i]) for i in range(n)]
+    if all(o.ok(select) for o in own):
+        passed = judge_case(spec, cases[0], own[0], truths[0])
+        note = modified_note(spec, records[:n], True)
+        return Verdict(True, passed.message + (" " + note if note else ""))
+    own_modified = modified_note(spec, records[:n], False)
+    step = spec.step
+    used = step is not None and len(records) >= 2 * n and sum(
+        oracle_record(records, n + i)["calls"] for i in range(n)) > 0
+    if not used:  # no step function (or the loop written inline): the learner's own runs only
+        return Verdict(False, _message(diagnosis(spec, cases, truths, own, select) + [own_modified]))
+    orc = [outcome(spec, records, n + i, cases[i], truths[i]) for i in range(n)]
+    blame_denied = ""
+    if all(o.ok(select) for o in orc):
+        step_failed = records[0].get("cells", {}).get(step.cell) is False
+        recorded = [outcome(spec, records, 2 * n + i, cases[i], truths[i]) for i in range(n)]
+        composed = len(records) >= 3 * n and all(
+            _same_run(own[i], recorded[i])
+            and composes(step, cases[i], records[2 * n + i], recorded[i].outputs, recorded[i].error, select)
+            for i in range(n))
+        if not step_failed:
+            blame_denied = (f"With a correct {step.name} standing in for yours the outputs are right, but your "
+                            f"{step.name} passes its own cell, so the wrong outputs of your own run are "
+                            f"{spec.function}'s.")
+        elif not composed:
+            blame_denied = (f"With a correct {step.name} standing in for yours the outputs are right, but with "
+                            f"yours, {spec.function} does not use its results as a correct loop would (the calls "
+                            f"it makes, or how it combines what they return), so this cell cannot be credited to "
+                            f"{step.name}'s mistake.")
+        if not blame_denied:
+            first = (diagnosis(spec, cases, truths, own, select, probes=False) + [""])[0]
+            return Verdict(True, (
+                f"{spec.function}: the loop is right: run with a correct {step.name} standing in for yours, every "
+                f"output is right on every case. The errors come from your {step.name}, which is graded in its "
+                f"own cell (fix it there; this cell keeps its points). With your {step.name}: "
+                f"{first.split(chr(10))[0]}"))
+        return Verdict(False, _message(diagnosis(spec, cases, truths, own, select) + [blame_denied, own_modified]))
+    shown = next(i for i, o in enumerate(orc) if not o.ok(select))
+    miss = next((miss_text(spec.function, step, context.oracle[i], r) for i in range(n)
+                 for r in [oracle_record(records, n + i)] if r["misses"] > 0), "")
+    count = "" if miss else count_text(spec.function, step, cases[shown],
+                                       oracle_record(records, n + shown)["calls"])
+    lines = [f"{spec.function}: judged with a correct {step.name} standing in for yours, so what follows is a "
+             f"mistake of {spec.function} itself.", miss, count]
+    lines += diagnosis(spec, cases, truths, orc, select, miss=miss)
+    lines.append(modified_note(spec, records[n:2 * n], False))
+    if miss:
+        # No outputs with the oracle; the learner's own run still shows a known mistake of the loop, if any.
+        if _mistake_matched(spec, cases[0], truths[0], own[0]):
+            lines += [f"With your {step.name}: " + line
+                      for line in diagnosis(spec, cases, truths, own, select, probes=False)]
+        lines.append(f"Whether your {step.name} is also wrong is judged in its own cell.")
+    elif orc[0].error is None and own[0].error is None:
+        lines.append(f"Your {step.name} is not at fault here: with it the outputs are the same as with a correct "
+                     f"one." if _same_outputs(own[0], orc[0]) else
+                     f"Your {step.name} is also wrong (with it the outputs differ again); it is graded in its own "
+                     f"cell.")
+    elif own[0].error is not None and orc[0].error is None:
+        lines.append(f"Your {step.name} is also at fault: with it, {own[0].error}")
+    else:
+        lines.append(f"Whether your {step.name} is also wrong is judged in its own cell.")
+    return Verdict(False, _message(lines))
