@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnkit import grading as G
+from . import by_id
 
-TF, ORF, ORB = G.grade_teacher_forcing_inputs, G.grade_output_rnn_forward, G.grade_output_rnn_backward
-GCL, SS = G.grade_generate_closed_loop, G.grade_scheduled_feedback
+TF, ORF, ORB = by_id("test_teacher_forcing_inputs"), by_id("test_output_rnn_forward"), by_id("test_output_rnn_backward")
+GCL, SS = by_id("test_generate_closed_loop"), by_id("test_scheduled_feedback")
 
 
 # ---------------------------------------------------------------------------
