@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
+from .basics import Failure as Problem
 from .basics import (BUG_MATCH_TOL, ERROR_FLOOR, FD_EPS, FLOAT32_ERROR_FLOOR, FLOAT32_GRAD_TOL, FLOAT32_VALUE_TOL,
                      GRAD_TOL, LARGE_CASE_BUDGET, VALUE_TOL, WRAP, Failure, Verdict, distinct_sizes, fresh_rng,
                      require, run_check, wrap)
@@ -28,7 +29,7 @@ from .verdicts import judge_records
 
 __all__ = ["BUG_MATCH_TOL", "ERROR_FLOOR", "FD_EPS", "FLOAT32_ERROR_FLOOR", "FLOAT32_GRAD_TOL", "FLOAT32_VALUE_TOL",
            "GRAD_TOL", "LARGE_CASE_BUDGET", "VALUE_TOL", "WRAP", "Check", "Context", "Failure", "GradedFunction",
-           "LargeCase", "Mistake", "Outcome", "Probe", "ProbeRule", "RecordingGenerator", "StepHelper", "Transition",
+           "LargeCase", "Mistake", "Outcome", "Probe", "Problem", "ProbeRule", "RecordingGenerator", "StepHelper", "Transition",
            "Verdict", "as_float_array",
            "case_text", "cases_of", "check_of", "checks_in", "distinct_sizes", "fresh_rng", "judge",
            "judge_records", "judged_error", "numerical_gradients", "require", "run_check", "scaled_rel_error",

@@ -185,7 +185,7 @@ def judge(func: str, names: Sequence[str], got: Sequence, expected: Mapping[str,
           variants: Iterable[tuple[str, Mapping[str, np.ndarray]]] = (),
           time_axes: Mapping[str, int] | None = None, direction: str = "backward",
           hints: Mapping[str, str] | None = None, select: Sequence[str] | None = None,
-          context: str = "", inputs: str = "fresh inputs") -> Verdict:
+          context: str = "", inputs: str = "fresh inputs", unit: str = "entries") -> Verdict:
     """Compare a learner's outputs with the expected arrays and explain every mismatch.
 
     Parameters
@@ -198,10 +198,11 @@ def judge(func: str, names: Sequence[str], got: Sequence, expected: Mapping[str,
         The learner's outputs, unconverted.
     expected : mapping name -> float64 ndarray
         Ground truth (reference values or central differences).
-    tol : float
-        Largest allowed scaled relative error (see :func:`scaled_rel_error`).
+    tol : float or mapping name -> float
+        Largest allowed scaled relative error (see :func:`scaled_rel_error`), or one per output.
     kind, compared_with : str
-        Words for the message, e.g. ``"gradient"``, ``"central differences"``.
+        Words for the message, e.g. ``"gradients"``, ``"central differences"``; ``kind="exact"``: integer
+        outputs, equal entry for entry (``unit`` says what they hold: "entries", "tokens").
     dims, sizes : mappings
         Dimension letters per output (``"T B D"``) and their sizes, for shape messages.
     variants : iterable of (diagnosis, outputs)
@@ -244,10 +245,19 @@ def judge(func: str, names: Sequence[str], got: Sequence, expected: Mapping[str,
         if select is not None and name not in select:
             continue
         exp = expected[name]
+        tol_n = tol[name] if isinstance(tol, Mapping) else tol
+        if kind == "exact":
+            msg = exact_message(func, name, value, exp, time_axes.get(name), unit)
+            if msg and isinstance(value, _ndarray) and value.dtype.kind in "iu":
+                diagnosis = match_mistake(name, value.astype(_float64), exp, variants)
+                msg += f" Likely cause: {diagnosis}" if diagnosis else (f" Hint: {hints[name]}" if name in hints else "")
+            if msg:
+                problems.append(msg)
+            continue
         try:
             arr = as_float_array(value, func, name)
         except Failure as f:
-            problems.append(str(f) + _nonfinite_where(value, name, time_axes))
+            problems.append(str(f) + _nonfinite_where(value, name, time_axes) + _nonfinite_match(name, value, variants))
             continue
         form = dtype_problem(value, func, name)
         if form:
@@ -263,7 +273,7 @@ def judge(func: str, names: Sequence[str], got: Sequence, expected: Mapping[str,
                         "computed as δᵀ @ (input), not (input)ᵀ @ δ.")
             problems.append(msg)
             continue
-        err, used_tol, float32 = judged_error(arr, exp, tol)
+        err, used_tol, float32 = judged_error(arr, exp, tol_n)
         worst = float(err.max()) if err.size else 0.0
         if worst <= used_tol:
             if float32:
@@ -294,6 +304,49 @@ def judge(func: str, names: Sequence[str], got: Sequence, expected: Mapping[str,
     checked = [n for n in names if select is None or n in select]
     return Verdict(True, f"{func}: {', '.join(checked)} correct ({context})." +
                    "".join(" " + note for note in float32_notes))
+
+
+def exact_wrong(value, exp) -> bool:
+    """Whether an output judged exactly (``kind="exact"``) is wrong: not an integer array of the expected shape
+    equal to ``exp`` entry for entry."""
+    return not (isinstance(value, _ndarray) and value.dtype.kind in "iu" and value.shape == np.shape(exp)
+                and bool(np.array_equal(value, exp)))
+
+
+def exact_message(func: str, name: str, value, exp, time_axis: int | None, unit: str = "entries") -> str:
+    """What is wrong with an integer output judged exactly ('' when it is right)."""
+    if isinstance(value, bool) or not isinstance(value, _ndarray) or value.dtype.kind not in "iu":
+        got = f"dtype {value.dtype}" if isinstance(value, _ndarray) else _type_name(value)
+        return f"{func}: {name} must be an integer numpy array; got {got}."
+    exp = _asarray(exp)
+    if value.shape != exp.shape:
+        return f"{func}: {name} has shape {value.shape}; expected {exp.shape}."
+    differ = value != exp
+    if not differ.any():
+        return ""
+    idx = tuple(int(i) for i in _unravel_index(int(_argmax(differ)), differ.shape)) if differ.ndim else ()
+    where = f"index {list(idx)}"
+    if time_axis is not None and len(idx) > time_axis:
+        rest = [i for k, i in enumerate(idx) if k != time_axis]
+        where = f"step t={idx[time_axis] + 1}" + (f", sequence {rest[0]}" if len(rest) == 1 else "")
+    return (f"{func}: {name} is wrong: {int(differ.sum())} of {differ.size} {unit} differ; the first at {where}: "
+            f"got {value[idx]}, expected {exp[idx]}.")
+
+
+def _nonfinite_match(name: str, value, variants) -> str:
+    """' Likely cause: …' when a mistake's output has NaN or infinity at the very entries the learner's has, and
+    equals it elsewhere ('' otherwise)."""
+    if not isinstance(value, _ndarray) or value.dtype.kind != "f":
+        return ""
+    with _errstate(all="ignore"):
+        bad = ~_isfinite(value)
+        for diagnosis, outs in variants:
+            v = outs.get(name)
+            if not isinstance(v, _ndarray) or v.shape != value.shape or not bad.any():
+                continue
+            if (~_isfinite(v) == bad).all() and within_tolerance(value[~bad], v[~bad], BUG_MATCH_TOL):
+                return f" Likely cause: {diagnosis}"
+    return ""
 
 
 def dtype_problem(value, func: str, name: str) -> str:

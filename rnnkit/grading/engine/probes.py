@@ -58,7 +58,9 @@ def probe_text(probes: Sequence[Probe], rules: Sequence, outcomes: Mapping, none
         if rule.holds(obs):
             return text + " So " + rule.text
     if not obs.get("full"):
-        return text + " The random case is right: the mistake shows only on these special inputs."
+        facts = [p.if_fails for p in wrong if p.if_fails]
+        return text + (" So " + "; ".join(facts) + "." if facts else
+                       " The random case is right: the mistake shows only on these special inputs.")
     if none_right:
         return text + " So " + none_right
     facts = [p.if_fails for p in wrong if p.if_fails] or [p.meaning for p in right if p.meaning]

@@ -8,13 +8,14 @@ for the learner's (:mod:`.blame`).
 """
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
 
-from .basics import GRAD_TOL, VALUE_TOL, Failure
+from .basics import BUG_MATCH_TOL, GRAD_TOL, VALUE_TOL, Failure
 from .blame import oracle_call, recorded_call
-from .compare import as_float_array, dtype_problem, unpack, within_tolerance
+from .compare import as_float_array, dtype_problem, exact_wrong, unpack, within_tolerance
 from .spec import GradedFunction
 
 #: The seed of the fixed case probes are made from when a spec gives no ``probe_base``.
@@ -55,13 +56,15 @@ class Outcome:
 
 def cases_of(spec: GradedFunction, rng: np.random.Generator) -> list:
     """The random case, the edge cases, the probe cases."""
-    cases = [spec.draw(rng)]
+    drawn = spec.draw(rng)
+    cases = list(drawn) if isinstance(drawn, list) else [drawn]
     for make in spec.edge_cases:
         case = dict(make())
         case["edge"] = True
         cases.append(case)
     if spec.probes:
         base = spec.probe_base() if spec.probe_base is not None else spec.draw(np.random.default_rng(PROBE_SEED))
+        base = base[0] if isinstance(base, list) else base
         for p in spec.probes:
             case = dict(p.make(dict(base)))
             case["probe"], case["probe_name"] = p.what or p.name, p.name
@@ -122,14 +125,17 @@ def _error_message(spec: GradedFunction, record: dict, case: dict) -> str:
     if error.startswith("NotImplementedError"):
         return f"{func} is not implemented yet (it raised NotImplementedError)."
     text = f"{func} raised {error} on {case_text(case)}{_where(record)}."
-    if "matmul" in spec.error_hints and ("matmul" in error or "shapes not aligned" in error):
-        text += MATMUL_HINT
-    elif "broadcast" in spec.error_hints and "could not be broadcast" in error:
-        text += BROADCAST_HINT
+    for hint in spec.error_hints:
+        if hint == "matmul" and ("matmul" in error or "shapes not aligned" in error):
+            return text + MATMUL_HINT
+        if hint == "broadcast" and "could not be broadcast" in error:
+            return text + BROADCAST_HINT
+        if isinstance(hint, tuple) and len(hint) == 2 and hint[0] in error:
+            return text + " Likely cause: " + hint[1]
     return text
 
 
-def _cache_problem(spec: GradedFunction, value, expected, case: dict) -> str:
+def _cache_problem(spec: GradedFunction, value, expected, case: dict, outputs: dict) -> str:
     """What is wrong with a returned cache ('' if it holds what the notebook prescribes)."""
     func, names = spec.function, spec.cache
     want = f"({', '.join(names)})"
@@ -145,19 +151,28 @@ def _cache_problem(spec: GradedFunction, value, expected, case: dict) -> str:
             bad.append(f"cache[{i}] ({name}) is not a float array")
             continue
         e = np.asarray(e, dtype=np.float64)
+        mine = outputs.get(name)
+        if name in spec.returns and isinstance(mine, np.ndarray) and mine.shape == arr.shape \
+                and np.array_equal(mine, arr):
+            continue  # the returned output itself, judged as such
         if arr.shape != e.shape:
             bad.append(f"cache[{i}] ({name}) has shape {arr.shape}, not {e.shape}")
         elif not within_tolerance(arr, e, VALUE_TOL):
             bad.append(f"cache[{i}] ({name}) is not {name}")
     if not bad:
         return ""
+    cause = next((text for text, outs in mistakes_of(spec, case) if isinstance(outs.get("cache"), tuple)
+                  and len(outs["cache"]) == len(value) and all(
+                      within_tolerance(np.asarray(v, dtype=np.float64), np.asarray(m, dtype=np.float64), BUG_MATCH_TOL)
+                      for v, m in zip(value, outs["cache"]) if np.shape(v) == np.shape(m))), "")
     return (f"{func}: the cache is not the tuple {want} the notebook prescribes: {'; '.join(bad)} (on "
-            f"{case_text(case)}). The backward pass reads these values, so a wrong cache makes it wrong too.")
+            f"{case_text(case)}). The backward pass reads these values, so a wrong cache makes it wrong too."
+            + (f" Likely cause: {cause}" if cause else ""))
 
 
 def outcome(spec: GradedFunction, records, i: int, case: dict, truth: dict) -> Outcome:
     """Call ``i`` judged against ``truth``."""
-    compared = [n for n in spec.returns if n in truth and not (spec.cache and n == "cache")]
+    compared = [n for n in truth if n != "cache" and (n in spec.returns or spec.read is not None)]
     all_wrong = {n: True for n in compared}
     if i >= len(records):
         return Outcome(f"{spec.function}: no result was recorded for call {i + 1} (the kernel stopped early).",
@@ -170,6 +185,14 @@ def outcome(spec: GradedFunction, records, i: int, case: dict, truth: dict) -> O
     except Failure as f:
         return Outcome(str(f), None, all_wrong)
     outputs = dict(zip(spec.returns, values))
+    if spec.read is not None:
+        objects = rec.get("objects", {}) if isinstance(rec.get("objects"), dict) else {}
+        try:
+            outputs = spec.read(case, outputs, {name: objects.get(str(j)) for j, name in enumerate(spec.arguments)})
+        except Failure as f:
+            outputs = f"{spec.function}: {f}"
+        if isinstance(outputs, str):
+            return Outcome(f"{outputs.rstrip('.')} (on {case_text(case)}).", None, all_wrong)
     aliased = [spec.returns[j] for j in rec.get("aliased", []) if isinstance(j, int) and len(spec.returns) > 1
                and j < len(spec.returns) and isinstance(values[j], _ndarray) and spec.returns[j].startswith("d")]
     if aliased and all(isinstance(v, _ndarray) for v in values):
@@ -177,20 +200,27 @@ def outcome(spec: GradedFunction, records, i: int, case: dict, truth: dict) -> O
                        f"an argument): return a new array, e.g. with .copy() or an arithmetic result.", None, all_wrong)
     wrong = {}
     for name in compared:
-        exp, value = truth[name], outputs[name]
+        exp, value = truth[name], outputs.get(name)
+        if spec.kind == "exact":
+            wrong[name] = exact_wrong(value, exp)
+            continue
         try:
             arr = as_float_array(value, spec.function, name)
         except Failure:
             wrong[name] = True
             continue
         wrong[name] = bool(dtype_problem(value, spec.function, name)) or arr.shape != exp.shape \
-            or not within_tolerance(arr, exp, tolerance(spec))
-    cache = _cache_problem(spec, outputs["cache"], truth["cache"], case) if spec.cache and "cache" in truth else ""
+            or not within_tolerance(arr, exp, tolerance(spec, name))
+    cache = _cache_problem(spec, outputs.get("cache"), truth["cache"], case, outputs) if spec.cache and "cache" in truth else ""
     return Outcome(None, outputs, wrong, cache)
 
 
-def tolerance(spec: GradedFunction) -> float:
-    return spec.tol if spec.tol is not None else (GRAD_TOL if spec.kind == "gradients" else VALUE_TOL)
+def tolerance(spec: GradedFunction, name: str | None = None):
+    """The tolerance of output ``name`` (all of them: a float, or a dict output -> tolerance)."""
+    default = GRAD_TOL if spec.kind == "gradients" else VALUE_TOL
+    if isinstance(spec.tol, dict):
+        return spec.tol.get(name, default) if name is not None else defaultdict(lambda: default, spec.tol)
+    return spec.tol if spec.tol is not None else default
 
 
 def truth_of(spec: GradedFunction, case: dict) -> dict:

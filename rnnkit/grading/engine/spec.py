@@ -105,10 +105,11 @@ class GradedFunction:
     arguments: tuple          # parameter names in order, e.g. ("dh", "cache")
     returns: tuple            # every returned value in order, a cache included, e.g. ("h", "cache")
     args_of: Callable[[dict], tuple]          # case -> the positional arguments
-    draw: Callable[[np.random.Generator], dict]   # the random case (a dict of arrays + "sizes")
+    draw: Callable[[np.random.Generator], dict]   # the random case (a dict of arrays + "sizes"), or a list of
+    #                         cases drawn together (the first is "full" for the probe rules)
     reference: Callable[[dict], dict]         # case -> {output: expected array}; "cache": the expected tuple
-    kind: str = "values"      # "values" (VALUE_TOL) or "gradients" (GRAD_TOL)
-    tol: float | None = None  # default from kind
+    kind: str = "values"      # "values" (VALUE_TOL), "gradients" (GRAD_TOL), "exact" (integers, entry for entry)
+    tol: float | dict | None = None   # default from kind; a dict: output -> tolerance
     judged: tuple | None = None               # the outputs this cell grades (default: every non-cache return)
     cache: tuple = ()         # names of the entries of the returned cache the notebook prescribes
     edge_cases: tuple = ()    # fixed cases (callables () -> case) judged on every run: T = 1, B = 1 ...
@@ -121,7 +122,7 @@ class GradedFunction:
     time_axes: dict = field(default_factory=dict)  # output -> time axis (per-step report)
     direction: str = "backward"
     hints: dict = field(default_factory=dict)     # output -> generic advice when no mistake matches
-    error_hints: tuple = ("matmul",)              # which exception hints apply ("matmul", "broadcast")
+    error_hints: tuple = ("matmul",)  # exception hints: "matmul", "broadcast", or (text in the exception, hint)
     step: StepHelper | None = None                # blame the step function or the loop
     large: LargeCase | None = None
     judge: Callable | None = None  # ESCAPE HATCH: (context, records) -> Verdict replaces the engine's judging
@@ -131,6 +132,16 @@ class GradedFunction:
     numerical: Callable[[dict], dict] | None = None  # case -> central differences, the ground truth of the
     #                         drawn and edge cases of a gradients cell ("compared with central differences")
     argument_notes: dict = field(default_factory=dict)  # argument -> why writing into it matters
+    kept: dict = field(default_factory=dict)  # argument -> why the caller needs it unchanged: a write into it
+    #                         FAILS the cell, with this text (every other argument: passes with a note)
+    read: Callable | None = None  # (case, {return name: value}, {argument name: its object's record}) ->
+    #                         {output: value} judged instead of the returned values; raise Problem(text) (or
+    #                         return a str) for a form problem, reported as that case's failure
+    explain: Callable | None = None  # (cases, [outputs or None per case]) -> a cause read from the learner's
+    #                         own outputs when no Mistake matches ('' if none): "Likely cause: ..."
+    mistakes_on: str = "the case"  # or "every case": a Mistake is named only when it explains the learner's
+    #                         outputs on every case (where it changes nothing, the learner must be right)
+    unit: str = "entries"     # what an exact output holds, for "3 of 12 tokens differ"
 
     @property
     def judged_outputs(self) -> tuple:

@@ -5,16 +5,18 @@ from __future__ import annotations
 import numpy as np
 
 from .blame import close, composes, count_text, miss_text, oracle_record
-from .compare import as_float_array, judge, match_mistake, scaled_rel_error
+from .basics import BUG_MATCH_TOL
+from .compare import as_float_array, judge, match_mistake, scaled_rel_error, within_tolerance
 from .basics import Failure, Verdict
 from .probes import probe_text
 from .run import Context, Outcome, mistakes_of, outcome, sizes_text, tolerance, truth_of
 from .spec import GradedFunction
 
 
-def judge_case(spec: GradedFunction, case: dict, o: Outcome, truth: dict, select=None) -> Verdict:
-    """The message of one case: every compared output against the truth, with the spec's mistakes."""
-    names = [n for n in spec.returns if n in o.outputs and n in truth and not (spec.cache and n == "cache")]
+def judge_case(spec: GradedFunction, case: dict, o: Outcome, truth: dict, select=None, variants=None) -> Verdict:
+    """The message of one case: every compared output against the truth, with the spec's mistakes (``variants``:
+    those left after the run's other cases, for ``mistakes_on="every case"``)."""
+    names = [n for n in o.wrong if n in o.outputs]
     if spec.kind == "values":
         compared = "the reference on the same inputs"
     elif spec.numerical is not None and not case.get("probe"):
@@ -24,9 +26,10 @@ def judge_case(spec: GradedFunction, case: dict, o: Outcome, truth: dict, select
     context = (f"probe case {case['probe']}: " if case.get("probe") else "") + sizes_text(case)
     verdict = judge(spec.function, names, [o.outputs[n] for n in names], truth, tol=tolerance(spec), kind=spec.kind,
                     compared_with=compared, dims=spec.dims, sizes=case.get("sizes", {}),
-                    variants=mistakes_of(spec, case), time_axes=spec.time_axes, direction=spec.direction,
-                    hints=spec.hints, select=select or spec.judged_outputs, context=context,
-                    inputs="fresh inputs" if not (case.get("probe") or case.get("edge")) else "the fixed case")
+                    variants=mistakes_of(spec, case) if variants is None else variants, time_axes=spec.time_axes,
+                    direction=spec.direction, hints=spec.hints, select=select or selected(spec, truth), context=context,
+                    inputs="fresh inputs" if not (case.get("probe") or case.get("edge")) else "the fixed case",
+                    unit=spec.unit)
     if o.cache:
         head, sep, tail = verdict.message.partition("\n(Checked on")
         if verdict.passed:
@@ -49,13 +52,36 @@ def modified_note(spec: GradedFunction, records, passed: bool) -> str:
             f"change: {why} Work on a copy (e.g. dh = dh * ..., not dh *= ...).")
 
 
-def _mistake_matched(spec: GradedFunction, case: dict, truth: dict, o: Outcome) -> bool:
+def _explains(outs: dict, o: Outcome, truth: dict) -> bool:
+    """Whether a mistake's outputs ``outs`` are the learner's on this case (where it changes nothing, the truth)."""
+    if o.error is not None:
+        return False
+    for name in o.wrong:
+        want = outs.get(name, truth[name])
+        got = o.outputs.get(name)
+        if not isinstance(got, np.ndarray) or got.dtype.kind not in "fiu" or got.shape != np.shape(want) \
+                or not within_tolerance(got, want, BUG_MATCH_TOL):
+            return False
+    return True
+
+
+def run_mistakes(spec: GradedFunction, cases, truths, outcomes) -> list | None:
+    """The mistakes that may be named in this run (``None``: each case's own, ``mistakes_on="the case"``)."""
+    if spec.mistakes_on != "every case":
+        return None
+    per_case = [mistakes_of(spec, c) for c in cases]
+    keep = [j for j in range(len(per_case[0])) if all(
+        _explains(m[j][1], o, t) for m, o, t in zip(per_case, outcomes, truths) if o.error is None)]
+    return [per_case[0][j] for j in keep]
+
+
+def _mistake_matched(spec: GradedFunction, case: dict, truth: dict, o: Outcome, variants=None) -> bool:
     if o.error is not None or not any(o.wrong.values()):
         return False
-    variants = mistakes_of(spec, case)
+    variants = mistakes_of(spec, case) if variants is None else variants
     for name, bad in o.wrong.items():
         v = o.outputs.get(name)
-        if bad and isinstance(v, np.ndarray) and v.dtype.kind in "fiu" and v.shape == truth[name].shape:
+        if bad and isinstance(v, np.ndarray) and v.dtype.kind in "fiu" and v.shape == np.shape(truth[name]):
             if match_mistake(name, np.asarray(v, dtype=np.float64), truth[name], variants):
                 return True
     return False
@@ -63,21 +89,48 @@ def _mistake_matched(spec: GradedFunction, case: dict, truth: dict, o: Outcome) 
 
 def diagnosis(spec: GradedFunction, cases, truths, outcomes, select, *, probes: bool = True, miss: str = "") -> list:
     """The failure message (lines) of one set of runs, the learner's own or the oracle's: the first wrong case
-    judged with the mistakes, and what the probe cases conclude when no mistake explains it."""
+    judged with the mistakes; else a cause the spec reads from the outputs (``explain``); else what the probe
+    cases conclude."""
     shown = next((i for i, o in enumerate(outcomes) if not o.ok(select)), None)
     if shown is None:
         return []
-    o = outcomes[shown]
+    o, case = outcomes[shown], cases[shown]
+    variants = run_mistakes(spec, cases, truths, outcomes)
     if o.error is not None:
-        return [] if miss and "a correct loop would not pass" in o.error else [o.error]
-    message = judge_case(spec, cases[shown], o, truths[shown], select).message
-    head, sep, tail = message.partition("\n(Checked on")
-    if probes and not miss and spec.probes and "Likely cause:" not in head and " is wrong: " in head \
-            and not _mistake_matched(spec, cases[0], truths[0], outcomes[0]):
+        if miss and "a correct loop would not pass" in o.error:
+            return []
+        head, sep, tail = o.error, "", ""
+    else:
+        message = judge_case(spec, case, o, truths[shown], select, variants=variants).message
+        head, sep, tail = message.partition("\n(Checked on")
+    if "Likely cause:" in head or miss:
+        return [head + sep + tail]
+    if spec.explain is not None:
+        cause = spec.explain(cases, [x.outputs for x in outcomes])
+        if isinstance(cause, str) and cause:
+            return [head + " Likely cause: " + cause + sep + tail]
+    wrong_values = " is wrong: " in head or "NaN or infinity" in head or " differ;" in head
+    if probes and spec.probes and (wrong_values or case.get("probe")) \
+            and not _mistake_matched(spec, cases[0], truths[0], outcomes[0], variants):
         named = {"full": outcomes[0]}
         named.update({c["probe_name"]: outcomes[i] for i, c in enumerate(cases) if "probe_name" in c})
         head += probe_text(spec.probes, spec.rules, named, spec.none_right)
     return [head + sep + tail]
+
+
+def kept_problem(spec: GradedFunction, records) -> str:
+    """A write into an argument the caller still needs (``spec.kept``): fails the cell ('' if none)."""
+    names = sorted({spec.arguments[i] for rec in records for i in rec.get("modified", [])
+                    if isinstance(i, int) and i < len(spec.arguments) and spec.arguments[i] in spec.kept})
+    return "\n".join(f"{spec.function} modified its argument {n} in place, which the caller still needs: "
+                     f"{spec.kept[n]}" for n in names)
+
+
+def selected(spec: GradedFunction, truth: dict) -> tuple:
+    """The outputs the cell grades (with ``read`` and no ``judged``: every output of the truth but the cache)."""
+    if spec.read is not None and spec.judged is None:
+        return tuple(n for n in truth if n != "cache")
+    return spec.judged_outputs
 
 
 def _message(lines) -> str:
@@ -118,9 +171,12 @@ def judge_records(spec: GradedFunction, context: Context, records) -> Verdict:
         return spec.judge(context, records)
     cases = context.cases
     n = len(cases)
-    select = spec.judged_outputs
     truths = [truth_of(spec, c) for c in cases]
+    select = selected(spec, truths[0])
     own = [outcome(spec, records, i, cases[i], truths[i]) for i in range(n)]
+    kept = kept_problem(spec, records[:n])
+    if kept:
+        return Verdict(False, _message(diagnosis(spec, cases, truths, own, select) + [kept]))
     if all(o.ok(select) for o in own):
         passed = judge_case(spec, cases[0], own[0], truths[0])
         note = modified_note(spec, records[:n], True)
