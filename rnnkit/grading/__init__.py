@@ -32,8 +32,9 @@ def __getattr__(name: str):
     if name in ("Check", "Verdict", "GRAD_TOL", "VALUE_TOL", "BUG_MATCH_TOL", "judge", "require"):
         return getattr(core, name)
     registry = importlib.import_module(f"{__name__}.registry")
-    for module_name in registry.MODULES:
-        module = registry.module_for(module_name)
-        if name in getattr(module, "__all__", ()) and name not in _PER_ASSIGNMENT:
-            return getattr(module, name)
+    for package in registry.MODULES.values():  # the old package of each assignment, while it is there
+        if importlib.util.find_spec(f"{__name__}.{package}") is not None:
+            module = importlib.import_module(f"{__name__}.{package}")
+            if name in getattr(module, "__all__", ()) and name not in _PER_ASSIGNMENT:
+                return getattr(module, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

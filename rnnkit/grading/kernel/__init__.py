@@ -21,13 +21,13 @@ of an assignment: the sandbox ships this package alone. Its modules:
 """
 from .arguments import MAX_WATCHED_CALLS, RecordingGenerator, Transition, decode_calls, encode_calls, special
 from .calls import (BUDGET_ERROR, CASES_ENV, RESULTS_MIME, TimeBudgetExceeded, run_calls, run_check,
-                    set_local_check)
-from .encoding import (MAX_ERROR_TEXT, MAX_OBSERVED_CALLS, MAX_PAYLOAD, MAX_STR, Other, decode_results,
-                       encode_results)
+                    set_local_check, where_raised)
+from .encoding import (MAX_ERROR_TEXT, MAX_OBSERVED_CALLS, MAX_PAYLOAD, MAX_STR, MAX_WHERE_TEXT, Other,
+                       decode_results, encode_results)
 from .oracle import Oracle, canonical_bytes, leaf_tag, seal, with_budget, with_oracle, with_recorder
 
 __all__ = ["BUDGET_ERROR", "CASES_ENV", "MAX_ERROR_TEXT", "MAX_OBSERVED_CALLS", "MAX_PAYLOAD", "MAX_STR",
-           "MAX_WATCHED_CALLS", "Oracle", "Other", "RESULTS_MIME", "RecordingGenerator", "TimeBudgetExceeded",
+           "MAX_WATCHED_CALLS", "MAX_WHERE_TEXT", "Oracle", "Other", "RESULTS_MIME", "RecordingGenerator", "TimeBudgetExceeded",
            "Transition", "canonical_bytes", "decode_calls", "decode_results", "encode_calls", "encode_results",
            "leaf_tag", "run_calls", "run_check", "seal", "set_local_check", "special", "with_budget",
-           "with_oracle", "with_recorder"]
+           "where_raised", "with_oracle", "with_recorder"]

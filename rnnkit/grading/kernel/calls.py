@@ -30,8 +30,8 @@ import os
 import numpy as np
 
 from .arguments import decode_calls, record_object
-from .encoding import MAX_ERROR_TEXT, MAX_OBSERVED_CALLS, MAX_PAYLOAD, arrays_in, copy_value, encode_results, \
-    same_array
+from .encoding import MAX_ERROR_TEXT, MAX_OBSERVED_CALLS, MAX_PAYLOAD, MAX_WHERE_TEXT, arrays_in, copy_value, \
+    encode_results, same_array
 
 
 #: Mime type of the cell output that carries a check's results back to the grader.
@@ -178,13 +178,48 @@ def _observed_for(args, observe: dict, namespace) -> dict:
     return observe
 
 
+def _library_directories() -> tuple[str, ...]:
+    """Directories whose code is not the learner's: rnnkit, numpy, the standard library, installed packages."""
+    import sysconfig
+    paths = sysconfig.get_paths()
+    dirs = {os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),  # rnnkit
+            os.path.dirname(os.path.abspath(np.__file__)), os.path.dirname(os.__file__)}
+    dirs.update(paths[k] for k in ("stdlib", "platstdlib", "purelib", "platlib") if paths.get(k))
+    return tuple(os.path.join(os.path.realpath(d), "") for d in dirs)
+
+
+def where_raised(exc: BaseException) -> dict:
+    """``{"line", "text", "function"}`` of the innermost frame of the learner's own code in ``exc``'s
+    traceback (not rnnkit, numpy, the standard library or an installed package; a notebook cell's code
+    counts, its text read from ``linecache``), or ``{}`` when there is none. Sizes are bounded."""
+    import linecache
+    library = _library_directories()
+    learners: dict[str, bool] = {}  # file name -> whether it holds the learner's code
+    found = {}
+    tb = exc.__traceback__
+    for _ in range(100_000):  # deeper than any recursion limit; the bound keeps the loop finite regardless
+        if tb is None:
+            break
+        code = tb.tb_frame.f_code
+        filename = code.co_filename
+        if filename not in learners:  # <frozen importlib...> is Python's; <string>, <ipython-input-...> run code
+            learners[filename] = not filename.startswith("<frozen") if filename.startswith("<") else \
+                not os.path.realpath(filename).startswith(library)
+        if learners[filename] and isinstance(tb.tb_lineno, int) and tb.tb_lineno > 0:
+            found = {"line": tb.tb_lineno, "function": str(code.co_name)[:MAX_WHERE_TEXT],
+                     "text": linecache.getline(filename, tb.tb_lineno).strip()[:MAX_WHERE_TEXT]}
+        tb = tb.tb_next
+    return found
+
+
 def run_calls(fn, calls: list[list], observe: dict | None = None) -> list[dict]:
     """Call ``fn(*args)`` for each argument list; record result, exception, modified and aliased arguments.
 
     Each record is ``{"value": ..., "error": str | None, "modified": [argument index, ...],
     "aliased": [output path, ...], "objects": {argument index: record},
-    "observed": {helper name: [{"args": [...], "value": ...}, ...]}}``; ``observe`` maps the names
-    of helper functions ``fn`` calls (the learner's step function) to those functions.
+    "observed": {helper name: [{"args": [...], "value": ...}, ...]}, "where": {...}}``; ``observe`` maps
+    the names of helper functions ``fn`` calls (the learner's step function) to those functions.
+    ``where`` is :func:`where_raised` of an exception the call raised (``{}`` otherwise).
     """
     import contextlib
     import warnings
@@ -194,7 +229,8 @@ def run_calls(fn, calls: list[list], observe: dict | None = None) -> list[dict]:
     namespace = getattr(fn, "__globals__", None)
     for args in calls:
         originals = [[a.copy() for a in arrays_in(arg, [])] for arg in args]
-        rec: dict = {"value": None, "error": None, "modified": [], "aliased": [], "objects": {}, "observed": {}}
+        rec: dict = {"value": None, "error": None, "modified": [], "aliased": [], "objects": {}, "observed": {},
+                     "where": {}}
         oracle = getattr(args, "oracle", None)
         try:
             with warnings.catch_warnings(), np.errstate(all="ignore"), \
@@ -209,6 +245,10 @@ def run_calls(fn, calls: list[list], observe: dict | None = None) -> list[dict]:
                 raise
             text = f"{type(exc).__name__}: {exc}"
             rec["error"] = text if len(text) <= MAX_ERROR_TEXT else text[:MAX_ERROR_TEXT] + "..."
+            try:
+                rec["where"] = where_raised(exc)
+            except Exception:  # a learner's exception object may be odd; where it came from is only a hint
+                rec["where"] = {}
         for i, (arg, before) in enumerate(zip(args, originals)):
             after = arrays_in(arg, [])
             if len(after) != len(before) or not all(same_array(a, b) for a, b in zip(after, before)):

@@ -195,6 +195,22 @@ def copy_value(v, depth: int = 0):
     return v
 
 
+#: Longest source line or function name read back for where a learner's exception was raised.
+MAX_WHERE_TEXT = 160
+
+
+def _plain_where(where) -> dict:
+    """``{"line": int, "text": str, "function": str}`` if ``where`` is well formed (types checked, texts
+    cut to :data:`MAX_WHERE_TEXT`), else ``{}``: a record's ``where`` is read from the kernel, never trusted."""
+    if not isinstance(where, dict):
+        return {}
+    line, text, function = where.get("line"), where.get("text"), where.get("function")
+    if not isinstance(line, int) or isinstance(line, bool) or not 0 < line < 10**7 \
+            or not isinstance(text, str) or not isinstance(function, str):
+        return {}
+    return {"line": line, "text": text[:MAX_WHERE_TEXT], "function": function[:MAX_WHERE_TEXT]}
+
+
 def encode_results(grade_id: str, records: list[dict]) -> bytes:
     arrays: dict[str, np.ndarray] = {}
     structure = {"grade_id": grade_id, "calls": [
@@ -202,7 +218,8 @@ def encode_results(grade_id: str, records: list[dict]) -> bytes:
          "aliased": r["aliased"], "objects": {k: encode_value(v, arrays) for k, v in r["objects"].items()},
          "observed": {name: [{"args": encode_value(tuple(c["args"]), arrays), "value": encode_value(c["value"], arrays),
                               "error": c.get("error")}
-                             for c in log] for name, log in r.get("observed", {}).items()}}
+                             for c in log] for name, log in r.get("observed", {}).items()},
+         "where": _plain_where(r.get("where"))}
         for r in records]}
     return pack_payload(structure, arrays)
 
@@ -227,5 +244,6 @@ def decode_results(data: bytes) -> tuple[str, list[dict]]:
                                       "error": str(c["error"])[:80] if c.get("error") is not None else None}
                                      for c in log[:MAX_OBSERVED_CALLS] if isinstance(c, dict)]
                          for name, log in dict(r.get("observed", {})).items() if isinstance(log, list)},
+            "where": _plain_where(r.get("where")),
         })
     return str(structure.get("grade_id")), records
