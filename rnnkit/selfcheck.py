@@ -8,16 +8,15 @@ In an exercise notebook, under a function you wrote::
 runs the hidden test of that cell here, on inputs drawn now (the seed is printed, so
 ``seed=...`` reproduces a run), and prints every wrong array with the likely cause. It is
 advisory: it runs in your kernel, and your grade is decided when the notebook is graded,
-on inputs drawn then.
+on inputs drawn then. The "Grading seed N" of your feedback replays here too:
+``self_check(..., seed=N)`` checks your function on the very inputs grading drew.
 """
 from __future__ import annotations
 
 import os
 
-import numpy as np
-
 from .grading import kernel, registry
-from .grading._core import wrap
+from .grading.engine import wrap
 
 __all__ = ["self_check"]
 
@@ -32,7 +31,8 @@ def self_check(grade_id: str, fn, *, seed: int | None = None, **observe) -> bool
     fn : callable
         Your function.
     seed : int, optional
-        Reproduce an earlier self-check (its seed is printed); by default a fresh one.
+        The inputs of an earlier run: the seed a self-check prints, or the "Grading seed N" of your
+        feedback (the same cases as that grading run). By default a fresh one.
     **observe
         Your helper functions that ``fn`` calls (e.g. ``rnn_step_forward=rnn_step_forward``),
         so that a mistake in a helper is reported where it is.
@@ -46,7 +46,7 @@ def self_check(grade_id: str, fn, *, seed: int | None = None, **observe) -> bool
     if seed is None:
         seed = int.from_bytes(os.urandom(4), "little")
     check = registry.find_check(grade_id)
-    verdict = check.grade(fn, rng=np.random.default_rng(seed), observe=observe)
+    verdict = check.grade(fn, seed=seed, observe=observe)
     text = wrap(verdict.message.split("\n(Grading seed")[0])
     print(("PASSED - " if verdict.passed else "FAILED - ") + text)
     print(f"(self-check seed {seed}; self_check({grade_id!r}, ..., seed={seed}) repeats this run)")
