@@ -11,9 +11,9 @@ import itertools
 
 import numpy as np
 
-from rnnkit import grading as G
+from . import by_id
 
-RS, UN, PC = G.grade_recurrence_step, G.grade_unroll, G.grade_rnn_parameter_count
+RS, UN, PC = by_id("test_recurrence_step"), by_id("test_unroll"), by_id("test_rnn_parameter_count")
 
 
 # ---------------------------------------------------------------------------

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnkit import grading as G
+from . import by_id
 
-SM, NLL = G.grade_softmax, G.grade_sequence_nll
-HH, OH, SO = G.grade_hidden_to_hidden_forward, G.grade_output_to_hidden_forward, G.grade_sequence_to_one_forward
+SM, NLL = by_id("test_softmax"), by_id("test_sequence_nll")
+HH, OH, SO = (by_id("test_hidden_to_hidden_forward"), by_id("test_output_to_hidden_forward"),
+              by_id("test_sequence_to_one_forward"))
 
 
 # ---------------------------------------------------------------------------
@@ -530,3 +531,40 @@ def hh_ws_matmul_rows(X, h0, Wx, Ws, b, Wy, c):
 
 
 CASES += [(HH, "Ws @ h for a batch", hh_ws_matmul_rows, "written v @ W.T")]
+
+
+# ---------------------------------------------------------------------------
+# issue #19: diagnoses the port added
+# ---------------------------------------------------------------------------
+
+def nll_log_of_sum(O, Y):
+    P = np.exp(_log_softmax(O))
+    return -np.log(np.take_along_axis(P, Y[..., None], -1).sum())  # the log of the summed probabilities
+
+
+def nll_log_of_sum_per_step(O, Y):
+    P = np.exp(_log_softmax(O))
+    picked = np.take_along_axis(P, Y[..., None], -1)[..., 0]  # (T, B)
+    return -sum(np.log(picked[t].sum()) for t in range(len(picked)))  # log of the batch's sum at each step
+
+
+def nll_squeezed(O, Y):
+    lp = _log_softmax(O)
+    picked = np.take_along_axis(lp, Y[..., None], -1).squeeze()  # drops every axis of size 1, not only the last
+    T, B = picked.shape
+    return -float(sum(picked[t, b] for t in range(T) for b in range(B)))
+
+
+def sm_in_place(O):
+    O -= O.max(axis=-1, keepdims=True)  # writes into the caller's logits
+    E = np.exp(O)
+    return E / E.sum(axis=-1, keepdims=True)
+
+
+CASES += [
+    (NLL, "log of the summed probabilities", nll_log_of_sum, "the logarithm is taken of the summed probabilities"),
+    (NLL, "log of the batch sum at each step", nll_log_of_sum_per_step,
+     "the logarithm is taken of the probabilities summed over the batch"),
+    (NLL, ".squeeze() then T, B = shape (fails for T = B = 1)", nll_squeezed, "T=1, B=1, K=3"),
+    (SM, "shifts the caller's logits in place", sm_in_place, None),
+]
