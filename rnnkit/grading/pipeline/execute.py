@@ -34,7 +34,7 @@ from traitlets import Float, Integer, Unicode
 
 from ..kernel import RESULTS_MIME
 from .. import learner_package, registry, sandbox
-from .notebook import _course, _is_hidden_test, _is_visible_test, _nb_meta, _state
+from .notebook import course_directory, is_hidden_test, is_visible_test, nbgrader_meta, pipeline_state
 
 
 # ---------------------------------------------------------------------------
@@ -199,7 +199,7 @@ class SandboxedExecute(Execute):
         # only a hidden test cell's result record is exempt from the text limit; one displayed by any
         # other cell is just output (it decides nothing, and must not bloat the graded notebook)
         is_payload = msg["msg_type"] == "display_data" and RESULTS_MIME in content.get("data", {}) \
-            and 0 <= cell_index < len(self.nb.cells) and _is_hidden_test(self.nb.cells[cell_index])
+            and 0 <= cell_index < len(self.nb.cells) and is_hidden_test(self.nb.cells[cell_index])
         if not is_payload and self._cell_text + size > self.max_cell_output:
             if not self._truncated:
                 self._truncated = True
@@ -238,10 +238,10 @@ class SandboxedExecute(Execute):
 
     # --- the loop ------------------------------------------------------------
     def preprocess(self, nb, resources, km=None):
-        state = _state(resources)
+        state = pipeline_state(resources)
         info = resources["nbgrader"]
         checks = registry.checks_for(info["assignment"])
-        course = _course(self.config)
+        course = course_directory(self.config)
         self._course_root = Path(course.root).resolve()
         sandbox.tools()  # refuse clearly, before any learner code runs, if the sandbox is missing
         sandbox.interpreter()  # and if the sandbox's Python cannot be assembled (a missing distribution)
@@ -253,8 +253,8 @@ class SandboxedExecute(Execute):
             (base / "kernel").mkdir(mode=0o700)
             learner_package.build_learner_package(registry.module_for(info["assignment"]), base / "lib")
             for cell in nb.cells:
-                if _is_hidden_test(cell):
-                    gid = _nb_meta(cell)["grade_id"]
+                if is_hidden_test(cell):
+                    gid = nbgrader_meta(cell)["grade_id"]
                     if gid not in checks:
                         raise KeyError(f"hidden test cell {gid!r} has no check in rnnkit.grading "
                                        f"({info['assignment']})")
@@ -275,7 +275,7 @@ class SandboxedExecute(Execute):
         for i, cell in enumerate(nb.cells):
             if cell.cell_type != "code":
                 continue
-            if _is_visible_test(cell) or "skip-grading" in cell.metadata.get("tags", []):
+            if is_visible_test(cell) or "skip-grading" in cell.metadata.get("tags", []):
                 cell.outputs = []
                 continue
             plan.append(i)
@@ -370,7 +370,7 @@ class SandboxedExecute(Execute):
             if time.monotonic() - self._t0 > self.notebook_timeout:
                 return
             cell = nb.cells[idx]
-            if idx in self._events or _is_hidden_test(cell):
+            if idx in self._events or is_hidden_test(cell):
                 continue
             scratch = copy.deepcopy(cell)
             self._current_index = idx

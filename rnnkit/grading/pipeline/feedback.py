@@ -27,7 +27,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets.config import Config
 
 from .. import registry
-from .notebook import _is_hidden_test, _nb_meta
+from .notebook import is_hidden_test, nbgrader_meta
 
 
 # ---------------------------------------------------------------------------
@@ -114,9 +114,9 @@ class FeedbackCells(NbGraderPreprocessor):
         labels = {}
         checks = registry.checks_for(resources["nbgrader"]["assignment"])
         for cell in nb.cells:
-            if not _is_hidden_test(cell):
+            if not is_hidden_test(cell):
                 continue
-            gid = _nb_meta(cell)["grade_id"]
+            gid = nbgrader_meta(cell)["grade_id"]
             check = checks.get(gid)
             part = gid.rsplit("_", 1)[-1] if gid.endswith(("_parameters", "_inputs")) else ""
             labels[gid] = f"{check.function}" + (f" ({part})" if part else "") if check else gid

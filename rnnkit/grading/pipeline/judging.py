@@ -16,8 +16,8 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from ..kernel import RESULTS_MIME
 from .. import registry
 from .._core import Verdict, wrap
-from .notebook import (_course, _defined_functions, _is_hidden_test, _is_solution, _is_visible_test, _nb_meta,
-                       _state)
+from .notebook import (course_directory, defined_functions, is_hidden_test, is_solution, is_visible_test,
+                       nbgrader_meta, pipeline_state)
 
 
 # ---------------------------------------------------------------------------
@@ -51,12 +51,12 @@ class JudgeHiddenCells(NbGraderPreprocessor):
     """Judge each hidden test cell from its recorded outputs and write the verdict as the cell's output."""
 
     def preprocess(self, nb, resources):
-        state = _state(resources)
+        state = pipeline_state(resources)
         checks = registry.checks_for(resources["nbgrader"]["assignment"])
         for cell in nb.cells:
-            if not _is_hidden_test(cell):
+            if not is_hidden_test(cell):
                 continue
-            gid = _nb_meta(cell)["grade_id"]
+            gid = nbgrader_meta(cell)["grade_id"]
             check = checks[gid]
             verdict = self._verdict(cell, check, gid, state)
             extra = state["cell_notes"].get(check.function) or state["cell_notes"].get(
@@ -67,7 +67,7 @@ class JudgeHiddenCells(NbGraderPreprocessor):
             cell.outputs = [_verdict_output(Verdict(verdict.passed, message), check.function)]
             state["verdicts"][gid] = verdict.passed
         for cell in nb.cells:
-            if _is_visible_test(cell):
+            if is_visible_test(cell):
                 cell.outputs = [nbformat.v4.new_output(
                     "stream", name="stdout", text="(visible tests are for you to run; grading does not run them)\n")]
         return nb, resources
@@ -98,8 +98,8 @@ class JudgeHiddenCells(NbGraderPreprocessor):
 
 def _solution_id_for(nb, function: str) -> str | None:
     for cell in nb.cells:
-        if _is_solution(cell) and function in _defined_functions(cell.source):
-            return _nb_meta(cell).get("grade_id")
+        if is_solution(cell) and function in defined_functions(cell.source):
+            return nbgrader_meta(cell).get("grade_id")
     return None
 
 
@@ -161,9 +161,9 @@ class PostCheck(NbGraderPreprocessor):
 
     def preprocess(self, nb, resources):
         from nbgrader.api import Gradebook
-        state = _state(resources)
+        state = pipeline_state(resources)
         info = resources["nbgrader"]
-        root = Path(_course(self.config).root).resolve()
+        root = Path(course_directory(self.config).root).resolve()
         problems = []
         with Gradebook(info["db_url"]) as gb:
             sub = gb.find_submission_notebook(info["notebook"], info["assignment"], info["student"])

@@ -8,7 +8,7 @@ import nbformat
 from nbgrader.preprocessors import NbGraderPreprocessor
 
 from .judging import PostCheck, tree_digest
-from .notebook import _course, _defined_functions, _is_solution, _nb_meta, _state
+from .notebook import course_directory, defined_functions, is_solution, nbgrader_meta, pipeline_state
 from .vetted_converters import VETTED
 
 
@@ -29,14 +29,14 @@ class RebuildFromTemplate(NbGraderPreprocessor):
         if vetted is None:
             raise RuntimeError("this notebook was not read through rnnkit.grading.pipeline.VettedAutograde: "
                                "nbgrader_config.py must call use_vetted_converters()")
-        state = _state(resources)
+        state = pipeline_state(resources)
         state["notes"].extend(vetted["notes"])
         # a dropped notebook: the untouched release, without a note per missing answer cell
         rebuild_state = {"notes": [], "cell_notes": {}} if vetted["refused"] else state
         if vetted["refused"]:
             nb = nbformat.v4.new_notebook()
         info = resources["nbgrader"]
-        course = _course(self.config)
+        course = course_directory(self.config)
         if PostCheck._digest is None:  # before any learner code of this batch has run
             PostCheck._digest = tree_digest(Path(course.root).resolve())
         template_path = Path(course.format_path(course.release_directory, ".", info["assignment"])) \
@@ -48,18 +48,18 @@ class RebuildFromTemplate(NbGraderPreprocessor):
         submitted = [c for c in nb.get("cells", []) if isinstance(c, dict)]
         by_id: dict[str, list] = {}
         for c in submitted:
-            gid = _nb_meta(c).get("grade_id") if isinstance(_nb_meta(c), dict) else None
+            gid = nbgrader_meta(c).get("grade_id") if isinstance(nbgrader_meta(c), dict) else None
             if isinstance(gid, str):
                 by_id.setdefault(gid, []).append(c)
         used: set[int] = set()
         cells = []
         for tcell in template.cells:
             cell = copy.deepcopy(tcell)
-            if _is_solution(tcell):
-                gid = _nb_meta(tcell)["grade_id"]
+            if is_solution(tcell):
+                gid = nbgrader_meta(tcell)["grade_id"]
                 cell.source = self._learner_source(tcell, gid, by_id, submitted, used, rebuild_state)
             cells.append(cell)
-        cells = self._with_learner_cells(cells, submitted, used, {_nb_meta(c).get("grade_id") for c in template.cells})
+        cells = self._with_learner_cells(cells, submitted, used, {nbgrader_meta(c).get("grade_id") for c in template.cells})
         nb = copy.deepcopy(template)
         nb.cells = cells
         if state["notes"]:
@@ -80,7 +80,7 @@ class RebuildFromTemplate(NbGraderPreprocessor):
         anchors: dict[str | None, list] = {}
         anchor = None
         for c in submitted:
-            gid = _nb_meta(c).get("grade_id") if isinstance(_nb_meta(c), dict) else None
+            gid = nbgrader_meta(c).get("grade_id") if isinstance(nbgrader_meta(c), dict) else None
             if gid in template_ids:
                 anchor = gid
                 continue
@@ -92,7 +92,7 @@ class RebuildFromTemplate(NbGraderPreprocessor):
         out = list(anchors.get(None, []))
         for cell in cells:
             out.append(cell)
-            out.extend(anchors.get(_nb_meta(cell).get("grade_id"), []))
+            out.extend(anchors.get(nbgrader_meta(cell).get("grade_id"), []))
         return out
 
     @staticmethod
@@ -108,7 +108,7 @@ class RebuildFromTemplate(NbGraderPreprocessor):
         if candidates:
             chosen = candidates[-1]
             used.add(id(chosen))
-            if not _nb_meta(chosen).get("solution"):
+            if not nbgrader_meta(chosen).get("solution"):
                 state["notes"].append(f"The cell `{gid}` was no longer marked as an answer cell; its code was "
                                       f"graded anyway.")
             return code_of(chosen)
@@ -118,11 +118,11 @@ class RebuildFromTemplate(NbGraderPreprocessor):
             state["cell_notes"].setdefault(gid, []).append("its answer cell was not a code cell")
             return tcell.source
         # renamed or re-created: find an unmatched code cell that defines the same functions
-        wanted = _defined_functions(tcell.source)
+        wanted = defined_functions(tcell.source)
         for c in reversed(submitted):
             if id(c) in used or c.get("cell_type") != "code" or not wanted:
                 continue
-            if wanted <= _defined_functions(code_of(c)):
+            if wanted <= defined_functions(code_of(c)):
                 used.add(id(c))
                 state["notes"].append(f"The answer cell `{gid}` was not found under its name; the cell that "
                                       f"defines {', '.join(sorted(wanted))} was graded instead.")
