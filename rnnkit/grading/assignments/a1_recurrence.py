@@ -44,6 +44,10 @@ def _first_row(c):
     return {**c, "s_prev": c["s_prev"][:1], "x": c["x"][:1], "sizes": {**c["sizes"], "B": 1}}
 
 
+#: A product with a weight the wrong way round, in this notebook's letters (s for the state).
+MATMUL_HINT = ("a product with a weight matrix in the wrong orientation. Weights are (out, in) and a batch holds "
+               "one row per sequence, so W v is written v @ W.T (e.g. s_prev @ Ws.T).")
+
 STEP = GradedFunction(
     grade_id="test_recurrence_step", function="recurrence_step",
     arguments=("s_prev", "x", "Wx", "Ws", "b"), returns=("s",),
@@ -51,6 +55,7 @@ STEP = GradedFunction(
     draw=lambda rng: step_values(rng, distinct_sizes(rng, "B D H", 3, 8)),
     reference=lambda c: {"s": layers.rnn_step_forward(c["x"], c["s_prev"], c["Wx"], c["Ws"], c["b"])[0]},
     dims={"s": "B H", "s_prev": "B H", "x": "B D"},
+    error_hints=(("matmul", MATMUL_HINT), ("shapes not aligned", MATMUL_HINT)),
     edge_cases=(lambda: step_values(np.random.default_rng(20261211), {"B": 1, "D": 3, "H": 4}),),
     mistakes=(
         Mistake("no-tanh", "tanh is missing: s = tanh(a) with a = b + s_prev @ Ws.T + x @ Wx.T.",
