@@ -253,6 +253,18 @@ def short(text: str, width: int = SHOWN) -> str:
     return text if len(text) <= width else text[:width - 5] + " […]"
 
 
+def matched_by_label(before: set, after: set) -> dict:
+    """``{(grade_id, label) after: (grade_id, label) before}`` for rows whose grade_id changed: a label that is
+    left unmatched exactly once on each side (a grader of several cells, ``part="all"``, split in two)."""
+    left_b, left_a = before - after, after - before
+    out = {}
+    for grade_id, label in left_a:
+        was = [k for k in left_b if k[1] == label]
+        if len(was) == 1 and sum(1 for k in left_a if k[1] == label) == 1:
+            out[(grade_id, label)] = was[0]
+    return out
+
+
 def masked(message: str) -> str:
     """The message with every number replaced by ``#``."""
     return NUMBER.sub("#", message)
@@ -284,6 +296,9 @@ def compare(before_path: Path, after_path: Path, assignments: list) -> int:
     total_regressions = 0
     for assignment in [a for a in bh.get("assignments", []) if a in covered]:
         keys_b = {k for k in before if k[0] == assignment and k[3] in seeds}
+        renamed = matched_by_label({k[1:3] for k in keys_b}, {k[1:3] for k in after if k[0] == assignment})
+        for key in [k for k in after if k[0] == assignment and k[1:3] in renamed]:
+            after[(assignment, *renamed[key[1:3]], key[3])] = after.pop(key)
         keys_a = {k for k in after if k[0] == assignment and k[3] in seeds}
         regressions, changed = [], defaultdict(list)
         for key in sorted(keys_b | keys_a, key=str):
@@ -331,6 +346,8 @@ def compare(before_path: Path, after_path: Path, assignments: list) -> int:
         print(f"--- counts: {same} row-seeds unchanged, {sum(len(s) for s in changed.values())} changed "
               f"({sum(len(s) for s in wording.values())} in wording), "
               f"{len(regressions)} regressions, {len(new)} new rows, {len(gone)} rows gone")
+        for (grade_id, label), (was, _) in sorted(renamed.items(), key=lambda kv: kv[1]):
+            print(f"  matched by its label alone: {was} · {label} is now graded by {grade_id}")
         for grade_id, label in new:
             print(f"  new row: {grade_id} · {label}")
         for grade_id, label in gone:
