@@ -75,37 +75,34 @@ def test_jacobian_reference_matches_central_differences(seed):
 
 
 def test_judging_runs_in_a_clean_process(tmp_path):
-    """The judge_* functions need only arrays: run the learner's code here, judge in a fresh interpreter."""
+    """A check's verdict needs only the recorded bytes: the learner's code runs here (the kernel's part), the
+    judging in a fresh interpreter that rebuilds the cases from the same seed and never sees the learner's code."""
     import subprocess
     import sys
 
     from grading_bugs.a3_bptt import bptt_no_carry
     from grading_bugs.a6_lstm import lstm_b_no_cell_carry
-    from rnnkit.grading import lstm_case, lstm_step_caches, rnn_case, seq_cache
+    from rnnkit.grading import kernel, registry
 
-    rng = np.random.default_rng(7)
-    case = rnn_case(rng)
-    grads = bptt_no_carry(case["dHs"], seq_cache(case))
-    lcase = lstm_case(rng)
-    lgrads = lstm_b_no_cell_carry(lcase["dHs"], lstm_step_caches(lcase)[1])
-    for path, c, out in ((tmp_path / "rnn.npz", case, grads), (tmp_path / "lstm.npz", lcase, lgrads)):
-        np.savez(path, **{k: v for k, v in c.items() if k != "sizes"}, sizes=np.array(list(c["sizes"].values())),
-                 letters=np.array(list(c["sizes"])), **{f"out{i}": g for i, g in enumerate(out)})
+    seed = 7
+    for grade_id, fn in (("test_rnn_backward_parameters", bptt_no_carry),
+                         ("test_lstm_backward_inputs", lstm_b_no_cell_carry)):
+        data, _, _ = registry.find_check(grade_id).cases(seed=seed)
+        records = kernel.run_calls(fn, kernel.decode_calls(data))
+        (tmp_path / f"{grade_id}.bin").write_bytes(kernel.encode_results(grade_id, records))
     script = """
-import sys, numpy as np
-from rnnkit.grading import judge_rnn_backward, judge_lstm_backward
-def load(path):
-    data = np.load(path)
-    case = {k: data[k] for k in data.files if k not in ("sizes", "letters") and not k.startswith("out")}
-    case["sizes"] = {str(k): int(v) for k, v in zip(data["letters"], data["sizes"])}
-    return case, tuple(data[f"out{i}"] for i in range(5))
-case, grads = load(sys.argv[1])
-print(judge_rnn_backward(case, grads, "parameters").message)
-case, grads = load(sys.argv[2])
-print(judge_lstm_backward(case, grads, "inputs").message)
+import sys
+from pathlib import Path
+from rnnkit.grading import registry
+for grade_id in ("test_rnn_backward_parameters", "test_lstm_backward_inputs"):
+    check = registry.find_check(grade_id)
+    _, context, _ = check.cases(seed=int(sys.argv[2]))
+    print(check.judge_payload(context, (Path(sys.argv[1]) / f"{grade_id}.bin").read_bytes()).message)
+    print("learner modules loaded:", sorted(m for m in sys.modules if m.startswith("grading_bugs")))
 """
-    proc = subprocess.run([sys.executable, "-c", script, str(tmp_path / "rnn.npz"), str(tmp_path / "lstm.npz")],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run([sys.executable, "-c", script, str(tmp_path), str(seed)], capture_output=True, text=True,
+                          timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "only the last step is right" in proc.stdout
     assert "cell-state carry is missing" in proc.stdout
+    assert proc.stdout.count("learner modules loaded: []") == 2, proc.stdout
