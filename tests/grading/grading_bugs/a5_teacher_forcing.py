@@ -60,6 +60,14 @@ def orf_ok(X, feedback, Wx, Wo, b, Wy, c):
 
 def orf_ok_loop(X, feedback, Wx, Wo, b, Wy, c):
     K = Wy.shape[0]
+    F = _oh(feedback, K)
+    Hs = np.stack([np.tanh(b + x @ Wx.T + f @ Wo.T) for x, f in zip(X, F)])
+    O = np.stack([c + h @ Wy.T for h in Hs])
+    return O, (X, F, Hs, Wx, Wo, Wy)
+
+
+def orf_loop_no_cache(X, feedback, Wx, Wo, b, Wy, c):
+    K = Wy.shape[0]
     O = np.stack([c + np.tanh(b + x @ Wx.T + _oh(f, K) @ Wo.T) @ Wy.T for x, f in zip(X, feedback)])
     return O, None
 
@@ -609,7 +617,7 @@ CASES += [
     (ORB, "tensordot", orb_ok_tensordot, None),
     (ORB, "computed in float32 (accepted within the float32 tolerance)", orb_float32, None),
     (ORB, "gradient through the fed token", orb_through_feedback, "So the mistake is in gradient passed between steps"),
-    (ORB, "1 - h instead of 1 - h^2", orb_no_square, "So the mistake is in the tanh′ factor"),
+    (ORB, "1 - h instead of 1 - h^2", orb_no_square, "the tanh′ factor is 1 − h² (h squared), not 1 − h"),
     (ORB, "dWo from F.argmax", orb_dwo_from_argmax, "the steps fed nothing"),
     (ORB, "batch mean", orb_batch_mean, "divided by the batch size B"),
     (ORB, "dc summed over time only", orb_dc_time_only, "dc still has the batch"),
@@ -624,6 +632,88 @@ CASES += [
     (SS, "truth Y[t]", ss_truth_y_t, "not Y[t]"),
     (SS, "prediction from X[t]", ss_prediction_from_x_t, "computed from X[t-1]"),
     (SS, "predictions from a separate closed loop", ss_separate_closed_loop, "separate closed loop"),
-    (SS, "a coin at the first step too", ss_coin_at_first_step, "The coins were not drawn as instructed"),
-    (SS, "one coin for the whole batch", ss_one_coin_per_step, "The coins were not drawn as instructed"),
+    (SS, "a coin at the first step too", ss_coin_at_first_step, "the coins were not drawn as instructed"),
+    (SS, "one coin for the whole batch", ss_one_coin_per_step, "the coins were not drawn as instructed"),
+]
+
+
+# ===========================================================================
+# Diagnoses added with the port to the grading engine (issue #19): the returned cache, more slips of the
+# derivative and of the sums, a shape error with its hint, a crash on an edge case only
+# ===========================================================================
+
+def orf_cache_pre_activation(X, feedback, Wx, Wo, b, Wy, c):
+    """Keeps the pre-activation under the name Hs: O is right, the cache is not."""
+    F = one_hot_feedback(feedback, Wy.shape[0])
+    Hs = b + X @ Wx.T + F @ Wo.T
+    O = c + np.tanh(Hs) @ Wy.T
+    return O, (X, F, Hs, Wx, Wo, Wy)
+
+
+def orb_squares_cache_in_place(dO, cache):
+    """Reuses the cache's Hs for h² once dWy is taken: right gradients, but the caller's cache is changed
+    (costs no points; the verdict reports it)."""
+    X, F, Hs, Wx, Wo, Wy = cache
+    dWy = np.einsum("tbk,tbh->kh", dO, Hs)
+    Hs **= 2
+    d = (dO @ Wy) * (1 - Hs)
+    return d @ Wx, np.einsum("tbh,tbd->hd", d, X), np.einsum("tbh,tbk->hk", d, F), d.sum((0, 1)), dWy, dO.sum((0, 1))
+
+
+def orb_sigmoid_prime(dO, cache):
+    X, F, Hs, Wx, Wo, Wy = cache
+    d = (dO @ Wy) * Hs * (1 - Hs)
+    return _grads(dO, d, X, F, Hs, Wx)
+
+
+def orb_tanh_prime_of_h(dO, cache):
+    X, F, Hs, Wx, Wo, Wy = cache
+    d = (dO @ Wy) * (1 - np.tanh(Hs) ** 2)
+    return _grads(dO, d, X, F, Hs, Wx)
+
+
+def orb_dc_mean(dO, cache):
+    X, F, Hs, Wx, Wo, Wy = cache
+    d = (dO @ Wy) * (1 - Hs ** 2)
+    g = _grads(dO, d, X, F, Hs, Wx)
+    return g[:5] + (dO.mean(axis=(0, 1)),)
+
+
+def orb_db_mean(dO, cache):
+    X, F, Hs, Wx, Wo, Wy = cache
+    d = (dO @ Wy) * (1 - Hs ** 2)
+    g = _grads(dO, d, X, F, Hs, Wx)
+    return g[:3] + (d.mean(axis=(0, 1)),) + g[4:]
+
+
+def gcl_softmax_without_keepdims(X, Wx, Wo, b, Wy, c):
+    """Normalises the logits before the argmax; the row maximum loses its axis (no keepdims)."""
+    T, B, _ = X.shape
+    K = Wy.shape[0]
+    tokens = np.zeros((T, B), dtype=int)
+    fed = -np.ones(B, dtype=int)
+    for t in range(T):
+        o = c + np.tanh(b + X[t] @ Wx.T + one_hot_feedback(fed, K) @ Wo.T) @ Wy.T
+        p = np.exp(o - o.max(axis=1))
+        p = p / p.sum(axis=1, keepdims=True)
+        tokens[t] = fed = p.argmax(axis=1)
+    return tokens
+
+
+def tf_stack_rows(Y):
+    """Stacks the shifted rows one by one: np.stack of no rows fails when T = 1."""
+    shifted = np.stack([Y[t - 1] for t in range(1, Y.shape[0])])
+    return np.concatenate([np.full((1, Y.shape[1]), -1), shifted])
+
+
+CASES += [
+    (ORF, "loop over time, no cache returned", orf_loop_no_cache, "the cache must be the tuple (X, F, Hs, Wx, Wo, Wy)"),
+    (ORF, "cache holds the pre-activation", orf_cache_pre_activation, "the cache holds the pre-activation"),
+    (ORB, "squares the cache's Hs in place (right values)", orb_squares_cache_in_place, None),
+    (ORB, "sigmoid's derivative h(1 - h)", orb_sigmoid_prime, "the sigmoid's derivative"),
+    (ORB, "tanh' of the state", orb_tanh_prime_of_h, "applies tanh a second time"),
+    (ORB, "dc a mean", orb_dc_mean, "dc is the mean of dO"),
+    (ORB, "db a mean", orb_db_mean, "db is the mean of δ"),
+    (GCL, "softmax without keepdims", gcl_softmax_without_keepdims, "keepdims=True"),
+    (TF, "np.stack of the rows (T = 1 fails)", tf_stack_rows, "(T=1, B=3) (line "),
 ]
