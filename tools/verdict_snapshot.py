@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import difflib
 import gzip
 import io
 import json
@@ -270,6 +271,16 @@ def masked(message: str) -> str:
     return NUMBER.sub("#", message)
 
 
+def edits(before: str, after: str) -> list:
+    """The word-level edits from one message to the other, numbers masked: ``'old words' -> 'new words'``."""
+    a, b = masked(before).split(), masked(after).split()
+    out = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if op != "equal":
+            out.append(f"{short(' '.join(a[i1:i2]), 200)!r} -> {short(' '.join(b[j1:j2]), 200)!r}")
+    return out
+
+
 def why_not_ok(row: dict) -> str:
     """Why the table test fails on a recorded row."""
     if row["passed"] is None:
@@ -342,6 +353,19 @@ def compare(before_path: Path, after_path: Path, assignments: list) -> int:
                 for side, text in (("before: ", seen[0][1]), ("after:  ", seen[0][2])):
                     print(textwrap.indent(textwrap.fill(side + short(text, width), 110, subsequent_indent=" " * 8),
                                           "    "))
+                if group is wording:
+                    for edit in edits(seen[0][1], seen[0][2]):
+                        print(textwrap.indent(textwrap.fill("edit:   " + edit, 110, subsequent_indent=" " * 8), "    "))
+        # the same edit in many rows (a shared sentence of the engine reworded) is one change: listed once
+        shared = defaultdict(set)
+        for (grade_id, label, _, _), seen in wording.items():
+            for edit in edits(seen[0][1], seen[0][2]):
+                shared[edit].add((grade_id, label))
+        if shared:
+            print("\n  ~~ the edits, by how many rows make them (numbers masked as #)")
+            for edit, rows in sorted(shared.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+                print(textwrap.indent(textwrap.fill(f"{len(rows):3d} rows: {edit}", 110, subsequent_indent=" " * 10),
+                                      "    "))
         same = sum(1 for k in keys_b & keys_a if before[k]["message"] == after[k]["message"])
         print(f"--- counts: {same} row-seeds unchanged, {sum(len(s) for s in changed.values())} changed "
               f"({sum(len(s) for s in wording.values())} in wording), "
