@@ -72,7 +72,8 @@ STEP = GradedFunction(
                       "belongs, or a sum or mean over axis 0.",
               if_fails="each row of the batch is one sequence; the code must work the same for B = 1."),
         Probe("Ws = 0", what="Ws = 0", make=_zero("Ws"), if_fails="with Ws = 0 the step is tanh(b + x @ Wx.T)."),
-        Probe("s_prev = 0", what="s_prev = 0", make=_zero("s_prev"), if_fails="with s_prev = 0 the step is tanh(b + x @ Wx.T)."),
+        Probe("s_prev = 0", what="s_prev = 0", make=_zero("s_prev"),
+              if_fails="with s_prev = 0 the step is tanh(b + x @ Wx.T)."),
         Probe("x = 0", what="x = 0", make=_zero("x"),
               meaning="the input term Wx x⁽ᵗ⁾ is wrong: with x = 0 your s is right. Write it x @ Wx.T, inside "
                       "the tanh.",
@@ -234,14 +235,18 @@ def parameter_count(D: int, H: int, K: int) -> int:
 COUNT_MISTAKES = (
     ("no-biases", lambda D, H, K: H * D + H * H + K * H, "the biases are missing: b has H entries and c has K."),
     ("no-output-layer", lambda D, H, K: H * D + H * H + H, "the output layer is missing: Wy (K, H) and c (K,)."),
-    ("ws-as-input-weights", lambda D, H, K: 2 * H * D + H + K * H + K, "Ws maps the state to the state: it is (H, H), not (H, D)."),
+    ("ws-as-input-weights", lambda D, H, K: 2 * H * D + H + K * H + K,
+     "Ws maps the state to the state: it is (H, H), not (H, D)."),
     ("no-state-bias", lambda D, H, K: H * D + H * H + K * H + K, "the state bias b (H,) is missing."),
     ("no-output-bias", lambda D, H, K: H * D + H * H + H + K * H, "the output bias c (K,) is missing."),
     ("no-input-weights", lambda D, H, K: H * H + H + K * H + K, "the input weights Wx (H, D) are missing."),
-    ("no-recurrent-weights", lambda D, H, K: H * D + H + K * H + K, "the state-to-state weights Ws (H, H) are missing."),
+    ("no-recurrent-weights", lambda D, H, K: H * D + H + K * H + K,
+     "the state-to-state weights Ws (H, H) are missing."),
     ("no-output-weights", lambda D, H, K: H * D + H * H + H + K, "the output weights Wy (K, H) are missing."),
-    ("wy-square", lambda D, H, K: H * D + H * H + H + K * K + K, "Wy maps the state to the output: it is (K, H), not (K, K)."),
-    ("wy-from-input", lambda D, H, K: H * D + H * H + H + K * D + K, "Wy maps the state to the output: it is (K, H), not (K, D)."),
+    ("wy-square", lambda D, H, K: H * D + H * H + H + K * K + K,
+     "Wy maps the state to the output: it is (K, H), not (K, K)."),
+    ("wy-from-input", lambda D, H, K: H * D + H * H + H + K * D + K,
+     "Wy maps the state to the output: it is (K, H), not (K, D)."),
 )
 
 #: The monomials a count of (D, H, K) is built from, and the parameter each one is the size of (if any).

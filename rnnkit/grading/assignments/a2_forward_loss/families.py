@@ -60,7 +60,8 @@ def _state_probes(feed: str) -> tuple:
     return (
         Probe("B = 1", what="B = 1", make=first_rows(1, "X", feed), meaning=BATCH_MIXED,
               if_fails="each row of the batch is one sequence."),
-        Probe("T = 1", what="T = 1", make=first_steps(1, "X"), if_fails="with T = 1 there is one step, from h0 and X[0]."),
+        Probe("T = 1", what="T = 1", make=first_steps(1, "X"),
+              if_fails="with T = 1 there is one step, from h0 and X[0]."),
         Probe("X = 0", what="X = 0", make=zeroed("X"),
               meaning="the input term Wx x⁽ᵗ⁾ is wrong: with X = 0 your result is right. Write it x @ Wx.T, "
                       "inside the tanh.",
@@ -106,11 +107,12 @@ HIDDEN_TO_HIDDEN = GradedFunction(
     draw=family_case, edge_cases=(family_edge_case,),
     reference=lambda c: {"O": _hh_ref(c)},
     dims=DIMS, time_axes={"O": 0}, direction="forward",
-    mistakes=tuple(Mistake(m, text, lambda c, m=m: {"O": output(c, states(c, m))}) for m, text in STATE_MISTAKES.items())
-    + (Mistake("one-step-late", "the outputs are one step late: o⁽ᵗ⁾ is computed from h⁽ᵗ⁾, the state after reading "
-               "x⁽ᵗ⁾.", lambda c: {"O": output(c, shift_right(states(c), fill=c["h0"]))}),
-       *_on_logits("O", _hh_ref),
-       Mistake("no-output-bias", "the output bias c is missing.", lambda c: {"O": states(c) @ c["Wy"].T})),
+    mistakes=tuple(Mistake(m, text, lambda c, m=m: {"O": output(c, states(c, m))})
+                   for m, text in STATE_MISTAKES.items()) + (
+        Mistake("one-step-late", "the outputs are one step late: o⁽ᵗ⁾ is computed from h⁽ᵗ⁾, the state after "
+                "reading x⁽ᵗ⁾.", lambda c: {"O": output(c, shift_right(states(c), fill=c["h0"]))}),
+        *_on_logits("O", _hh_ref),
+        Mistake("no-output-bias", "the output bias c is missing.", lambda c: {"O": states(c) @ c["Wy"].T})),
     probes=_state_probes("h0"),
     rules=("B = 1", WRONG_INPUT,
            ProbeRule(wrong=("full",), right=("T = 1",),

@@ -36,7 +36,8 @@ def _large(O):
 
 def moderate_mistakes(c) -> list:
     """Mistakes that show on logits of moderate size."""
-    axis_1 = [Mistake("normalised-axis-1", AXIS_TEXT, lambda c: {"P": _exp_over(c["O"], lambda E: E.sum(1, keepdims=True))})]
+    axis_1 = [Mistake("normalised-axis-1", AXIS_TEXT,
+                      lambda c: {"P": _exp_over(c["O"], lambda E: E.sum(1, keepdims=True))})]
     return [
         Mistake("normalised-axis-0", AXIS_TEXT, lambda c: {"P": _exp_over(c["O"], lambda E: E.sum(0, keepdims=True))}),
         Mistake("not-normalised", "exp is not normalised: divide by the sum over the classes.",
