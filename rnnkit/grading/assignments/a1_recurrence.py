@@ -100,6 +100,9 @@ STEP = GradedFunction(
     ),
     none_right="the step is wrong with each term switched off in turn, so the mistake is in how the terms are "
                "combined: s = tanh(b + s_prev @ Ws.T + x @ Wx.T), one tanh of the sum of all three.",
+    argument_notes={"s_prev": "a loop that keeps its states (as unroll does) would find the previous state "
+                              "overwritten.",
+                    "x": "the input sequence the step reads from would change for every later use."},
     withheld=("rnn_step_forward", "rnn_forward"),
 )
 
@@ -219,6 +222,8 @@ UNROLL = GradedFunction(
     none_right="already the first step is wrong, also with s0 = 0 and with B = 1: S[t] must be exactly what f "
                "returns, f(S[t-1], X[t]) (with S[-1] = s0), with nothing added, scaled or transformed.",
     read=read_unroll,
+    argument_notes={"X": "the sequence is not the caller's any more: unrolling it again gives other states.",
+                    "s0": "the caller's initial state is gone: unrolling again starts from elsewhere."},
 )
 
 

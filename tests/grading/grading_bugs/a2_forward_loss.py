@@ -568,3 +568,14 @@ CASES += [
     (NLL, ".squeeze() then T, B = shape (fails for T = B = 1)", nll_squeezed, "T=1, B=1, K=3"),
     (SM, "shifts the caller's logits in place", sm_in_place, None),
 ]
+
+
+def hh_state_in_h0(X, h0, Wx, Ws, b, Wy, c):
+    out = []
+    for x in X:
+        h0[...] = np.tanh(b + h0 @ Ws.T + x @ Wx.T)  # keeps the running state in the caller's h0
+        out.append(c + h0 @ Wy.T)
+    return np.stack(out)
+
+
+CASES += [(HH, "keeps the state in the caller's h0", hh_state_in_h0, None)]

@@ -18,6 +18,11 @@ from .cases import family_case, family_edge_case, first_rows, first_steps, zeroe
 HH_ARGS = ("X", "h0", "Wx", "Ws", "b", "Wy", "c")
 OH_ARGS = ("X", "Yprev", "Wx", "Wo", "b", "Wy", "c")
 DIMS = {"O": "T B K", "o": "B K", "X": "T B D", "h0": "B H", "Yprev": "T B K"}
+#: Why a write into an argument matters (the verdict's note; it costs no points while the outputs are right).
+NOTES = {"X": "the inputs are read again by the backward pass and by the next epoch.",
+         "h0": "the initial state is read again (by the backward pass, by the next batch).",
+         "Yprev": "the fed-back targets are read again by the backward pass.",
+         **{w: f"training reuses {w} at every step and every batch." for w in ("Wx", "Ws", "Wo", "b", "Wy", "c")}}
 
 
 def states(c: dict, mistake: str = "") -> np.ndarray:
@@ -106,7 +111,7 @@ HIDDEN_TO_HIDDEN = GradedFunction(
     args_of=lambda c: tuple(c[n] for n in HH_ARGS),
     draw=family_case, edge_cases=(family_edge_case,),
     reference=lambda c: {"O": _hh_ref(c)},
-    dims=DIMS, time_axes={"O": 0}, direction="forward",
+    dims=DIMS, argument_notes=NOTES, time_axes={"O": 0}, direction="forward",
     mistakes=tuple(Mistake(m, text, lambda c, m=m: {"O": output(c, states(c, m))})
                    for m, text in STATE_MISTAKES.items()) + (
         Mistake("one-step-late", "the outputs are one step late: o⁽ᵗ⁾ is computed from h⁽ᵗ⁾, the state after "
@@ -136,7 +141,7 @@ OUTPUT_TO_HIDDEN = GradedFunction(
     args_of=lambda c: tuple(c[n] for n in OH_ARGS),
     draw=family_case, edge_cases=(family_edge_case,),
     reference=lambda c: {"O": _oh(c)},
-    dims=DIMS, time_axes={"O": 0}, direction="forward",
+    dims=DIMS, argument_notes=NOTES, time_axes={"O": 0}, direction="forward",
     mistakes=(Mistake("no-tanh", "tanh is missing: h = tanh(a) with a = x @ Wx.T + Yprev[t] @ Wo.T + b.",
                       lambda c: {"O": _oh(c, tanh=False)}),
               Mistake("shifted-twice", "the fed-back vectors are shifted a second time: Yprev[t] is already what "
@@ -184,7 +189,7 @@ SEQUENCE_TO_ONE = GradedFunction(
     args_of=lambda c: tuple(c[n] for n in HH_ARGS),
     draw=family_case, edge_cases=(family_edge_case,),
     reference=lambda c: {"o": _s2o_ref(c)},
-    dims=DIMS,
+    dims=DIMS, argument_notes=NOTES,
     mistakes=tuple(Mistake(m, text, lambda c, m=m: {"o": output(c, states(c, m)[-1])})
                    for m, text in STATE_MISTAKES.items()) + (
         _from_states("first-state", "the output is read from the first state; family (c) reads the whole sequence "

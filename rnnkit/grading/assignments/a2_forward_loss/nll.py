@@ -119,5 +119,7 @@ SEQUENCE_NLL = GradedFunction(
     none_right="already wrong for one step, for one sequence and for equal logits: the per-step loss itself is "
                "wrong. L⁽ᵗ⁾ = −log softmax(o⁽ᵗ⁾)[y⁽ᵗ⁾] (natural log, softmax along the class axis, with the minus "
                "sign).",
+    argument_notes={"O": "the backward pass reads the logits again, and they are no longer the model's.",
+                    "Y": "the targets are read again (by the backward pass, by the next epoch)."},
     withheld=("softmax_cross_entropy", "softmax"),
 )

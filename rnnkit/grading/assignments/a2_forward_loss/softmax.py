@@ -101,5 +101,7 @@ SOFTMAX = GradedFunction(
     ),
     none_right="P is wrong also for a (B, K) array: P = exp(O − max) / Σ exp(O − max), the maximum and the sum "
                "taken over the last axis of each row (axis=-1, keepdims=True).",
+    argument_notes={"O": "the logits are read again after the softmax (by the loss, by the backward pass), and "
+                         "they are no longer the model's."},
     withheld=("softmax",),
 )
