@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnkit.grading.engine import GradedFunction, LargeCase, Probe, ProbeRule, numerical_gradients
+from rnnkit.grading.engine import GradedFunction, LargeCase, Probe, numerical_gradients
 
-from .cases import as_mistakes, concluded, resized, states, with_arrays
+from .cases import as_mistakes, located, resized, states, with_arrays
 from .teacher_forced import cache_of, sequence_case
 
 GRADS = ("dX", "dWx", "dWo", "db", "dWy", "dc")
@@ -52,7 +52,8 @@ def _mistakes(case) -> list:
         ("tanh-prime-of-h", "tanh′ is applied to the state: the cache holds h = tanh(a) already, so tanh′(a) = "
                             "1 − h²; 1 − tanh(h)² applies tanh a second time.",
          with_delta(dHs * (1 - np.tanh(Hs) ** 2))),
-        ("sigmoid-prime", "h (1 − h) is the sigmoid's derivative; tanh′ is 1 − h².", with_delta(dHs * Hs * (1 - Hs))),
+        ("sigmoid-prime", "h (1 − h) is the sigmoid's derivative; tanh′ is 1 − h².",
+         with_delta(dHs * Hs * (1 - Hs))),
         ("last-step-only", "the parameter gradients hold only the last step: sum over all steps (the steps are "
                            "independent here, but the parameters are shared).",
          {"dWx": d[-1].T @ X[-1], "dWo": d[-1].T @ F[-1], "db": d[-1].sum(0), "dWy": dO[-1].T @ Hs[-1],
@@ -90,14 +91,9 @@ _LAST, _T1, _WO0 = "dO only at the last step", "T = 1 (one step, a token fed)", 
 _H0, _ALL, _B1 = "h = 0 (X = Wo = b = 0, so tanh′ = 1)", "a token fed at every step (no −1)", "B = 1"
 #: A probe that passes while the random case fails points at the parts it switches off; a probe that fails
 #: rules them out (the rules spell out which probes must pass for each part).
-_RULES = tuple(ProbeRule(wrong=("full",) + wrong, right=right, text=concluded(text)) for right, wrong, text in (
-    ((_WO0, _H0, _T1), (), _TERMS["path"] + "."),
-    ((_LAST, _T1), (), _TERMS["time"] + "."),
-    ((_ALL, _T1), (), _TERMS["unfed"] + "."),
-    ((_B1,), (), _TERMS["batch"] + "."),
-    ((_H0,), (_WO0,), _TERMS["tanh"] + "."),
-    ((_H0, _WO0), (), f"{_TERMS['tanh']}, or in {_TERMS['path']}."),
-))
+_RULES = (located((_WO0, _H0, _T1), _TERMS["path"]), located((_LAST, _T1), _TERMS["time"]),
+          located((_ALL, _T1), _TERMS["unfed"]), located((_B1,), _TERMS["batch"]),
+          located((_H0,), _TERMS["tanh"], wrong=(_WO0,)), located((_H0, _WO0), _TERMS["tanh"], _TERMS["path"]))
 
 
 def _fed_once(case) -> dict:
@@ -153,5 +149,3 @@ OUTPUT_RNN_BACKWARD = GradedFunction(
     large=LargeCase(_large, GRADS, GRADS,
                     lambda s: s["T"] * s["B"] * s["D"] + s["H"] * (s["D"] + 2 * s["K"] + 1) + s["K"]),
     withheld=("OutputToHiddenRNN",))
-
-__all__ = ["OUTPUT_RNN_BACKWARD", "exact_gradients"]

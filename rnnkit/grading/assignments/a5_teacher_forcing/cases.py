@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from rnnkit.data import one_hot, shift_right
-from rnnkit.grading.engine import Mistake, distinct_sizes
+from rnnkit.grading.engine import Mistake, ProbeRule, distinct_sizes
 from rnnkit.models import OutputToHiddenRNN
 
 #: The model's parameters, in the order the graded functions take them.
@@ -113,9 +113,15 @@ def as_mistakes(triples: list) -> list:
     return [Mistake(name, text, lambda case, outs=outs: outs) for name, text, outs in merged(triples)]
 
 
-def concluded(term: str) -> str:
-    """A probe rule's conclusion (the engine puts "So " before it): the part of the model at fault."""
-    return f"the mistake is in {term}"
+def concluded(*parts: str) -> str:
+    """A probe conclusion (the engine puts "So " before it): the part or parts of the model at fault."""
+    return "the mistake is in " + ", or in ".join(parts) + "."
+
+
+def located(right: tuple, *parts: str, wrong: tuple = ()) -> ProbeRule:
+    """The rule "the random case is wrong, the probes ``right`` are right (and ``wrong`` wrong): the mistake is in
+    ``parts``" (a probe right although the random case is wrong points at what it switches off)."""
+    return ProbeRule(wrong=("full",) + tuple(wrong), right=tuple(right), text=concluded(*parts))
 
 
 def model_arrays_note(names) -> dict:

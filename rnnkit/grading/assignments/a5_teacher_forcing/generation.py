@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnkit.grading.engine import GradedFunction, Probe, ProbeRule, special
+from rnnkit.grading.engine import GradedFunction, Probe, special
 
-from .cases import (PARAMS, as_mistakes, concluded, draw_model, fed_one_hot, model_arrays_note, model_of,
-                    teacher_tokens, with_arrays)
+from .cases import (PARAMS, as_mistakes, concluded, draw_model, fed_one_hot, located, model_arrays_note,
+                    model_of, teacher_tokens, with_arrays)
 
 #: The fixed cases' sizes (the probes change some of them).
 BASE = {"T": 10, "B": 1, "D": 3, "H": 5, "K": 4}
@@ -93,14 +93,10 @@ GENERATE_CLOSED_LOOP = GradedFunction(
     probes=(Probe(_CL_T1, make=_fixed(20260541, ("start_zero", "start_last"), T=1, B=8)),
             Probe(_CL_WO0, make=_fixed(20260542, (), True, B=6)),
             Probe(_CL_B1, make=_fixed(20260543, T=12))),
-    rules=(ProbeRule(wrong=("full",), right=(_CL_T1, _CL_B1),
-                     text=concluded(f"{_CL_TERMS['feedback']}, or in {_CL_TERMS['batch']}.")),
-           ProbeRule(wrong=("full",), right=(_CL_T1,), text=concluded(_CL_TERMS["feedback"] + ".")),
-           ProbeRule(wrong=("full",), right=(_CL_B1,), text=concluded(_CL_TERMS["batch"] + ".")),
-           ProbeRule(wrong=("full",), right=(_CL_WO0,),
-                     text=concluded(f"{_CL_TERMS['first']}, or in {_CL_TERMS['feedback']}.")),
-           ProbeRule(wrong=("full", _CL_T1, _CL_WO0, _CL_B1), text=concluded(_CL_TERMS["greedy"] + "."))),
-    none_right=concluded(_CL_TERMS["greedy"] + "."),
+    rules=(located((_CL_T1, _CL_B1), _CL_TERMS["feedback"], _CL_TERMS["batch"]),
+           located((_CL_T1,), _CL_TERMS["feedback"]), located((_CL_B1,), _CL_TERMS["batch"]),
+           located((_CL_WO0,), _CL_TERMS["first"], _CL_TERMS["feedback"])),
+    none_right=concluded(_CL_TERMS["greedy"]),   # every probe wrong too: none of them switches it off
     dims={"tokens": "T B", "X": "T B D"}, time_axes={"tokens": 0}, direction="forward",
     argument_notes=model_arrays_note(("X",) + PARAMS),
     error_hints=("matmul", "broadcast"), withheld=("OutputToHiddenRNN",))
@@ -222,7 +218,8 @@ SCHEDULED_FEEDBACK = GradedFunction(
     grade_id="test_scheduled_feedback", function="scheduled_feedback",
     arguments=("X", "Y", "p_truth", "params", "rng"), returns=("feedback",), args_of=_args,
     read=_read, judged=("feedback",), explain=_draws_note,
-    draw=lambda r: scheduled_case(r, bugs=_BOTH), reference=lambda c: {"feedback": c["expected"]}, kind="exact", unit="tokens",
+    draw=lambda r: scheduled_case(r, bugs=_BOTH), reference=lambda c: {"feedback": c["expected"]},
+    kind="exact", unit="tokens",
     edge_cases=(_scheduled_fixed(20260505, 0.5, _BOTH), _scheduled_fixed(20260507, 0.5, B=5)),
     mistakes=lambda c: as_mistakes([(name, _SCHEDULED_MISTAKES[name], {"feedback": tokens})
                                     for name, tokens in _scheduled_tokens(c)]),
@@ -231,12 +228,10 @@ SCHEDULED_FEEDBACK = GradedFunction(
             Probe(_SS_P0, make=_scheduled_fixed(20260552, 0.0, ("inverted", "prediction_from_x_t",
                                                                 "teacher_forced_predictions"), B=5)),
             Probe(_SS_B1, make=_scheduled_fixed(20260553, 0.5, T=12))),
-    rules=(ProbeRule(wrong=("full", _SS_P0), right=(_SS_P1,), text=concluded(_SS_TERMS["pred"] + ".")),
-           ProbeRule(wrong=("full", _SS_P1), right=(_SS_P0,), text=concluded(_SS_TERMS["truth"] + ".")),
-           ProbeRule(wrong=("full",), right=(_SS_P1, _SS_P0),
-                     text=concluded(f"{_SS_TERMS['mix']}, or in {_SS_TERMS['coin']}.")),
-           ProbeRule(wrong=("full",), right=(_SS_B1,), text=concluded(_SS_TERMS["batch"] + "."))),
-    none_right=concluded(_SS_TERMS["coin"] + "."),
+    rules=(located((_SS_P1,), _SS_TERMS["pred"], wrong=(_SS_P0,)),
+           located((_SS_P0,), _SS_TERMS["truth"], wrong=(_SS_P1,)),
+           located((_SS_P1, _SS_P0), _SS_TERMS["mix"], _SS_TERMS["coin"]), located((_SS_B1,), _SS_TERMS["batch"])),
+    none_right=concluded(_SS_TERMS["coin"]),
     dims={"feedback": "T B", "X": "T B D", "Y": "T B"}, time_axes={"feedback": 0}, direction="forward",
     argument_notes={**model_arrays_note(("X", "params")), "Y": "Y holds the targets of the loss, which the "
                     "training step computes right after this call."},

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnkit.grading.engine import GradedFunction, Probe, ProbeRule
+from rnnkit.grading.engine import GradedFunction, Probe
 
-from .cases import (as_mistakes, concluded, draw_model, fed_one_hot, model_arrays_note, resized, states,
-                    teacher_tokens, with_arrays)
+from .cases import (as_mistakes, concluded, draw_model, fed_one_hot, located, model_arrays_note, resized,
+                    states, teacher_tokens, with_arrays)
 
 
 # teacher_forcing_inputs -------------------------------------------------------------
@@ -59,11 +59,9 @@ TEACHER_FORCING_INPUTS = GradedFunction(
                   if_fails="with T = 1 the feedback is the single row −1 (there is no target to shift in)"),
             Probe("B = 1", make=lambda c: resized(c, B=1),
                   if_fails="with B = 1 the result must keep its batch axis, shape (T, 1)")),
-    rules=(ProbeRule(wrong=("full",), right=("T = 1 (only the first step)", "B = 1"),
-                     text=concluded(f"{_TF_SHIFT}, or in {_TF_AXES}.")),
-           ProbeRule(wrong=("full",), right=("T = 1 (only the first step)",), text=concluded(_TF_SHIFT + ".")),
-           ProbeRule(wrong=("full",), right=("B = 1",), text=concluded(_TF_AXES + "."))),
-    none_right=concluded("the first step: it receives nothing, written −1."),
+    rules=(located(("T = 1 (only the first step)", "B = 1"), _TF_SHIFT, _TF_AXES),
+           located(("T = 1 (only the first step)",), _TF_SHIFT), located(("B = 1",), _TF_AXES)),
+    none_right=concluded("the first step: it receives nothing, written −1"),
     dims={"feedback": "T B", "Y": "T B"}, time_axes={"feedback": 0}, direction="forward",
     kept={"Y": "Y holds the targets of the loss, so a function that changed the targets Y it was given makes every "
                "step learn to predict the token it is fed. Build the feedback in a new array (np.empty_like(Y) or "
@@ -140,8 +138,7 @@ def _forward_rules() -> tuple:
     one = [("feed", ("nothing fed (feedback = −1 everywhere)", "Wo = 0")),
            ("unfed", ("a token fed at every step (no −1)", "Wo = 0")), ("input", ("X = 0",)),
            ("hbias", ("b = 0",)), ("obias", ("c = 0",)), ("time", ("T = 1 (a token fed)",)), ("batch", ("B = 1",))]
-    return tuple(ProbeRule(wrong=("full",), right=right, text=concluded(terms[t] + ".")) for t, right in one) + (
-        ProbeRule(wrong=("full",), right=("Wo = 0",), text=concluded(f"{terms['feed']}, or in {terms['unfed']}.")),)
+    return tuple(located(right, terms[t]) for t, right in one) + (located(("Wo = 0",), terms["feed"], terms["unfed"]),)
 
 
 _FORWARD_BASE = {"T": 3, "B": 2, "D": 3, "H": 4, "K": 5}
