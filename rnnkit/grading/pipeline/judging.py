@@ -15,7 +15,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 
 from ..kernel import RESULTS_MIME
 from .. import registry
-from .._core import Verdict, wrap
+from ..engine import Verdict, wrap
 from .notebook import (course_directory, defined_functions, is_hidden_test, is_solution, is_visible_test,
                        nbgrader_meta, pipeline_state)
 
