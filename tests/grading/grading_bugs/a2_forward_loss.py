@@ -565,7 +565,8 @@ CASES += [
     (NLL, "log of the summed probabilities", nll_log_of_sum, "the logarithm is taken of the summed probabilities"),
     (NLL, "log of the batch sum at each step", nll_log_of_sum_per_step,
      "the logarithm is taken of the probabilities summed over the batch"),
-    (NLL, ".squeeze() then T, B = shape (fails for T = B = 1)", nll_squeezed, "T=1, B=1, K=3"),
+    # the case's sizes and the learner's line, though the drawn case passes
+    (NLL, ".squeeze() then T, B = shape (fails for T = B = 1)", nll_squeezed, "on the case T=1, B=1, K=3 (line "),
     (SM, "shifts the caller's logits in place", sm_in_place, None),
 ]
 
