@@ -672,6 +672,14 @@ def orb_tanh_prime_of_h(dO, cache):
     return _grads(dO, d, X, F, Hs, Wx)
 
 
+def orb_rebuilt_pre_activation(dO, cache):
+    """Recomputes tanh′ from the pre-activation, rebuilt from the cache (which has no b)."""
+    X, F, Hs, Wx, Wo, Wy = cache
+    A = X @ Wx.T + F @ Wo.T
+    d = (dO @ Wy) * (1 - np.tanh(A) ** 2)
+    return _grads(dO, d, X, F, Hs, Wx)
+
+
 def orb_dc_mean(dO, cache):
     X, F, Hs, Wx, Wo, Wy = cache
     d = (dO @ Wy) * (1 - Hs ** 2)
@@ -712,6 +720,7 @@ CASES += [
     (ORB, "squares the cache's Hs in place (right values)", orb_squares_cache_in_place, None),
     (ORB, "sigmoid's derivative h(1 - h)", orb_sigmoid_prime, "the sigmoid's derivative"),
     (ORB, "tanh' of the state", orb_tanh_prime_of_h, "applies tanh a second time"),
+    (ORB, "tanh' from a rebuilt pre-activation", orb_rebuilt_pre_activation, "rebuilt without b"),
     (ORB, "dc a mean", orb_dc_mean, "dc is the mean of dO"),
     (ORB, "db a mean", orb_db_mean, "db is the mean of δ"),
     (GCL, "softmax without keepdims", gcl_softmax_without_keepdims, "keepdims=True"),

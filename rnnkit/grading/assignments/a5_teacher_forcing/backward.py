@@ -54,6 +54,9 @@ def _mistakes(case) -> list:
          with_delta(dHs * (1 - np.tanh(Hs) ** 2))),
         ("sigmoid-prime", "h (1 − h) is the sigmoid's derivative; tanh′ is 1 − h².",
          with_delta(dHs * Hs * (1 - Hs))),
+        ("rebuilt-pre-activation", "tanh′ is computed from a pre-activation rebuilt without b (b is not in the "
+                                   "cache): take it from the states instead, tanh′ = 1 − h² with h = Hs.",
+         with_delta(dHs * (1 - np.tanh(X @ Wx.T + F @ case["Wo"].T) ** 2))),
         ("last-step-only", "the parameter gradients hold only the last step: sum over all steps (the steps are "
                            "independent here, but the parameters are shared).",
          {"dWx": d[-1].T @ X[-1], "dWo": d[-1].T @ F[-1], "db": d[-1].sum(0), "dWy": dO[-1].T @ Hs[-1],
