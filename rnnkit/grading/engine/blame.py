@@ -36,13 +36,21 @@ def _as_lists(args: tuple) -> tuple:
     return tuple(list(a) if isinstance(a, tuple) else a for a in args)
 
 
+def _variants(args: tuple) -> list:
+    """The same call as a correct loop may spell it: tuples inside as lists, an all-zero array argument (a carry
+    that starts at zero) as the scalar 0.0 or 0."""
+    out = [args]
+    for j, a in enumerate(args):
+        if isinstance(a, np.ndarray) and a.size and not a.any():
+            out += [v[:j] + (z,) + v[j + 1:] for v in list(out) for z in (0.0, 0)]
+    return out + [_as_lists(v) for v in out if _as_lists(v) != v]
+
+
 def oracle_call(step: StepHelper, args: tuple, case: dict):
     """The call of the sequence function with the oracle, and what the judge needs to read a miss."""
     entries = []
     for call_args, result in step.calls(case):
-        entries.append((tuple(call_args), result))
-        if _as_lists(tuple(call_args)) != tuple(call_args):
-            entries.append((_as_lists(tuple(call_args)), result))
+        entries += [(variant, result) for variant in _variants(tuple(call_args))]
     tags, labels, values = {}, [], []
     for label, value in step.labels(case):
         tag = leaf_tag(value).tobytes()
@@ -79,7 +87,7 @@ def oracle_record(records, i: int) -> dict:
     return out
 
 
-def miss_text(func: str, step: StepHelper, info: dict, rec: dict) -> str:
+def miss_text(func: str, step: StepHelper, info: dict, rec: dict, case: dict | None = None) -> str:
     """What the first call of the step function that a correct loop would not make got wrong."""
     k, leaves = rec["miss_call"], rec["miss_leaves"]
     labels, expected = info["labels"], info["expected"]
@@ -104,7 +112,9 @@ def miss_text(func: str, step: StepHelper, info: dict, rec: dict) -> str:
                 f"{step.name}{step.signature}{before}.")
     said = "; ".join(f"{name} is {label(got)} where {label(want)} belongs" for name, got, want in wrong)
     rest = "; the other arguments are right" if len(wrong) < len(exp) else ""
-    return f"{head}: at its {_ordinal(k)} call ({where}), {said}{rest}{before}."
+    cause = step.explain_miss(case, k, [(name, label(got), label(want)) for name, got, want in wrong]) \
+        if step.explain_miss is not None else ""
+    return f"{head}: at its {_ordinal(k)} call ({where}), {said}{rest}{before}." + (f" {cause}" if cause else "")
 
 
 def count_text(func: str, step: StepHelper, case: dict, made: int) -> str:
@@ -132,9 +142,15 @@ def close(a, b, rtol: float = 1e-9) -> bool:
     return bool(_abs(a - b).max(initial=0.0) <= rtol * scale)
 
 
+def _same(g, w) -> bool:
+    if isinstance(g, (int, float)) and not isinstance(g, bool) and g == 0 and isinstance(w, np.ndarray):
+        return not w.any()  # a carry started as the scalar 0
+    return close(g, w)
+
+
 def _same_args(got, want) -> bool:
     got, want = _leaves(tuple(got), []), _leaves(tuple(want), [])
-    return len(got) >= len(want) and all(close(g, w) for g, w in zip(got, want))
+    return len(got) >= len(want) and all(_same(g, w) for g, w in zip(got, want))
 
 
 def composes(step: StepHelper, case: dict, record: dict, outputs, error, judged) -> bool:

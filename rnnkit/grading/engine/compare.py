@@ -247,10 +247,13 @@ def judge(func: str, names: Sequence[str], got: Sequence, expected: Mapping[str,
         exp = expected[name]
         tol_n = tol[name] if isinstance(tol, Mapping) else tol
         if kind == "exact":
-            msg = exact_message(func, name, value, exp, time_axes.get(name), unit)
+            msg = exact_message(func, name, value, exp, time_axes.get(name), unit,
+                                shape_text(_asarray(exp).shape, dims.get(name), sizes))
             if msg and isinstance(value, _ndarray) and value.dtype.kind in "iu":
                 diagnosis = match_mistake(name, value.astype(_float64), exp, variants)
-                msg += f" Likely cause: {diagnosis}" if diagnosis else (f" Hint: {hints[name]}" if name in hints else "")
+                msg += (" Likely cause: the same as above." if diagnosis in named else f" Likely cause: {diagnosis}"
+                        if diagnosis else (f" Hint: {hints[name]}" if name in hints else ""))
+                named.add(diagnosis)
             if msg:
                 problems.append(msg)
             continue
@@ -313,17 +316,20 @@ def exact_wrong(value, exp) -> bool:
                 and bool(np.array_equal(value, exp)))
 
 
-def exact_message(func: str, name: str, value, exp, time_axis: int | None, unit: str = "entries") -> str:
+def exact_message(func: str, name: str, value, exp, time_axis: int | None, unit: str = "entries",
+                  expected_shape: str = "") -> str:
     """What is wrong with an integer output judged exactly ('' when it is right)."""
     if isinstance(value, bool) or not isinstance(value, _ndarray) or value.dtype.kind not in "iu":
         got = f"dtype {value.dtype}" if isinstance(value, _ndarray) else _type_name(value)
         return f"{func}: {name} must be an integer numpy array; got {got}."
     exp = _asarray(exp)
     if value.shape != exp.shape:
-        return f"{func}: {name} has shape {value.shape}; expected {exp.shape}."
+        return f"{func}: {name} has shape {value.shape}; expected {expected_shape or exp.shape}."
     differ = value != exp
     if not differ.any():
         return ""
+    if value.ndim == 0:
+        return f"{func}: {name} is {value}; expected {exp}."
     idx = tuple(int(i) for i in _unravel_index(int(_argmax(differ)), differ.shape)) if differ.ndim else ()
     where = f"index {list(idx)}"
     if time_axis is not None and len(idx) > time_axis:
@@ -336,12 +342,15 @@ def exact_message(func: str, name: str, value, exp, time_axis: int | None, unit:
 def _nonfinite_match(name: str, value, variants) -> str:
     """' Likely cause: …' when a mistake's output has NaN or infinity at the very entries the learner's has, and
     equals it elsewhere ('' otherwise)."""
+    if isinstance(value, (float, np.floating)):
+        value = _asarray(value, dtype=_float64)
     if not isinstance(value, _ndarray) or value.dtype.kind != "f":
         return ""
     with _errstate(all="ignore"):
         bad = ~_isfinite(value)
         for diagnosis, outs in variants:
             v = outs.get(name)
+            v = _asarray(v, dtype=_float64) if isinstance(v, (float, np.floating)) else v
             if not isinstance(v, _ndarray) or v.shape != value.shape or not bad.any():
                 continue
             if (~_isfinite(v) == bad).all() and within_tolerance(value[~bad], v[~bad], BUG_MATCH_TOL):
@@ -364,6 +373,8 @@ def dtype_problem(value, func: str, name: str) -> str:
 
 def _nonfinite_where(value, name: str, time_axes: Mapping[str, int]) -> str:
     """' First NaN at index [...] (time step t=...).' for an output with NaN or infinity."""
+    if isinstance(value, (float, np.floating)):
+        value = _asarray(value, dtype=_float64)
     if not isinstance(value, _ndarray) or value.dtype.kind != "f":
         return ""
     with _errstate(all="ignore"):

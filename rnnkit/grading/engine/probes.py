@@ -33,6 +33,12 @@ def as_rules(rules: Sequence, probes: Sequence[Probe]) -> list:
     return out
 
 
+def conclusion(probes: Sequence[Probe], rules: Sequence, outcomes: Mapping) -> str:
+    """The text of the first rule that holds ('' if none)."""
+    obs = observations(outcomes)
+    return next((rule.text for rule in as_rules(rules, probes) if rule.holds(obs)), "")
+
+
 def probe_text(probes: Sequence[Probe], rules: Sequence, outcomes: Mapping, none_right: str = "") -> str:
     """' Probe cases (fixed inputs with one part switched off): right with …; wrong with …. So …'"""
     judged = [p for p in probes if p.name in outcomes]
@@ -50,9 +56,9 @@ def probe_text(probes: Sequence[Probe], rules: Sequence, outcomes: Mapping, none
         return f" ({', '.join(bad)})" if len(bad) < len(o.wrong) else ""
     parts = []
     if right:
-        parts.append("right with " + "; ".join(p.what for p in right))
+        parts.append("right with " + "; ".join(p.what or p.name for p in right))
     if wrong:
-        parts.append("wrong with " + "; ".join(p.what + wrong_outputs(p) for p in wrong))
+        parts.append("wrong with " + "; ".join((p.what or p.name) + wrong_outputs(p) for p in wrong))
     text = " Probe cases (fixed inputs with one part switched off): " + "; ".join(parts) + "."
     for rule in as_rules(rules, probes):
         if rule.holds(obs):

@@ -45,6 +45,7 @@ class Outcome:
     outputs: dict | None
     wrong: dict
     cache: str = ""
+    aliased: bool = False     # a returned array is an argument's own array (not reported otherwise)
 
     def ok(self, judged) -> bool:
         return self.error is None and not self.cache and not any(self.wrong.get(n) for n in judged)
@@ -135,7 +136,7 @@ def _error_message(spec: GradedFunction, record: dict, case: dict) -> str:
     return text
 
 
-def _cache_problem(spec: GradedFunction, value, expected, case: dict, outputs: dict) -> str:
+def _cache_problem(spec: GradedFunction, value, expected, case: dict, outputs: dict, wrong: dict) -> str:
     """What is wrong with a returned cache ('' if it holds what the notebook prescribes)."""
     func, names = spec.function, spec.cache
     want = f"({', '.join(names)})"
@@ -143,7 +144,7 @@ def _cache_problem(spec: GradedFunction, value, expected, case: dict, outputs: d
         got = f"{len(value)} entries" if isinstance(value, (tuple, list)) else f"a {type(value).__name__}"
         return (f"{func}: the cache must be the tuple {want} the notebook prescribes (the backward pass reads "
                 f"it); got {got}.")
-    bad = []
+    bad, right = [], []
     for i, (name, v, e) in enumerate(zip(names, value, expected)):
         try:
             arr = as_float_array(v, func, f"cache[{i}]")
@@ -154,19 +155,29 @@ def _cache_problem(spec: GradedFunction, value, expected, case: dict, outputs: d
         mine = outputs.get(name)
         if name in spec.returns and isinstance(mine, np.ndarray) and mine.shape == arr.shape \
                 and np.array_equal(mine, arr):
+            right += [] if wrong.get(name) else [name]
             continue  # the returned output itself, judged as such
         if arr.shape != e.shape:
             bad.append(f"cache[{i}] ({name}) has shape {arr.shape}, not {e.shape}")
         elif not within_tolerance(arr, e, VALUE_TOL):
             bad.append(f"cache[{i}] ({name}) is not {name}")
+        else:
+            right.append(name)
     if not bad:
         return ""
-    cause = next((text for text, outs in mistakes_of(spec, case) if isinstance(outs.get("cache"), tuple)
-                  and len(outs["cache"]) == len(value) and all(
-                      within_tolerance(np.asarray(v, dtype=np.float64), np.asarray(m, dtype=np.float64), BUG_MATCH_TOL)
-                      for v, m in zip(value, outs["cache"]) if np.shape(v) == np.shape(m))), "")
-    return (f"{func}: the cache is not the tuple {want} the notebook prescribes: {'; '.join(bad)} (on "
-            f"{case_text(case)}). The backward pass reads these values, so a wrong cache makes it wrong too."
+    matches = [(text, outs) for text, outs in mistakes_of(spec, case) if isinstance(outs.get("cache"), tuple)
+               and len(outs["cache"]) == len(value) and all(
+                   np.shape(v) == np.shape(m) and within_tolerance(np.asarray(v, dtype=np.float64),
+                                                                   np.asarray(m, dtype=np.float64), BUG_MATCH_TOL)
+                   for v, m in zip(value, outs["cache"]))]
+
+    def agrees(outs):  # the mistake's other outputs are the learner's; those it leaves out are right
+        return all(within_tolerance(np.asarray(outputs.get(n), dtype=np.float64), outs[n], BUG_MATCH_TOL)
+                   if n in outs else not wrong.get(n) for n in wrong)
+    cause = next((t for t, o in matches if agrees(o)), matches[0][0] if matches else "")
+    return (f"{func}: the cache is not the tuple {want} the notebook prescribes: {'; '.join(bad)}"
+            + (f" ({', '.join(right)} {'is' if len(right) == 1 else 'are'} right)" if right else "")
+            + f" (on {case_text(case)}). The backward pass reads these values, so a wrong cache makes it wrong too."
             + (f" Likely cause: {cause}" if cause else ""))
 
 
@@ -193,10 +204,14 @@ def outcome(spec: GradedFunction, records, i: int, case: dict, truth: dict) -> O
             outputs = f"{spec.function}: {f}"
         if isinstance(outputs, str):
             return Outcome(f"{outputs.rstrip('.')} (on {case_text(case)}).", None, all_wrong)
-    aliased = [spec.returns[j] for j in rec.get("aliased", []) if isinstance(j, int) and len(spec.returns) > 1
-               and j < len(spec.returns) and isinstance(values[j], _ndarray) and spec.returns[j].startswith("d")]
-    if aliased and all(isinstance(v, _ndarray) for v in values):
-        return Outcome(f"{spec.function} returns {', '.join(aliased)} as the very array it was given (an alias of "
+    owner = [name for name, v in zip(spec.returns, values) for _ in range(_count_arrays(v, 0 if len(values) == 1 else 1))]
+    aliased = {owner[j] for j in rec.get("aliased", []) if isinstance(j, int) and 0 <= j < len(owner)}
+    aliased -= {"cache"} | set(spec.aliases_allowed)   # a cache holds the arguments themselves
+    if spec.read is None:
+        aliased &= set(spec.judged_outputs)
+    named = [n for n in spec.returns if n in aliased and n.startswith("d") and isinstance(outputs[n], _ndarray)]
+    if named and len(spec.returns) > 1 and all(isinstance(v, _ndarray) for v in values):
+        return Outcome(f"{spec.function} returns {', '.join(named)} as the very array it was given (an alias of "
                        f"an argument): return a new array, e.g. with .copy() or an arithmetic result.", None, all_wrong)
     wrong = {}
     for name in compared:
@@ -211,8 +226,21 @@ def outcome(spec: GradedFunction, records, i: int, case: dict, truth: dict) -> O
             continue
         wrong[name] = bool(dtype_problem(value, spec.function, name)) or arr.shape != exp.shape \
             or not within_tolerance(arr, exp, tolerance(spec, name))
-    cache = _cache_problem(spec, outputs.get("cache"), truth["cache"], case, outputs) if spec.cache and "cache" in truth else ""
-    return Outcome(None, outputs, wrong, cache)
+    cache = _cache_problem(spec, outputs.get("cache"), truth["cache"], case, outputs, wrong) if spec.cache and "cache" in truth else ""
+    return Outcome(None, outputs, wrong, cache, bool(aliased))
+
+
+def _count_arrays(value, depth: int) -> int:
+    """How many arrays the kernel counts in ``value`` (its "aliased" entries index them in this order)."""
+    if depth > 4:
+        return 0
+    if isinstance(value, _ndarray):
+        return 1
+    if isinstance(value, (tuple, list)):
+        return sum(_count_arrays(v, depth + 1) for v in value)
+    if isinstance(value, dict):
+        return sum(_count_arrays(v, depth + 1) for v in value.values())
+    return 0
 
 
 def tolerance(spec: GradedFunction, name: str | None = None):

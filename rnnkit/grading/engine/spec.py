@@ -79,7 +79,8 @@ class StepHelper:
     reported as "h_prev is Hs[2] (h⁽³⁾) where Hs[1] belongs"; ``call_names(case) -> [str]``: what each call
     is ("time step t=3"); ``signature``: how a correct loop calls it, for messages; ``leaf_names``: the name
     of each array inside the arguments, in order; ``count_size``: the size letter the number of calls
-    follows ("called rnn_step_backward 6 times for T = 7").
+    follows ("called rnn_step_backward 6 times for T = 7"); ``explain_miss(case, k, wrong)``: the cause behind the
+    wrong arguments of the first call a correct loop would not make.
     """
     name: str
     cell: str
@@ -91,6 +92,9 @@ class StepHelper:
     expected_args: Callable[[dict, list], list] | None = None
     call_names: Callable[[dict], list] | None = None
     count_size: str = "T"
+    explain_miss: Callable[[dict, int, list], str] | None = None  # (case, call number, [(argument, got label,
+    #                         wanted label)])
+    #                         -> a sentence naming the loop's mistake behind a wrong argument ('' if none)
 
 
 @dataclass(frozen=True)
@@ -142,6 +146,7 @@ class GradedFunction:
     mistakes_on: str = "the case"  # or "every case": a Mistake is named only when it explains the learner's
     #                         outputs on every case (where it changes nothing, the learner must be right)
     unit: str = "entries"     # what an exact output holds, for "3 of 12 tokens differ"
+    aliases_allowed: tuple = ()  # returns that may be (views of) an argument's arrays, e.g. windows of the input
 
     @property
     def judged_outputs(self) -> tuple:

@@ -8,8 +8,8 @@ from .blame import close, composes, count_text, miss_text, oracle_record
 from .basics import BUG_MATCH_TOL
 from .compare import as_float_array, judge, match_mistake, scaled_rel_error, within_tolerance
 from .basics import Failure, Verdict
-from .probes import probe_text
-from .run import Context, Outcome, mistakes_of, outcome, sizes_text, tolerance, truth_of
+from .probes import conclusion, probe_text
+from .run import Context, Outcome, case_text, mistakes_of, outcome, sizes_text, tolerance, truth_of
 from .spec import GradedFunction
 
 
@@ -34,7 +34,9 @@ def judge_case(spec: GradedFunction, case: dict, o: Outcome, truth: dict, select
         head, sep, tail = verdict.message.partition("\n(Checked on")
         if verdict.passed:
             return Verdict(False, o.cache)
-        return Verdict(False, head + "\n" + o.cache + sep + tail)
+        cache, _, cause = o.cache.partition(" Likely cause: ")
+        same = cause and f"Likely cause: {cause}" in head
+        return Verdict(False, head + "\n" + (cache + " Likely cause: the same as above." if same else o.cache) + sep + tail)
     return verdict
 
 
@@ -52,27 +54,32 @@ def modified_note(spec: GradedFunction, records, passed: bool) -> str:
             f"change: {why} Work on a copy (e.g. dh = dh * ..., not dh *= ...).")
 
 
-def _explains(outs: dict, o: Outcome, truth: dict) -> bool:
-    """Whether a mistake's outputs ``outs`` are the learner's on this case (where it changes nothing, the truth)."""
+def _explains(outs: dict, o: Outcome) -> bool:
+    """Whether a mistake's outputs ``outs`` are the learner's on this case (the outputs it leaves out are right)."""
     if o.error is not None:
         return False
-    for name in o.wrong:
-        want = outs.get(name, truth[name])
+    for name, bad in o.wrong.items():
+        if name not in outs:
+            if bad:
+                return False
+            continue
         got = o.outputs.get(name)
-        if not isinstance(got, np.ndarray) or got.dtype.kind not in "fiu" or got.shape != np.shape(want) \
-                or not within_tolerance(got, want, BUG_MATCH_TOL):
+        got = np.asarray(got) if isinstance(got, (int, float, np.number)) and not isinstance(got, bool) else got
+        if not isinstance(got, np.ndarray) or got.dtype.kind not in "fiu" or got.shape != np.shape(outs[name]) \
+                or not within_tolerance(got, outs[name], BUG_MATCH_TOL):
             return False
     return True
 
 
-def run_mistakes(spec: GradedFunction, cases, truths, outcomes) -> list | None:
-    """The mistakes that may be named in this run (``None``: each case's own, ``mistakes_on="the case"``)."""
+def run_mistakes(spec: GradedFunction, cases, outcomes, shown: int) -> list | None:
+    """The mistakes that may be named on case ``shown`` (``None``: all of its own, ``mistakes_on="the case"``):
+    with ``mistakes_on="every case"``, those that explain the learner's outputs on every case."""
     if spec.mistakes_on != "every case":
         return None
     per_case = [mistakes_of(spec, c) for c in cases]
     keep = [j for j in range(len(per_case[0])) if all(
-        _explains(m[j][1], o, t) for m, o, t in zip(per_case, outcomes, truths) if o.error is None)]
-    return [per_case[0][j] for j in keep]
+        _explains(m[j][1], o) for m, o in zip(per_case, outcomes) if o.error is None)]
+    return [per_case[shown][j] for j in keep]
 
 
 def _mistake_matched(spec: GradedFunction, case: dict, truth: dict, o: Outcome, variants=None) -> bool:
@@ -87,6 +94,23 @@ def _mistake_matched(spec: GradedFunction, case: dict, truth: dict, o: Outcome, 
     return False
 
 
+def _probe_only(spec: GradedFunction, cases, outcomes, shown: int, select) -> str:
+    """A probe case wrong while every drawn and edge case is right: one sentence naming it ('' otherwise)."""
+    case, o = cases[shown], outcomes[shown]
+    if not case.get("probe") or any(not x.ok(select) for c, x in zip(cases, outcomes) if not c.get("probe")):
+        return ""
+    probe = next(p for p in spec.probes if p.name == case["probe_name"])
+    named = {"full": outcomes[0], **{c["probe_name"]: outcomes[i] for i, c in enumerate(cases) if "probe_name" in c}}
+    said = conclusion(spec.probes, spec.rules, named) or probe.if_fails or spec.none_right
+    if o.error is not None:
+        head = o.error.rstrip(".") + ", though it is right on the drawn case."
+    else:
+        bad = [n for n in select if o.wrong.get(n)] or (["the cache"] if o.cache else [])
+        head = (f"{spec.function}: right on the drawn case, but {', '.join(bad)} {'is' if len(bad) == 1 else 'are'} "
+                f"wrong on {case_text(case)}.")
+    return head + (f" So {said.rstrip('.')}." if said else "")
+
+
 def diagnosis(spec: GradedFunction, cases, truths, outcomes, select, *, probes: bool = True, miss: str = "") -> list:
     """The failure message (lines) of one set of runs, the learner's own or the oracle's: the first wrong case
     judged with the mistakes; else a cause the spec reads from the outputs (``explain``); else what the probe
@@ -95,27 +119,35 @@ def diagnosis(spec: GradedFunction, cases, truths, outcomes, select, *, probes: 
     if shown is None:
         return []
     o, case = outcomes[shown], cases[shown]
-    variants = run_mistakes(spec, cases, truths, outcomes)
+    variants = run_mistakes(spec, cases, outcomes, shown)
+    alias = (" The returned arrays are the very arrays it was given (an alias of an argument): return new "
+             "arrays.") if o.aliased else ""
     if o.error is not None:
         if miss and "a correct loop would not pass" in o.error:
             return []
         head, sep, tail = o.error, "", ""
+        if case.get("edge") and outcomes[0].ok(select):
+            head += f" It is right on the drawn case ({sizes_text(cases[0])}): the error comes with these sizes."
     else:
         message = judge_case(spec, case, o, truths[shown], select, variants=variants).message
         head, sep, tail = message.partition("\n(Checked on")
     if "Likely cause:" in head or miss:
-        return [head + sep + tail]
+        return [head + alias + sep + tail]
     if spec.explain is not None:
         cause = spec.explain(cases, [x.outputs for x in outcomes])
         if isinstance(cause, str) and cause:
-            return [head + " Likely cause: " + cause + sep + tail]
+            return [head + " Likely cause: " + cause + alias + sep + tail]
+    if probes and spec.probes:
+        only = _probe_only(spec, cases, outcomes, shown, select)
+        if only:
+            return [only + alias + sep + tail]
     wrong_values = " is wrong: " in head or "NaN or infinity" in head or " differ;" in head
-    if probes and spec.probes and (wrong_values or case.get("probe")) \
-            and not _mistake_matched(spec, cases[0], truths[0], outcomes[0], variants):
+    if probes and spec.probes and wrong_values \
+            and not _mistake_matched(spec, cases[0], truths[0], outcomes[0], run_mistakes(spec, cases, outcomes, 0)):
         named = {"full": outcomes[0]}
         named.update({c["probe_name"]: outcomes[i] for i, c in enumerate(cases) if "probe_name" in c})
         head += probe_text(spec.probes, spec.rules, named, spec.none_right)
-    return [head + sep + tail]
+    return [head + alias + sep + tail]
 
 
 def kept_problem(spec: GradedFunction, records) -> str:
@@ -207,6 +239,11 @@ def judge_records(spec: GradedFunction, context: Context, records) -> Verdict:
                             f"{step.name}'s mistake.")
         if not blame_denied:
             first = (diagnosis(spec, cases, truths, own, select, probes=False) + [""])[0]
+            stopped = next((i for i, o in enumerate(own) if o.error is not None), None)
+            if stopped is not None:  # credited only when the run stopped inside the step function
+                raw = str(records[stopped].get("error"))
+                first = (f"{step.name} is not implemented yet (it raised NotImplementedError)."
+                         if raw.startswith("NotImplementedError") else f"{step.name} raised {raw}.")
             return Verdict(True, (
                 f"{spec.function}: the loop is right: run with a correct {step.name} standing in for yours, every "
                 f"output is right on every case. The errors come from your {step.name}, which is graded in its "
@@ -214,7 +251,7 @@ def judge_records(spec: GradedFunction, context: Context, records) -> Verdict:
                 f"{first.split(chr(10))[0]}"))
         return Verdict(False, _message(diagnosis(spec, cases, truths, own, select) + [blame_denied, own_modified]))
     shown = next(i for i, o in enumerate(orc) if not o.ok(select))
-    miss = next((miss_text(spec.function, step, context.oracle[i], r) for i in range(n)
+    miss = next((miss_text(spec.function, step, context.oracle[i], r, cases[i]) for i in range(n)
                  for r in [oracle_record(records, n + i)] if r["misses"] > 0), "")
     count = "" if miss else count_text(spec.function, step, cases[shown],
                                        oracle_record(records, n + shown)["calls"])

@@ -12,15 +12,15 @@ Sequence functions that call a step function by name get it through their global
 """
 from __future__ import annotations
 
-import functools
 import sys
 import types
 import warnings
 
 import numpy as np
 
-from rnnkit import grading as G
-from rnnkit.grading import Verdict
+from rnnkit.grading.engine import Verdict
+
+from . import by_id
 
 # ---------------------------------------------------------------------------
 # step forward
@@ -415,15 +415,18 @@ def out_dc_not_summed(dO, Hs, Wy):
 # the table
 # ---------------------------------------------------------------------------
 
-def _g(grade, **kw):
-    return functools.partial(grade, **kw)
+def _both(first, second):
+    """A grader that runs both cells of one function (rnn_backward's parameters and inputs): passes when both do."""
+    def grade(fn, *, rng=None):
+        verdicts = [first(fn, rng=rng), second(fn, rng=rng)]
+        return Verdict(all(v.passed for v in verdicts), "\n".join(v.message for v in verdicts))
+    grade.__name__ = "test_rnn_backward_parameters_and_inputs"
+    return grade
 
 
-SF, SB, F = G.grade_rnn_step_forward, G.grade_rnn_step_backward, G.grade_rnn_forward
-BP = _g(G.grade_rnn_backward, part="parameters")
-BI = _g(G.grade_rnn_backward, part="inputs")
-BA = G.grade_rnn_backward
-OB = G.grade_output_backward
+SF, SB, F = by_id("test_rnn_step_forward"), by_id("test_rnn_step_backward"), by_id("test_rnn_forward")
+BP, BI, OB = by_id("test_rnn_backward_parameters"), by_id("test_rnn_backward_inputs"), by_id("test_output_backward")
+BA = _both(BP, BI)
 
 CASES = [
     # rnn_step_forward
@@ -937,7 +940,8 @@ CASES += [
     (SB, "dh added to dh_prev", sb_dh_prev_with_skip, "the mistake is in dh_prev = δ @ Ws (the gradient passed"),
     (SB, "dWx divided by B", sb_dwx_batch_mean, "divided by the batch size"),
     (SB, "dh instead of delta in dWs", sb_dws_without_delta, "the tanh′ factor is missing"),
-    (SB, "tanh' multiplied into dh in place", sb_in_place_tanh_prime, "modified its argument(s) dh in place"),
+    (_passes_naming(SB, "modified its argument(s) dh in place. That costs no points here"),
+     "tanh' multiplied into dh in place (right values: passes, with the note)", sb_in_place_tanh_prime, None),
     # rnn_forward
     (F, "loop over a correct rnn_step_forward", _calling(f_with_step, **_SFW), None),
     (F, "keyword arguments to the step, np.array", _calling(f_with_step_keywords, **_SFW), None),
@@ -1005,4 +1009,99 @@ CASES += [
     (OB, "dc averaged over the batch", ob_dc_batch_mean, "right for a batch of one row (B = 1)"),
     (OB, "dHs accumulated back in time", ob_dhs_accumulated, "dHs[t] comes from dO[t] alone"),
     (OB, "dHs through Wy twice", ob_dhs_wy_squared, "dHs is wrong even for a single step"),
+]
+
+
+# ===========================================================================
+# The engine's diagnoses (issue #19): caches, arguments written into, crashes on one case, call counts
+# ===========================================================================
+
+def _without(grader, phrase: str):
+    """A grader that also requires a failing verdict NOT to say ``phrase`` (a diagnosis that points away)."""
+    def grade(fn, *, rng=None):
+        verdict = grader(fn, rng=rng)
+        if phrase in verdict.message:
+            return Verdict(False, f"the message says {phrase!r}, which points away from the fault")
+        return verdict
+    grade.__name__ = getattr(grader, "__name__", "grade")
+    return grade
+
+
+def sf_cache_preactivation(x, h_prev, Wx, Ws, b):
+    a = x @ Wx.T + h_prev @ Ws.T + b
+    return np.tanh(a), (x, h_prev, a, Wx, Ws)
+
+
+def sb_dh_not_multiplied(dh, cache):
+    x, h_prev, h, Wx, Ws = cache
+    d = 1 - h ** 2  # dh * (1 - h ** 2)
+    return d @ Wx, d @ Ws, d.T @ x, d.T @ h_prev, d.sum(axis=0)
+
+
+def sb_tanh_prime_rebuilt(dh, cache):
+    x, h_prev, h, Wx, Ws = cache
+    a = x @ Wx.T + h_prev @ Ws.T  # the bias is not in the cache
+    d = dh * (1 - np.tanh(a) ** 2)
+    return d @ Wx, d @ Ws, d.T @ x, d.T @ h_prev, d.sum(axis=0)
+
+
+def b_tanh_prime_rebuilt(dHs, cache):
+    """tanh′ from the pre-activation rebuilt from the cache (which has no b), in an inline loop."""
+    X, h0, Hs, Wx, Ws = cache
+    dX = np.zeros_like(X)
+    dWx, dWs, db = np.zeros_like(Wx), np.zeros_like(Ws), np.zeros(Ws.shape[0])
+    dh_next = np.zeros_like(h0)
+    for t in reversed(range(len(X))):
+        h_prev = Hs[t - 1] if t > 0 else h0
+        a = X[t] @ Wx.T + h_prev @ Ws.T
+        d = (dHs[t] + dh_next) * (1 - np.tanh(a) ** 2)
+        dX[t], dh_next = d @ Wx, d @ Ws
+        dWx, dWs, db = dWx + d.T @ X[t], dWs + d.T @ h_prev, db + d.sum(0)
+    return dX, dh_next, dWx, dWs, db
+
+
+def f_cache_swapped(X, h0, Wx, Ws, b):
+    Hs, _ = fwd_ok(X, h0, Wx, Ws, b)
+    return Hs, (X, h0, Hs, Ws, Wx)
+
+
+def b_carry_from_second_last_state(dHs, cache):
+    """Starts the carry from the shape of Hs[-2]: an IndexError when T = 1 only."""
+    X, h0, Hs, Wx, Ws = cache
+    dX = np.zeros_like(X)
+    dWx, dWs, db = np.zeros_like(Wx), np.zeros_like(Ws), np.zeros(Ws.shape[0])
+    dh_next = np.zeros_like(Hs[-2])
+    for t in reversed(range(len(X))):
+        h_prev = Hs[t - 1] if t > 0 else h0
+        d = (dHs[t] + dh_next) * (1 - Hs[t] ** 2)
+        dX[t], dh_next = d @ Wx, d @ Ws
+        dWx, dWs, db = dWx + d.T @ X[t], dWs + d.T @ h_prev, db + d.sum(0)
+    return dX, dh_next, dWx, dWs, db
+
+
+def b_step_skips_first(dHs, cache):
+    """Reuses the step function but its loop stops before t=0 (range(T - 1, 0, -1))."""
+    X, h0, Hs, Wx, Ws = cache
+    dX = np.zeros_like(X)
+    dWx, dWs, db = np.zeros_like(Wx), np.zeros_like(Ws), np.zeros(Ws.shape[0])
+    dh_next = np.zeros_like(h0)
+    for t in range(len(X) - 1, 0, -1):
+        dX[t], dh_next, a, c, e = rnn_step_backward(dHs[t] + dh_next, (X[t], Hs[t - 1], Hs[t], Wx, Ws))  # noqa: F821
+        dWx, dWs, db = dWx + a, dWs + c, db + e
+    return dX, dh_next, dWx, dWs, db
+
+
+CASES += [
+    (SF, "cache holds the pre-activation", sf_cache_preactivation, "the cache holds the pre-activation"),
+    (SB, "dh never multiplied in", sb_dh_not_multiplied, "the upstream gradient dh is never multiplied in"),
+    (_without(SB, "wrong even where tanh′ = 1"), "tanh' from a pre-activation rebuilt without b",
+     sb_tanh_prime_rebuilt, "tanh′ is computed from a pre-activation rebuilt from the cache"),
+    (_without(BP, "wrong even where tanh′ = 1"), "tanh' from a pre-activation rebuilt without b (loop)",
+     b_tanh_prime_rebuilt, "tanh′ is computed from a pre-activation rebuilt from the cache"),
+    (F, "cache with Wx and Ws swapped", f_cache_swapped, "cache[3] (Wx) has shape"),
+    (BP, "crashes only for T = 1 (sizes named)", b_carry_from_second_last_state, "on the case T=1, B=1, D=3, H=4"),
+    (BP, "crashes only for T = 1 (line named)", b_carry_from_second_last_state,
+     "dh_next = np.zeros_like(Hs[-2])"),
+    (BP, "step reused, loop stops before t=1 (call count)", _calling(b_step_skips_first, **_SBW),
+     "called rnn_step_backward"),
 ]
