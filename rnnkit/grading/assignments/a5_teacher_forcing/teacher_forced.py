@@ -105,7 +105,7 @@ def _forward_mistakes(case) -> list:
                                       "class 0 or K-1.", {"O": O, "cache": cache_of(case, F, Hs)}))
     A = states(case, tanh=False)[1]
     F_again = fed_one_hot(teacher_tokens(fb), K)
-    O, P = states(case)
+    O = states(case)[0]
     P = np.exp(O - O.max(-1, keepdims=True))
     zero = np.zeros(fb.shape + (K,))
     return as_mistakes([
