@@ -650,6 +650,14 @@ def orf_cache_pre_activation(X, feedback, Wx, Wo, b, Wy, c):
     return O, (X, F, Hs, Wx, Wo, Wy)
 
 
+def orf_float32(X, feedback, Wx, Wo, b, Wy, c):
+    """Computes in float32, the cache's F and Hs included (accepted within the float32 tolerance)."""
+    f = np.float32
+    F = one_hot_feedback(feedback, Wy.shape[0]).astype(f)
+    Hs = np.tanh(b.astype(f) + X.astype(f) @ Wx.T.astype(f) + F @ Wo.T.astype(f))
+    return c.astype(f) + Hs @ Wy.T.astype(f), (X, F, Hs, Wx, Wo, Wy)
+
+
 def orb_squares_cache_in_place(dO, cache):
     """Reuses the cache's Hs for h² once dWy is taken: right gradients, but the caller's cache is changed
     (costs no points; the verdict reports it)."""
@@ -717,6 +725,7 @@ def tf_stack_rows(Y):
 CASES += [
     (ORF, "loop over time, no cache returned", orf_loop_no_cache, "the cache must be the tuple (X, F, Hs, Wx, Wo, Wy)"),
     (ORF, "cache holds the pre-activation", orf_cache_pre_activation, "the cache holds the pre-activation"),
+    (ORF, "computed in float32, the cache too (accepted within the float32 tolerance)", orf_float32, None),
     (ORB, "squares the cache's Hs in place (right values)", orb_squares_cache_in_place, None),
     (ORB, "sigmoid's derivative h(1 - h)", orb_sigmoid_prime, "the sigmoid's derivative"),
     (ORB, "tanh' of the state", orb_tanh_prime_of_h, "applies tanh a second time"),
