@@ -522,6 +522,29 @@ def st_one_minus_u(logits, temperature, rng):
     return np.minimum((np.cumsum(p, axis=1) < u[:, None]).sum(axis=1), p.shape[1] - 1)
 
 
+def st_squeeze(logits, temperature, rng):
+    # squeezes "to be safe": a (1, K) batch becomes (K,), and axis 1 no longer exists
+    z = np.squeeze(logits) / temperature
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    p = e / e.sum(axis=-1, keepdims=True)
+    u = rng.random(logits.shape[0])
+    return np.minimum((np.cumsum(p, axis=1) < u[:, None]).sum(axis=1), logits.shape[1] - 1)
+
+
+def st_divides_in_place(logits, temperature, rng):
+    logits /= temperature  # the caller's logits change; the samples are right
+    return _draw(_softmax(logits), rng)
+
+
+def tr_state_in_place(model, X, Y, state, lr, max_norm):
+    loss, grads, new_state = model.loss_and_grads(X, Y, state, return_state=True)
+    s = min(1.0, max_norm / _global_norm(grads))
+    for name, g in grads.items():
+        model.params[name] -= lr * s * g
+    state[...] = new_state  # written into the caller's array; the returned values are right
+    return loss, state
+
+
 def st_per_row_draws(logits, temperature, rng):
     p = _softmax(logits / temperature)
     return np.array([min(int((np.cumsum(q) < rng.random()).sum()), len(q) - 1) for q in p])
@@ -583,4 +606,9 @@ CASES += [
     (ST, "logits / temperature²", st_temperature_squared, "the temperature is applied wrongly"),
     (ST, "normalised logits without exp", st_normalised_logits, "the probabilities are at fault"),
     (ST, "u read from the wrong end", st_one_minus_u, "the inverse-CDF draw itself is at fault"),
+    # a crash only on the fixed case B = 1: reported with the case's sizes and the learner's line
+    (ST, "squeezes the row axis (crash only for B = 1)", st_squeeze, "on the case B=1, K=6 (line"),
+    # writes into an argument, right results: full marks, and the verdict names the argument
+    (ST, "divides the caller's logits in place (passes with a note)", st_divides_in_place, None),
+    (TR, "writes the final state into the caller's state (passes with a note)", tr_state_in_place, None),
 ]
