@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnkit import grading as G
+from . import by_id
 
-JA, CV, CN, TB = G.grade_jacobian_to_last, G.grade_clip_by_value, G.grade_clip_by_global_norm, G.grade_tbptt_backward
+JA, CV, CN, TB = (by_id(g) for g in ("test_jacobian_to_last", "test_clip_by_value", "test_clip_by_global_norm",
+                                     "test_tbptt_backward"))
 
 
 # ---------------------------------------------------------------------------
@@ -263,6 +264,16 @@ def jac_no_square(Hs, Ws, t):
     return J
 
 
+def jac_squeezed_states(Hs, Ws, t):
+    """Squeezes each state to drop a batch of one: right for B > 1, an IndexError for B = 1."""
+    T, B, H = Hs.shape
+    J = np.broadcast_to(np.eye(H), (B, H, H)).copy()
+    for k in range(T, t, -1):
+        h = Hs[k - 1].squeeze()
+        J = J @ ((1 - h ** 2)[:, :, None] * Ws)
+    return J
+
+
 def jac_float32(Hs, Ws, t):
     T, B, H = Hs.shape
     J = np.broadcast_to(np.eye(H, dtype=np.float32), (B, H, H)).copy()
@@ -274,6 +285,11 @@ def jac_float32(Hs, Ws, t):
 # ---------------------------------------------------------------------------
 # clip_by_value
 # ---------------------------------------------------------------------------
+
+def cv_limit_one(grads, limit):
+    """Clips into [-1, 1] whatever limit it is given (the visible test's limit)."""
+    return {k: np.clip(g, -1.0, 1.0) for k, g in grads.items()}
+
 
 def cv_ok_min_max(grads, limit):
     return {k: np.maximum(np.minimum(g, limit), -limit) for k, g in grads.items()}
@@ -483,6 +499,46 @@ def tb_no_truncation_when_divisible(dHs, cache, k):
     return _loop(dHs, cache, k, reset_after=lambda t: T % k != 0 and t % k == 0)
 
 
+def tb_carry_added_into_dhs(dHs, cache, k):
+    """Adds the carried gradient into the caller's dHs[t] in place (right gradients: passes, with a note)."""
+    X, h0, Hs, Wx, Ws = cache
+    T = X.shape[0]
+    dX = np.zeros_like(X)
+    dWx, dWs, db = np.zeros_like(Wx), np.zeros_like(Ws), np.zeros(Ws.shape[0])
+    carried = np.zeros_like(h0)
+    for t in reversed(range(T)):
+        dHs[t] += carried
+        delta = dHs[t] * (1 - Hs[t] ** 2)
+        dX[t] = delta @ Wx
+        dWx += delta.T @ X[t]
+        dWs += delta.T @ (Hs[t - 1] if t > 0 else h0)
+        db += delta.sum(0)
+        carried = np.zeros_like(h0) if t % k == 0 else delta @ Ws
+    return dX, dWx, dWs, db
+
+
+def tb_stacked_chunks(dHs, cache, k):
+    """Chunk by chunk with the deltas stacked; one chunk too many when k divides T (an empty last chunk)."""
+    X, h0, Hs, Wx, Ws = cache
+    T = X.shape[0]
+    dX = np.zeros_like(X)
+    dWx, dWs, db = np.zeros_like(Wx), np.zeros_like(Ws), np.zeros(Ws.shape[0])
+    for c in range(T // k + 1):                     # the full chunks, then the rest
+        s, e = c * k, min(c * k + k, T)
+        carried, deltas = np.zeros_like(h0), []
+        for t in reversed(range(s, e)):
+            delta = (dHs[t] + carried) * (1 - Hs[t] ** 2)
+            carried = delta @ Ws
+            deltas.append(delta)
+        D = np.stack(deltas[::-1])                  # (e - s, B, H)
+        H_prev = np.concatenate([(h0 if s == 0 else Hs[s - 1])[None], Hs[s:e - 1]])
+        dX[s:e] = D @ Wx
+        dWx += np.einsum("tbh,tbd->hd", D, X[s:e])
+        dWs += np.einsum("tbh,tbj->hj", D, H_prev)
+        db += D.sum(axis=(0, 1))
+    return dX, dWx, dWs, db
+
+
 CASES += [
     (JA, "einsum, 0-based loop", jac_ok_einsum, None),
     (JA, "np.diag per sequence, multi_dot", jac_ok_columns, None),
@@ -493,6 +549,7 @@ CASES += [
     (JA, "first sequence for all", jac_first_sequence, "J is the same for every sequence"),
     (JA, "1 - h instead of 1 - h^2", jac_no_square, "the square is missing"),
     (JA, "computed in float32 (accepted within the float32 tolerance)", jac_float32, None),
+    (JA, "states squeezed (crashes for B = 1 only)", jac_squeezed_states, "on the case T=1, B=1, D=2, H=3, t=0 (line"),
     (CV, "minimum / maximum", cv_ok_min_max, None),
     (CV, "copy, then np.clip(out=)", cv_ok_copy_then_out, None),
     (CV, "returns the input dict", cv_returns_input, "the very arrays it was given"),
@@ -503,6 +560,7 @@ CASES += [
     (CV, "clip into [0, limit]", cv_zero_lower_bound, "the lower bound is 0"),
     (CV, "|g| clipped", cv_abs, "the sign is lost"),
     (CV, "rescaled by the largest entry of all", cv_global_max, "rescaled instead of clipped"),
+    (CV, "clips into [-1, 1] whatever the limit", cv_limit_one, "So the mistake is in the limit"),
     (CN, "vdot and max_norm / max(norm, max_norm)", cn_ok_vdot, None),
     (CN, "input arrays returned below the threshold", cn_ok_early_return, None),
     (CN, "returns the input dict", cn_returns_input, "the very arrays it was given"),
@@ -522,4 +580,7 @@ CASES += [
     (TB, "batch mean", tb_batch_mean, "divided by the batch size B"),
     (TB, "dHs only at chunk ends", tb_dhs_at_chunk_end_only, "So the mistake is in the upstream gradient"),
     (TB, "no cut when T is a multiple of k", tb_no_truncation_when_divisible, "no border at all"),
+    (TB, "carry added into the caller's dHs (right gradients: passes with a note)", tb_carry_added_into_dhs, None),
+    (TB, "an empty last chunk when k divides T (crashes there only)", tb_stacked_chunks,
+     "on the case T=6, B=2, D=3, H=4, k=3 (line"),
 ]
