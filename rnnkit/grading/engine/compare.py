@@ -186,41 +186,13 @@ def judge(func: str, names: Sequence[str], got: Sequence, expected: Mapping[str,
           time_axes: Mapping[str, int] | None = None, direction: str = "backward",
           hints: Mapping[str, str] | None = None, select: Sequence[str] | None = None,
           context: str = "", inputs: str = "fresh inputs", unit: str = "entries") -> Verdict:
-    """Compare a learner's outputs with the expected arrays and explain every mismatch.
-
-    Parameters
-    ----------
-    func : str
-        Name of the learner's function (for messages).
-    names : sequence of str
-        Names of the outputs, in the order ``got`` holds them.
-    got : sequence
-        The learner's outputs, unconverted.
-    expected : mapping name -> float64 ndarray
-        Ground truth (reference values or central differences).
-    tol : float or mapping name -> float
-        Largest allowed scaled relative error (see :func:`scaled_rel_error`), or one per output.
-    kind, compared_with : str
-        Words for the message, e.g. ``"gradients"``, ``"central differences"``; ``kind="exact"``: integer
-        outputs, equal entry for entry (``unit`` says what they hold: "entries", "tokens").
-    dims, sizes : mappings
-        Dimension letters per output (``"T B D"``) and their sizes, for shape messages.
-    variants : iterable of (diagnosis, outputs)
-        Outputs of deliberately buggy implementations on the same inputs; a wrong
-        output that matches one is reported with its diagnosis.
-    time_axes : mapping name -> axis
-        Outputs with a time axis get a per-step report.
-    direction : {"backward", "forward"}
-        Which end of the sequence "first wrong step" counts from.
-    hints : mapping name -> str
-        Generic advice when no variant matches.
-    select : sequence of str, optional
-        Judge only these outputs (a test cell may grade part of a function's outputs).
-    context : str
-        Description of the inputs (sizes, seed), appended to a failure.
-    inputs : str
-        What the inputs were (``"fresh inputs"``, ``"the fixed case"``), for that note.
-    """
+    """Compare a learner's outputs ``got`` (unconverted, named ``names``) with ``expected`` and explain every
+    mismatch: form (type, dtype, NaN), shape, the worst relative error and where, for ``time_axes`` outputs the
+    wrong steps (the first one counted in ``direction``), and the mistake of ``variants`` (``[(text, outputs)]``)
+    that the wrong output equals, else ``hints[name]``. ``tol``: one tolerance or one per output; ``kind`` and
+    ``compared_with`` word the message ("gradients", "central differences"; ``kind="exact"``: integer outputs
+    equal entry for entry, ``unit`` naming what they hold); ``dims``/``sizes`` word shapes; ``select``: the
+    outputs judged; ``context`` (sizes) and ``inputs`` ("fresh inputs", "the fixed case") end a failure."""
     dims = dims or {}
     sizes = sizes or {}
     time_axes = time_axes or {}
@@ -251,9 +223,9 @@ def judge(func: str, names: Sequence[str], got: Sequence, expected: Mapping[str,
                                 shape_text(_asarray(exp).shape, dims.get(name), sizes))
             if msg and isinstance(value, _ndarray) and value.dtype.kind in "iu":
                 diagnosis = match_mistake(name, value.astype(_float64), exp, variants)
-                msg += (" Likely cause: the same as above." if diagnosis in named else f" Likely cause: {diagnosis}"
-                        if diagnosis else (f" Hint: {hints[name]}" if name in hints else ""))
-                named.add(diagnosis)
+                msg += (" Likely cause: the same as above." if diagnosis and diagnosis in named else
+                        f" Likely cause: {diagnosis}" if diagnosis else (f" Hint: {hints[name]}" if name in hints else ""))
+                named.update([diagnosis] if diagnosis else [])
             if msg:
                 problems.append(msg)
             continue

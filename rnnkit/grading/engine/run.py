@@ -172,11 +172,16 @@ def _cache_problem(spec: GradedFunction, value, expected, case: dict, outputs: d
                    for v, m in zip(value, outs["cache"]))]
 
     def agrees(outs):  # the mistake's other outputs are the learner's; those it leaves out are right
-        return all(within_tolerance(np.asarray(outputs.get(n), dtype=np.float64), outs[n], BUG_MATCH_TOL)
-                   if n in outs else not wrong.get(n) for n in wrong)
+        try:
+            return all(within_tolerance(np.asarray(outputs.get(n), dtype=np.float64), outs[n], BUG_MATCH_TOL)
+                       if n in outs else not wrong.get(n) for n in wrong)
+        except (TypeError, ValueError):
+            return False
     cause = next((t for t, o in matches if agrees(o)), matches[0][0] if matches else "")
-    return (f"{func}: the cache is not the tuple {want} the notebook prescribes: {'; '.join(bad)}"
-            + (f" ({', '.join(right)} {'is' if len(right) == 1 else 'are'} right)" if right else "")
+    also = " (" + ", ".join(right) + (" is" if len(right) == 1 else " are") + " right)" if right else ""
+    if any(wrong.values()):  # an output is wrong too: the cache holds the learner's own values
+        return f"{func}: the cache is wrong too: {'; '.join(bad)}{also}." + (f" Likely cause: {cause}" if cause else "")
+    return (f"{func}: the cache is not the tuple {want} the notebook prescribes: {'; '.join(bad)}{also}"
             + f" (on {case_text(case)}). The backward pass reads these values, so a wrong cache makes it wrong too."
             + (f" Likely cause: {cause}" if cause else ""))
 

@@ -146,6 +146,7 @@ class GradedFunction:
     mistakes_on: str = "the case"  # or "every case": a Mistake is named only when it explains the learner's
     #                         outputs on every case (where it changes nothing, the learner must be right)
     unit: str = "entries"     # what an exact output holds, for "3 of 12 tokens differ"
+    passed_note: str = ""     # said of a passing function: "also for a (B, K) array and for logits of ±1000"
     aliases_allowed: tuple = ()  # returns that may be (views of) an argument's arrays, e.g. windows of the input
 
     @property

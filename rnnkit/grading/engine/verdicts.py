@@ -6,8 +6,8 @@ import numpy as np
 
 from .blame import close, composes, count_text, miss_text, oracle_record
 from .basics import BUG_MATCH_TOL
-from .compare import as_float_array, judge, match_mistake, scaled_rel_error, within_tolerance
-from .basics import Failure, Verdict
+from .compare import judge, match_mistake, within_tolerance
+from .basics import Verdict
 from .probes import conclusion, probe_text
 from .run import Context, Outcome, case_text, mistakes_of, outcome, sizes_text, tolerance, truth_of
 from .spec import GradedFunction
@@ -50,8 +50,9 @@ def modified_note(spec: GradedFunction, records, passed: bool) -> str:
         f"a caller that uses {' or '.join(names)} again after the call (a loop over time passes its arrays on) "
         f"reads the changed values.")
     cost = "That costs no points here, since every returned value is right, but the" if passed else "The"
+    n = names[0]
     return (f"Note: {spec.function} modified its argument(s) {', '.join(names)} in place. {cost} caller's arrays "
-            f"change: {why} Work on a copy (e.g. dh = dh * ..., not dh *= ...).")
+            f"change: {why} Work on a copy (e.g. {n} = {n} * ..., not {n} *= ...).")
 
 
 def _explains(outs: dict, o: Outcome) -> bool:
@@ -174,17 +175,8 @@ def _message(lines) -> str:
 
 
 def _same_outputs(a: Outcome, b: Outcome) -> bool:
-    if a.error is not None or b.error is not None:
-        return False
-    for name in a.wrong:
-        try:
-            x = as_float_array(a.outputs[name], "", "")
-            y = as_float_array(b.outputs[name], "", "")
-        except Failure:
-            return False
-        if x.shape != y.shape or (x.size and float(scaled_rel_error(x, y).max()) > 1e-9):
-            return False
-    return True
+    """Both runs gave outputs, equal up to summation-order rounding."""
+    return a.error is None and b.error is None and all(close(a.outputs[n], b.outputs[n]) for n in a.wrong)
 
 
 def _same_run(a: Outcome, b: Outcome) -> bool:
@@ -210,9 +202,11 @@ def judge_records(spec: GradedFunction, context: Context, records) -> Verdict:
     if kept:
         return Verdict(False, _message(diagnosis(spec, cases, truths, own, select) + [kept]))
     if all(o.ok(select) for o in own):
-        passed = judge_case(spec, cases[0], own[0], truths[0])
+        passed = judge_case(spec, cases[0], own[0], truths[0]).message
+        if spec.passed_note:
+            passed = passed.replace(" correct (", f" correct, {spec.passed_note} (", 1)
         note = modified_note(spec, records[:n], True)
-        return Verdict(True, passed.message + (" " + note if note else ""))
+        return Verdict(True, passed + (" " + note if note else ""))
     own_modified = modified_note(spec, records[:n], False)
     step = spec.step
     used = step is not None and len(records) >= 2 * n and sum(
