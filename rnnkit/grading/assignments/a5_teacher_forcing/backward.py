@@ -69,10 +69,10 @@ def _mistakes(case) -> list:
          {"db": d.sum(0)}),
         ("divided-by-B", "the gradients are divided by the batch size B: the loss is a sum over the batch, so the "
                          "gradients are sums too.", {k: v / B for k, v in good.items() if k != "dX"}),
-        ("dc-mean", "dc is the mean of dO over time and batch: the loss is a sum over both, so dc is the sum, "
-                    "dO.sum(axis=(0, 1)).", {"dc": dO.mean((0, 1))}),
-        ("db-mean", "db is the mean of δ over time and batch: the loss is a sum over both, so db is the sum of δ.",
-         {"db": d.mean((0, 1))}),
+        ("dc-mean", "dc is the mean of dO over time and batch: it is their sum, dO.sum(axis=(0, 1)) (any "
+                    "averaging of the loss is already inside dO).", {"dc": dO.mean((0, 1))}),
+        ("db-mean", "db is the mean of δ over time and batch: it is their sum, δ.sum(axis=(0, 1)) (any averaging "
+                    "of the loss is already inside dO).", {"db": d.mean((0, 1))}),
         ("dWo-from-token-indices", "the steps fed nothing add to dWo: their row of F is zero, but dWo is built from "
                                    "token indices such as F.argmax(-1), which reads a zero row as class 0. "
                                    "dWo = Σ δᵀ F needs no indices.", {"dWo": by_tokens}),
