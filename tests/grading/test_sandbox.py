@@ -329,6 +329,28 @@ def test_learner_package_imports_on_its_own(assignment, tmp_path):
         "rnnkit.grading.kernel.encoding", "rnnkit.grading.kernel.oracle"}, proc.stdout
 
 
+def test_the_kernel_names_the_learners_line_inside_the_sandbox(run_inside):
+    """In the sandbox (rnnkit from the learner package, numpy and matplotlib from its own site-packages), an
+    error raised inside numpy or matplotlib is recorded at the learner's line that called it."""
+    learner = ("import numpy as np\n"
+               "import matplotlib\n"
+               "def stack_states(h, c):\n"
+               "    return np.stack([h, c])\n"
+               "def use_backend(name):\n"
+               "    matplotlib.use(name)\n")
+    out = _last_json(run_inside(
+        "import json, sys, numpy as np\n"
+        f"open('learner_code.py', 'w').write({learner!r})\n"
+        "sys.path.insert(0, '.')\n"
+        "import learner_code\n"
+        "from rnnkit.grading.kernel import run_calls\n"
+        "[a] = run_calls(learner_code.stack_states, [[np.ones(2), np.ones(3)]])\n"
+        "[b] = run_calls(learner_code.use_backend, [['no such backend']])\n"
+        "print(json.dumps([a['where'], b['where'], b['error'][:10]]))"))
+    assert out == [{"line": 4, "text": "return np.stack([h, c])", "function": "stack_states"},
+                   {"line": 6, "text": "matplotlib.use(name)", "function": "use_backend"}, "ValueError"], out
+
+
 def test_missing_sandbox_is_a_clear_refusal(monkeypatch):
     monkeypatch.setattr(sandbox, "_which", lambda name: None)
     with pytest.raises(sandbox.SandboxUnavailable, match="apt-get install bubblewrap"):

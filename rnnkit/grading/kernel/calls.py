@@ -179,12 +179,16 @@ def _observed_for(args, observe: dict, namespace) -> dict:
 
 
 def _library_directories() -> tuple[str, ...]:
-    """Directories whose code is not the learner's: rnnkit, numpy, the standard library, installed packages."""
+    """Directories whose code is not the learner's: rnnkit, numpy, the standard library, installed packages
+    (the interpreter's and every ``site-packages`` on ``sys.path``, such as the grading sandbox's own)."""
+    import sys
     import sysconfig
     paths = sysconfig.get_paths()
     dirs = {os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),  # rnnkit
             os.path.dirname(os.path.abspath(np.__file__)), os.path.dirname(os.__file__)}
     dirs.update(paths[k] for k in ("stdlib", "platstdlib", "purelib", "platlib") if paths.get(k))
+    dirs.update(p for p in sys.path if isinstance(p, str) and os.path.basename(p.rstrip("/")) in
+                ("site-packages", "dist-packages"))
     return tuple(os.path.join(os.path.realpath(d), "") for d in dirs)
 
 
