@@ -119,6 +119,7 @@ def decode_value(desc: Any, arrays: dict[str, np.ndarray], depth: int = 0) -> An
 
 
 def pack_payload(structure: Any, arrays: dict[str, np.ndarray]) -> bytes:
+    """``structure`` (JSON) and its ``arrays`` as the bytes of one ``.npz`` (read by :func:`unpack_payload`)."""
     buf = io.BytesIO()
     payload = dict(arrays)
     payload["__structure__"] = np.array(json.dumps(structure))
@@ -162,7 +163,8 @@ def unpack_payload(data: bytes) -> tuple[Any, dict[str, np.ndarray]]:
 # running the learner's function
 # ---------------------------------------------------------------------------
 
-def arrays_in(value, out: list, depth: int = 0):
+def arrays_in(value, out: list, depth: int = 0) -> list:
+    """The arrays inside ``value`` (nested tuples, lists and dict values, four levels deep), appended to ``out``."""
     if depth > 4:
         return out
     if isinstance(value, np.ndarray):
@@ -177,6 +179,7 @@ def arrays_in(value, out: list, depth: int = 0):
 
 
 def same_array(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether ``a`` and ``b`` hold the same shape, dtype and values (NaN equal to NaN)."""
     return a.shape == b.shape and a.dtype == b.dtype and bool(np.array_equal(a, b, equal_nan=True))
 
 
@@ -185,6 +188,7 @@ MAX_OBSERVED_CALLS = 1000
 
 
 def copy_value(v, depth: int = 0):
+    """``v`` with every array inside it (nested tuples and lists, four levels deep) copied."""
     if depth > 4:
         return v
     if isinstance(v, np.ndarray):
@@ -212,6 +216,7 @@ def _plain_where(where) -> dict:
 
 
 def encode_results(grade_id: str, records: list[dict]) -> bytes:
+    """The kernel's side: the records of :func:`rnnkit.grading.kernel.run_calls` for ``grade_id``, as bytes."""
     arrays: dict[str, np.ndarray] = {}
     structure = {"grade_id": grade_id, "calls": [
         {"value": encode_value(r["value"], arrays), "error": r["error"], "modified": r["modified"],
