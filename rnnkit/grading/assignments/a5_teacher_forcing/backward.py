@@ -133,6 +133,7 @@ OUTPUT_RNN_BACKWARD = GradedFunction(
     edge_cases=(lambda: sequence_case(np.random.default_rng(20260502), {"T": 3, "B": 1, "D": 2, "H": 4, "K": 5}),
                 lambda: sequence_case(np.random.default_rng(20260503), {"T": 1, "B": 2, "D": 3, "H": 4, "K": 5})),
     mistakes=_mistakes,
+    passed_note="also for T = 1, for B = 1 and with steps fed nothing",
     probe_base=lambda: _fed_once(sequence_case(np.random.default_rng(20260531),
                                                {"T": 3, "B": 2, "D": 3, "H": 4, "K": 5})),
     probes=(Probe(_LAST, make=_last_only),

@@ -88,6 +88,7 @@ GENERATE_CLOSED_LOOP = GradedFunction(
     edge_cases=(_fixed(20260504), _fixed(20260506, B=5)),
     mistakes=lambda c: as_mistakes([(name, _CLOSED_LOOP_MISTAKES[name], {"tokens": tokens})
                                     for name, tokens in _closed_loop_tokens(c)]),
+    passed_note="also for one sequence, for T = 1 and for Wo = 0",
     # Each probe is drawn for itself (its inputs are drawn again until the mistakes it must show do).
     probe_base=lambda: {},
     probes=(Probe(_CL_T1, make=_fixed(20260541, ("start_zero", "start_last"), T=1, B=8)),
@@ -223,6 +224,7 @@ SCHEDULED_FEEDBACK = GradedFunction(
     edge_cases=(_scheduled_fixed(20260505, 0.5, _BOTH), _scheduled_fixed(20260507, 0.5, B=5)),
     mistakes=lambda c: as_mistakes([(name, _SCHEDULED_MISTAKES[name], {"feedback": tokens})
                                     for name, tokens in _scheduled_tokens(c)]),
+    passed_note="also for p_truth = 0, for p_truth = 1 and for B = 1",
     probe_base=lambda: {},
     probes=(Probe(_SS_P1, make=_scheduled_fixed(20260551, 1.0, ("inverted", "truth_y_t"), B=5)),
             Probe(_SS_P0, make=_scheduled_fixed(20260552, 0.0, ("inverted", "prediction_from_x_t",
