@@ -248,6 +248,7 @@ MAKE_BATCHES = GradedFunction(
     draw=draw, reference=reference, read=read, explain=explain, kind="exact",
     edge_cases=(_exact, _left_over), mistakes=MISTAKES, mistakes_on="every case",
     probes=PROBES, probe_base=_probe_base, error_hints=ERROR_HINTS,
+    passed_note="also where B divides N - 1, where L mod T ≠ 0, for one stream and for one window",
     none_right="Each stream has L = (N-1)//B ids; there are L//T full windows.",
     dims={"inputs": "windows T B", "targets": "windows T B"},
     argument_notes={"ids": "the caller cuts the same corpus again (every epoch, and for validation), so every "

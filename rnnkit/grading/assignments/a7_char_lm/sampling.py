@@ -172,6 +172,7 @@ SAMPLE = GradedFunction(
     draw=draw, reference=reference, read=read, explain=explain, kind="exact",
     edge_cases=(_hot, _one_row), mistakes=MISTAKES, mistakes_on="every case",
     probes=PROBES, probe_base=_probe_base, rules=RULES,
+    passed_note="also at a high temperature, for one row, at temperature 1, on equal logits and on logits near 1000",
     none_right=("Draw u = rng.random(B) once and return, for each row, the number of classes whose cumulative "
                 "probability is below u."),
     dims={"samples": "B", "logits": "B K"},

@@ -62,7 +62,7 @@ def _described(case: dict) -> dict:
 
 
 def _with(case: dict, clip: float | None = None, zero_state: bool = False) -> dict:
-    """``case`` with max_norm = ``clip`` × ‖g‖ or a zero initial state (loss, gradients and final state recomputed)."""
+    """``case`` with max_norm = ``clip`` × ‖g‖ or a zero initial state (loss, gradients, final state recomputed)."""
     state = np.zeros_like(case["state"]) if zero_state else case["state"]
     loss, grads, final = _model(case["sizes"], case["params"]).loss_and_grads(case["X"], case["Y"], state,
                                                                               return_state=True)
@@ -286,6 +286,7 @@ TRAIN_STEP = GradedFunction(
                                                  "new_state": VALUE_TOL},
     edge_cases=(_one_step,), mistakes=mistakes, mistakes_on="every case",
     probes=PROBES, probe_base=_probe_base, rules=RULES,
+    passed_note="also for T = 1 with no clipping needed, from a zero state and with a strong clip",
     none_right=("Right on every probe case (no clipping needed, a zero state, a strong clip): the mistake shows "
                 "only on the drawn sizes; compare the loop over model.params with "
                 "params[name] -= lr * min(1, max_norm / ‖g‖) * grads[name]."),
