@@ -77,7 +77,7 @@ def check_classes(grading_bugs) -> set:
     """The check classes whose ``cases``/``grade`` the table's rule and the grade_id reader patch."""
     if hasattr(grading_bugs, "check_classes"):
         return set(grading_bugs.check_classes())
-    from rnnkit.grading import Check  # before by_id existed: one Check class
+    from rnnkit.grading._core import Check  # before by_id existed: one Check class
     return {Check}
 
 
@@ -142,7 +142,6 @@ def grader_name(grader) -> str:
 
 def run_row(np, grader, fn, expected, seed: int, grade_ids: list) -> dict:
     """One row on one seed, as test_grading_table.py's test_case runs it."""
-    from rnnkit.grading import Verdict
     del grade_ids[:]
     err = io.StringIO()
     start = time.perf_counter()
@@ -162,7 +161,7 @@ def run_row(np, grader, fn, expected, seed: int, grade_ids: list) -> dict:
     seconds = time.perf_counter() - start
     out = {"seed": seed, "expected": expected, "stderr": err.getvalue(), "seconds": round(seconds, 3),
            "raised": raised, "grade_id": grade_ids[0] if grade_ids else getattr(grader, "grade_id", None)}
-    if isinstance(verdict, Verdict):
+    if type(verdict).__name__ == "Verdict" and hasattr(verdict, "passed") and hasattr(verdict, "message"):
         out.update(passed=bool(verdict.passed), message=str(verdict.message))
     else:
         out.update(passed=None, message=raised if raised is not None else f"not a Verdict: {verdict!r}")
