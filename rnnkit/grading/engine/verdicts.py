@@ -13,7 +13,8 @@ from .run import Context, Outcome, case_text, mistakes_of, outcome, sizes_text, 
 from .spec import GradedFunction
 
 
-def judge_case(spec: GradedFunction, case: dict, o: Outcome, truth: dict, select=None, variants=None) -> Verdict:
+def judge_case(spec: GradedFunction, case: dict, o: Outcome, truth: dict, select=None, variants=None,
+               with_cache: bool = True) -> Verdict:
     """The message of one case: every compared output against the truth, with the spec's mistakes (``variants``:
     those left after the run's other cases, for ``mistakes_on="every case"``)."""
     names = [n for n in o.wrong if n in o.outputs]
@@ -30,7 +31,7 @@ def judge_case(spec: GradedFunction, case: dict, o: Outcome, truth: dict, select
                     direction=spec.direction, hints=spec.hints, select=select or selected(spec, truth), context=context,
                     inputs="fresh inputs" if not (case.get("probe") or case.get("edge")) else "the fixed case",
                     unit=spec.unit)
-    if o.cache:
+    if o.cache and with_cache:
         head, sep, tail = verdict.message.partition("\n(Checked on")
         if verdict.passed:
             return Verdict(False, o.cache)
@@ -130,8 +131,14 @@ def diagnosis(spec: GradedFunction, cases, truths, outcomes, select, *, probes: 
         if case.get("edge") and outcomes[0].ok(select):
             head += f" It is right on the drawn case ({sizes_text(cases[0])}): the error comes with these sizes."
     else:
-        message = judge_case(spec, case, o, truths[shown], select, variants=variants).message
-        head, sep, tail = message.partition("\n(Checked on")
+        verdict = judge_case(spec, case, o, truths[shown], select, variants=variants, with_cache=False)
+        head, sep, tail = verdict.message.partition("\n(Checked on")
+        if verdict.passed:  # only the cache is wrong
+            head, sep, tail = "", "", ""
+    if o.cache:  # after what the outputs say
+        cache, _, cause = o.cache.partition(" Likely cause: ")
+        same = cause and f"Likely cause: {cause}" in head
+        alias += ("\n" if head else "") + (cache + " Likely cause: the same as above." if same else o.cache)
     if "Likely cause:" in head or miss:
         return [head + alias + sep + tail]
     if spec.explain is not None:
@@ -142,7 +149,7 @@ def diagnosis(spec: GradedFunction, cases, truths, outcomes, select, *, probes: 
         only = _probe_only(spec, cases, outcomes, shown, select)
         if only:
             return [only + alias + sep + tail]
-    wrong_values = " is wrong: " in head or "NaN or infinity" in head or " differ;" in head
+    wrong_values = any(t in head for t in (" is wrong: ", "NaN or infinity", " differ;", " has shape "))
     if probes and spec.probes and wrong_values \
             and not _mistake_matched(spec, cases[0], truths[0], outcomes[0], run_mistakes(spec, cases, outcomes, 0)):
         named = {"full": outcomes[0]}

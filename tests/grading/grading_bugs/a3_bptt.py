@@ -941,7 +941,7 @@ CASES += [
     (SB, "dWx divided by B", sb_dwx_batch_mean, "divided by the batch size"),
     (SB, "dh instead of delta in dWs", sb_dws_without_delta, "the tanh′ factor is missing"),
     (_passes_naming(SB, "modified its argument(s) dh in place. That costs no points here"),
-     "tanh' multiplied into dh in place (right values: passes, with the note)", sb_in_place_tanh_prime, None),
+     "tanh' multiplied into dh in place", sb_in_place_tanh_prime, None),  # right values: passes, with the note
     # rnn_forward
     (F, "loop over a correct rnn_step_forward", _calling(f_with_step, **_SFW), None),
     (F, "keyword arguments to the step, np.array", _calling(f_with_step_keywords, **_SFW), None),
