@@ -5,7 +5,7 @@ import numpy as np
 
 from rnnkit.grading.engine import GradedFunction, LargeCase, Probe, numerical_gradients
 
-from .cases import as_mistakes, located, resized, states, with_arrays
+from .cases import as_mistakes, located, resized, states, zeroed
 from .teacher_forced import cache_of, sequence_case
 
 GRADS = ("dX", "dWx", "dWo", "db", "dWy", "dc")
@@ -138,8 +138,8 @@ OUTPUT_RNN_BACKWARD = GradedFunction(
                                                {"T": 3, "B": 2, "D": 3, "H": 4, "K": 5})),
     probes=(Probe(_LAST, make=_last_only),
             Probe(_T1, make=lambda c: resized(_all_fed(c), T=1)),
-            Probe(_WO0, make=lambda c: with_arrays(c, Wo=0.0)),
-            Probe(_H0, make=lambda c: with_arrays(c, X=0.0, Wo=0.0, b=0.0)),
+            Probe(_WO0, make=lambda c: zeroed(c, "Wo")),
+            Probe(_H0, make=lambda c: zeroed(c, "X", "Wo", "b")),
             Probe(_ALL, make=_all_fed),
             Probe(_B1, make=lambda c: resized(c, B=1))),
     rules=_RULES,

@@ -80,12 +80,9 @@ def resized(case: dict, **sizes) -> dict:
     return out
 
 
-def with_arrays(case: dict, **arrays) -> dict:
-    """The case with some arrays replaced (``Wo=0.0``: zeros of Wo's shape)."""
-    out = dict(case)
-    for k, v in arrays.items():
-        out[k] = np.zeros_like(case[k]) if isinstance(v, float) and v == 0.0 else v
-    return out
+def zeroed(case: dict, *names: str) -> dict:
+    """The case with the arrays ``names`` set to zero (a probe switching a part of the model off)."""
+    return {**case, **{k: np.zeros_like(case[k]) for k in names}}
 
 
 def _same(a, b) -> bool:

@@ -6,7 +6,7 @@ import numpy as np
 from rnnkit.grading.engine import GradedFunction, Probe, special
 
 from .cases import (PARAMS, as_mistakes, concluded, draw_model, fed_one_hot, located, model_arrays_note,
-                    model_of, teacher_tokens, with_arrays)
+                    model_of, teacher_tokens, zeroed)
 
 #: The fixed cases' sizes (the probes change some of them).
 BASE = {"T": 10, "B": 1, "D": 3, "H": 5, "K": 4}
@@ -62,7 +62,7 @@ def _closed_loop_tokens(case) -> list:
 def closed_loop_case(r, sizes=None, Wo_zero=False, bugs=tuple(_CLOSED_LOOP_MISTAKES)) -> dict:
     def make(r):
         case = draw_model(r, sizes, long=True)
-        case = with_arrays(case, Wo=0.0) if Wo_zero else case
+        case = zeroed(case, "Wo") if Wo_zero else case
         return {**case, "expected": model_of(case).generate(case["X"])[0]}
     return _redrawn(r, make, _closed_loop_tokens, bugs)
 

@@ -6,7 +6,7 @@ import numpy as np
 from rnnkit.grading.engine import GradedFunction, Probe
 
 from .cases import (as_mistakes, concluded, draw_model, fed_one_hot, located, model_arrays_note, resized,
-                    states, teacher_tokens, with_arrays)
+                    states, teacher_tokens, zeroed)
 
 
 # teacher_forcing_inputs -------------------------------------------------------------
@@ -160,10 +160,10 @@ OUTPUT_RNN_FORWARD = GradedFunction(
     probe_base=lambda: sequence_case(np.random.default_rng(20260521), _FORWARD_BASE),
     probes=(Probe("nothing fed (feedback = −1 everywhere)", make=_fed(lambda c: np.full_like(c["Y"], -1))),
             Probe("a token fed at every step (no −1)", make=_fed(lambda c: c["Y"])),
-            Probe("Wo = 0", make=lambda c: with_arrays(c, Wo=0.0)),
-            Probe("X = 0", make=lambda c: with_arrays(c, X=0.0)),
-            Probe("b = 0", make=lambda c: with_arrays(c, b=0.0)),
-            Probe("c = 0", make=lambda c: with_arrays(c, c=0.0)),
+            Probe("Wo = 0", make=lambda c: zeroed(c, "Wo")),
+            Probe("X = 0", make=lambda c: zeroed(c, "X")),
+            Probe("b = 0", make=lambda c: zeroed(c, "b")),
+            Probe("c = 0", make=lambda c: zeroed(c, "c")),
             Probe("T = 1 (a token fed)", make=lambda c: resized({**c, "feedback": c["Y"]}, T=1)),
             Probe("B = 1", make=lambda c: resized(c, B=1))),
     rules=_forward_rules(),
