@@ -33,6 +33,7 @@ def _stacked(batches) -> dict:
 
 
 def reference(case: dict) -> dict:
+    """rnnkit.lm_batches' windows: ``inputs`` and ``targets``, each (windows, T, B) with windows = L//T."""
     return _stacked(lm_batches(case["ids"], case["B"], case["T"]))
 
 
@@ -211,6 +212,8 @@ def _windows(starts, T: int, L: int):
 # ---------------------------------------------------------------------------
 
 def draw(rng) -> dict:
+    """B in 2..5 streams, windows of T in 3..7 steps, 3 to 5 full windows and 1 to 3T - 1 ids left over; the N
+    ids are distinct (a permutation), so the layout of wrong windows can be read back."""
     B, T = int(rng.integers(2, 6)), int(rng.integers(3, 8))
     N = int(B * T * rng.integers(3, 6) + rng.integers(1, 3 * T))
     return _case(rng.permutation(10 * N)[:N], B, T)  # distinct ids: the layout can be read back

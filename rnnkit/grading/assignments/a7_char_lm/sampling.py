@@ -26,6 +26,7 @@ def _uniforms(case) -> np.ndarray:
 
 
 def reference(case: dict) -> dict:
+    """rnnkit.sample_from_logits on the same uniforms: ``samples`` (B,), and one rng.random call of B numbers."""
     samples = sample_from_logits(case["logits"], temperature=case["temperature"],
                                  rng=np.random.default_rng(case["seed"]))
     return {"samples": samples, DRAWS: np.array([case["sizes"]["B"]])}
@@ -114,6 +115,7 @@ MISTAKES = (
 # ---------------------------------------------------------------------------
 
 def draw(rng) -> dict:
+    """B in 200..399 rows of K in 3..7 logits (standard deviation 2) at a temperature in 0.3..0.7."""
     return _case(rng, int(rng.integers(200, 400)), int(rng.integers(3, 8)), float(rng.uniform(0.3, 0.7)))
 
 

@@ -81,6 +81,8 @@ def _scale(case) -> float:
 
 
 def reference(case: dict) -> dict:
+    """One clipped SGD step: the change of each parameter (ΔWx (H, D), ΔWs (H, H), Δb (H,), ΔWy (K, H), Δc (K,)),
+    the loss before the update, the final state (B, H), and no gradients clipped after the update."""
     return dict(_step(case["grads"], case["lr"], _scale(case)), loss=np.array(case["loss"]),
                 new_state=case["final"], **{CLIPPED_AFTER: np.array(0.0)})
 
