@@ -212,7 +212,7 @@ def _windows(starts, T: int, L: int):
 # ---------------------------------------------------------------------------
 
 def draw(rng) -> dict:
-    """B in 2..5 streams, windows of T in 3..7 steps, 3 to 5 full windows and 1 to 3T - 1 ids left over; the N
+    """B in 2..5 streams, windows of T in 3..7 steps, N = B·T·k + r ids with k in 3..5 and r in 1..3T - 1; the N
     ids are distinct (a permutation), so the layout of wrong windows can be read back."""
     B, T = int(rng.integers(2, 6)), int(rng.integers(3, 8))
     N = int(B * T * rng.integers(3, 6) + rng.integers(1, 3 * T))
