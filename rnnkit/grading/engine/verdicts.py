@@ -41,7 +41,7 @@ def judge_case(spec: GradedFunction, case: dict, o: Outcome, truth: dict, select
     return verdict
 
 
-def modified_note(spec: GradedFunction, records, passed: bool) -> str:
+def modified_note(spec: GradedFunction, records, passed: bool, case: dict | None = None) -> str:
     """Which arguments the calls wrote into, and why that matters ('' if none). Costs no points by itself."""
     names = sorted({spec.arguments[i] if i < len(spec.arguments) else f"argument {i + 1}"
                     for rec in records for i in rec.get("modified", []) if isinstance(i, int)})
@@ -52,8 +52,14 @@ def modified_note(spec: GradedFunction, records, passed: bool) -> str:
         f"reads the changed values.")
     cost = "That costs no points here, since every returned value is right, but the" if passed else "The"
     n = names[0]
+    try:
+        args = dict(zip(spec.arguments, spec.args_of(case))) if case is not None else {}
+    except Exception:  # the spec's own arguments only decide the wording
+        args = {}
+    copy = (f"work on copies of the arrays inside {n}" if isinstance(args.get(n), (tuple, list)) else
+            f"work on a copy (e.g. {n} = {n} * ..., not {n} *= ...)")
     return (f"Note: {spec.function} modified its argument(s) {', '.join(names)} in place. {cost} caller's arrays "
-            f"change: {why} Work on a copy (e.g. {n} = {n} * ..., not {n} *= ...).")
+            f"change: {why} {copy[0].upper() + copy[1:]}.")
 
 
 def _explains(outs: dict, o: Outcome) -> bool:
@@ -212,9 +218,9 @@ def judge_records(spec: GradedFunction, context: Context, records) -> Verdict:
         passed = judge_case(spec, cases[0], own[0], truths[0]).message
         if spec.passed_note:
             passed = passed.replace(" correct (", f" correct, {spec.passed_note} (", 1)
-        note = modified_note(spec, records[:n], True)
+        note = modified_note(spec, records[:n], True, cases[0])
         return Verdict(True, passed + (" " + note if note else ""))
-    own_modified = modified_note(spec, records[:n], False)
+    own_modified = modified_note(spec, records[:n], False, cases[0])
     step = spec.step
     used = step is not None and len(records) >= 2 * n and sum(
         oracle_record(records, n + i)["calls"] for i in range(n)) > 0
@@ -259,7 +265,7 @@ def judge_records(spec: GradedFunction, context: Context, records) -> Verdict:
     lines = [f"{spec.function}: judged with a correct {step.name} standing in for yours, so what follows is a "
              f"mistake of {spec.function} itself.", miss, count]
     lines += diagnosis(spec, cases, truths, orc, select, miss=miss)
-    lines.append(modified_note(spec, records[n:2 * n], False))
+    lines.append(modified_note(spec, records[n:2 * n], False, cases[0]))
     if miss:
         # No outputs with the oracle; the learner's own run still shows a known mistake of the loop, if any.
         if _mistake_matched(spec, cases[0], truths[0], own[0]):

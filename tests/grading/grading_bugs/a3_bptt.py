@@ -107,12 +107,21 @@ def step_fwd_noisy_ok(x, h_prev, Wx, Ws, b):
 
 
 def step_fwd_mutates_ok(x, h_prev, Wx, Ws, b):
-    """Correct, but scribbles over its inputs afterwards."""
+    """Right h, but scribbles over its inputs afterwards: the cache, which holds them, is wrong."""
     out = step_fwd_ok(x, h_prev, Wx, Ws, b)
     h = out[0].copy()
     x[...] = 0.0
     Wx[...] = 0.0
-    return h, None
+    return h, (x, h_prev, h, Wx, Ws)
+
+
+def step_fwd_writes_into_b(x, h_prev, Wx, Ws, b):
+    """Right h and cache, but adds the bias in place into b's own array afterwards (b is not in the cache)."""
+    a = x @ Wx.T + h_prev @ Ws.T
+    a += b
+    b *= 0.0
+    h = np.tanh(a)
+    return h, (x, h_prev, h, Wx, Ws)
 
 
 # ---------------------------------------------------------------------------
@@ -215,7 +224,7 @@ def fwd_ok_hoisted(X, h0, Wx, Ws, b):
 
 def fwd_not_carried(X, h0, Wx, Ws, b):
     Hs = np.stack([np.tanh(x @ Wx.T + h0 @ Ws.T + b) for x in X])
-    return Hs, None
+    return Hs, (X, h0, Hs, Wx, Ws)
 
 
 def fwd_shifted(X, h0, Wx, Ws, b):
@@ -223,7 +232,8 @@ def fwd_shifted(X, h0, Wx, Ws, b):
     for x in X:
         Hs.append(h)
         h = np.tanh(x @ Wx.T + h @ Ws.T + b)
-    return np.stack(Hs), None
+    Hs = np.stack(Hs)
+    return Hs, (X, h0, Hs, Wx, Ws)
 
 
 def fwd_with_h0(X, h0, Wx, Ws, b):
@@ -231,7 +241,8 @@ def fwd_with_h0(X, h0, Wx, Ws, b):
     for x in X:
         h = np.tanh(x @ Wx.T + h @ Ws.T + b)
         Hs.append(h)
-    return np.stack(Hs), None
+    Hs = np.stack(Hs)
+    return Hs, (X, h0, Hs, Wx, Ws)
 
 
 def fwd_ws_not_t(X, h0, Wx, Ws, b):
@@ -239,7 +250,8 @@ def fwd_ws_not_t(X, h0, Wx, Ws, b):
     for x in X:
         h = np.tanh(x @ Wx.T + h @ Ws + b)
         Hs.append(h)
-    return np.stack(Hs), None
+    Hs = np.stack(Hs)
+    return Hs, (X, h0, Hs, Wx, Ws)
 
 
 def fwd_returns_only_hs(X, h0, Wx, Ws, b):
@@ -932,6 +944,8 @@ CASES += [
     (SF, "sigmoid instead of tanh", sf_sigmoid, "the mistake is in what they all share: the nonlinearity"),
     (SF, "recurrent term after tanh", sf_recurrent_after_tanh, "the term at fault is the recurrent term"),
     (SF, "reshape instead of transpose", sf_reshape_not_transpose, "right for a batch of one row (B = 1)"),
+    (_passes_naming(SF, "modified its argument(s) b in place. That costs no points"),
+     "writes into b, h and cache right", step_fwd_writes_into_b, None),
     # rnn_step_backward
     (SB, "tensordot, tanh' as dh - dh h^2", sb_ok_tensordot, None),
     (SB, "tanh' of h_prev", sb_tanh_prime_of_h_prev, "tanh′ is taken of the wrong state"),
