@@ -2,15 +2,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Mapping, Sequence
+from typing import Callable, Mapping
 
 import numpy as np
 
 from ..kernel import BUDGET_ERROR, decode_calls, decode_results, encode_calls, encode_results, run_calls, with_budget
-from .basics import GRAD_TOL, LARGE_CASE_BUDGET, Failure, Verdict, fresh_rng, run_check
+from .basics import GRAD_TOL, LARGE_CASE_BUDGET, Verdict, fresh_rng, run_check
 from .compare import judge, unpack
 
-_ndarray = np.ndarray
 
 
 @dataclass(frozen=True)
@@ -95,7 +94,7 @@ class Check:
     #: check's own judge has passed them.
     large: LargeCase | None = None
     #: grade_id -> Check of the helper cells (:func:`rnnkit.grading.engine.checks_in` links the checks of one
-    #: assignment); ``None``: looked up in :mod:`rnnkit.grading.registry` (checks written before the engine).
+    #: assignment; without it, :meth:`grade` grades no helper).
     find: Callable | None = field(default=None, compare=False, repr=False)
     #: The specification this check was made from (:func:`rnnkit.grading.engine.check_of`), if any.
     spec: object = field(default=None, compare=False, repr=False)
@@ -170,43 +169,9 @@ class Check:
         """In this process (trusted callers only): grade the helpers ``fn`` calls, found by name in its globals."""
         out = {}
         namespace = getattr(fn, "__globals__", {}) or {}
-        for gid in self.helper_cells:
-            if self.find is not None:
-                helper_check = self.find(gid)
-            else:  # a check written before the engine; its assignment is registered
-                from .. import registry
-                helper_check = registry.find_check(gid)
+        for gid in self.helper_cells if self.find is not None else ():
+            helper_check = self.find(gid)
             helper = namespace.get(helper_check.function)
             if callable(helper):
                 out[gid] = helper_check.grade(helper, rng=rng, seed=seed).passed
         return out
-
-
-def returned(records, index: int, func: str, names: Sequence[str]):
-    """The outputs of call ``index`` split into ``names``, or a failure (exception, wrong count)."""
-    if index >= len(records):
-        raise Failure(f"{func}: no result was recorded for call {index + 1} (the kernel stopped early).")
-    rec = records[index]
-    if rec["error"] is not None and rec["error"].startswith("not a function"):
-        raise Failure(f"{func} is {rec['error']}; run the cell that defines it.")
-    if rec["error"] is not None:
-        if rec["error"].startswith("NotImplementedError"):
-            raise Failure(f"{func} is not implemented yet (it raised NotImplementedError).")
-        raise Failure(f"{func} raised {rec['error']}")
-    outputs = unpack(rec["value"], func, names)
-    aliased = [names[j] for j in rec.get("aliased", []) if len(names) > 1 and j < len(names)
-               and isinstance(outputs[j], _ndarray) and names[j].startswith("d")]
-    if aliased and all(isinstance(o, _ndarray) for o in outputs):
-        raise Failure(f"{func} returns {', '.join(aliased)} as the very array it was given (an alias of an "
-                       f"argument): return a new array, e.g. with .copy() or an arithmetic result.")
-    return outputs
-
-
-def modified_warning(records, func: str, arg_names: Sequence[str]) -> str:
-    """Text naming the arguments a call modified in place ('' if none)."""
-    names = sorted({arg_names[i] if i < len(arg_names) else f"argument {i + 1}"
-                    for rec in records for i in rec["modified"]})
-    if not names:
-        return ""
-    return (f"{func} modified its argument(s) {', '.join(names)} in place; a function must not change "
-            f"the arrays it is given (work on a copy).")
