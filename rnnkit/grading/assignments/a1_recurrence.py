@@ -103,6 +103,7 @@ STEP = GradedFunction(
     argument_notes={"s_prev": "a loop that keeps its states (as unroll does) would find the previous state "
                               "overwritten.",
                     "x": "the input sequence the step reads from would change for every later use."},
+    passed_note="also for B = 1",
     withheld=("rnn_step_forward", "rnn_forward"),
 )
 
@@ -222,6 +223,7 @@ UNROLL = GradedFunction(
     none_right="already the first step is wrong, also with s0 = 0 and with B = 1: S[t] must be exactly what f "
                "returns, f(S[t-1], X[t]) (with S[-1] = s0), with nothing added, scaled or transformed.",
     read=read_unroll,
+    passed_note="also for a transition that is not an RNN layer and for T = B = 1",
     argument_notes={"X": "the sequence is not the caller's any more: unrolling it again gives other states.",
                     "s0": "the caller's initial state is gone: unrolling again starts from elsewhere."},
 )
@@ -361,6 +363,7 @@ COUNT = GradedFunction(
                    for name, bug, text in COUNT_MISTAKES),
     mistakes_on="every case",  # a mistake is named only when it gives every one of the learner's counts
     explain=explain_count,
+    passed_note=f"for all {COUNT_RANDOM + len(COUNT_EDGE_SIZES)} sizes checked, the first",
     withheld=("init_params", "HiddenToHiddenRNN", "SequenceToOneRNN"),
 )
 

@@ -480,7 +480,7 @@ CASES += [
     (SM, "max along axis 0", sm_max_wrong_axis, "the maximum is taken along the wrong axis"),
     (SM, "no max shift (overflow rows)", sm_no_shift, "no maximum is subtracted at all"),
     (SM, "global max shift (underflow rows)", sm_global_max, "one maximum of the whole array is subtracted"),
-    (SM, "divided by the largest exponential", sm_max_normalised, "The rows of P do not sum to 1"),
+    (SM, "divided by the largest exponential", sm_max_normalised, "the rows of P do not sum to 1"),
     (NLL, "one-hot product", nll_ok_onehot, None),
     (NLL, "fancy indexing", nll_ok_fancy, None),
     (NLL, "flattened (T·B, K)", nll_ok_flat, None),

@@ -80,7 +80,7 @@ def _state_probes(feed: str) -> tuple:
               meaning="the recurrent term Ws h⁽ᵗ⁻¹⁾ is wrong: with Ws = 0 your result is right. Write it h_prev @ "
                       "Ws.T, inside the tanh, with h_prev the state of the previous step.",
               if_fails="with Ws = 0 every step is tanh(b + x @ Wx.T)."),
-        B_ZERO, C_ZERO,
+        *bias_probes("your result"),
     )
 
 
@@ -90,12 +90,17 @@ BATCH_MIXED = ("right for one sequence (B = 1) but not for a batch: the rows of 
 WRONG_INPUT = ProbeRule(wrong=("full",), right=("T = 1", "X = 0"),
                         text="right for T = 1 and with X = 0, so step t reads the wrong input: step t must use X[t] "
                              "(in order, X[0] first).")
-B_ZERO = Probe("b = 0", what="b = 0", make=zeroed("b"),
-               meaning="the state bias b is wrong: with b = 0 your result is right. It is added once, inside the tanh.",
-               if_fails="with b = 0 the state has no bias inside the tanh.")
-C_ZERO = Probe("c = 0", what="c = 0", make=zeroed("c"),
-               meaning="the output bias c is wrong: with c = 0 your result is right. o = c + h @ Wy.T, c added once.",
-               if_fails="with c = 0 the output is h @ Wy.T.")
+def bias_probes(result: str) -> tuple:
+    """The probes b = 0 and c = 0, saying ``result`` ("your O", "your result") is right."""
+    return (Probe("b = 0", what="b = 0", make=zeroed("b"),
+                  meaning=f"the state bias b is wrong: with b = 0 {result} is right. It is added once, inside the "
+                          f"tanh.",
+                  if_fails="with b = 0 the state has no bias inside the tanh."),
+            Probe("c = 0", what="c = 0", make=zeroed("c"),
+                  meaning=f"the output bias c is wrong: with c = 0 {result} is right. o = c + h @ Wy.T, c added once.",
+                  if_fails="with c = 0 the output is h @ Wy.T."))
+
+
 STATE_NONE_RIGHT = ("already the first step is wrong, with each part switched off in turn: check the step "
                     "h = tanh(b + h_prev @ Ws.T + x @ Wx.T) (one tanh of the sum) and the output o = c + h @ Wy.T "
                     "together.")
@@ -112,6 +117,7 @@ HIDDEN_TO_HIDDEN = GradedFunction(
     draw=family_case, edge_cases=(family_edge_case,),
     reference=lambda c: {"O": _hh_ref(c)},
     dims=DIMS, argument_notes=NOTES, time_axes={"O": 0}, direction="forward",
+    passed_note="also for T = B = 1",
     mistakes=tuple(Mistake(m, text, lambda c, m=m: {"O": output(c, states(c, m))})
                    for m, text in STATE_MISTAKES.items()) + (
         Mistake("one-step-late", "the outputs are one step late: o⁽ᵗ⁾ is computed from h⁽ᵗ⁾, the state after "
@@ -142,6 +148,7 @@ OUTPUT_TO_HIDDEN = GradedFunction(
     draw=family_case, edge_cases=(family_edge_case,),
     reference=lambda c: {"O": _oh(c)},
     dims=DIMS, argument_notes=NOTES, time_axes={"O": 0}, direction="forward",
+    passed_note="also for T = B = 1",
     mistakes=(Mistake("no-tanh", "tanh is missing: h = tanh(a) with a = x @ Wx.T + Yprev[t] @ Wo.T + b.",
                       lambda c: {"O": _oh(c, tanh=False)}),
               Mistake("shifted-twice", "the fed-back vectors are shifted a second time: Yprev[t] is already what "
@@ -162,7 +169,7 @@ OUTPUT_TO_HIDDEN = GradedFunction(
                           "Yprev[t] as it is (already shifted: zeros at the first step), through Yprev[t] @ Wo.T "
                           "inside the tanh.",
                   if_fails="with Yprev = 0 each state is tanh(b + X[t] @ Wx.T)."),
-            B_ZERO, C_ZERO),
+            *bias_probes("your O")),
     rules=("B = 1", WRONG_INPUT, "Yprev = 0",
            ProbeRule(wrong=("full",), right=("T = 1",),
                      text="the first step is right (T = 1, fed Yprev[0] = 0), so from t = 2 on the vector fed back is "
@@ -189,7 +196,7 @@ SEQUENCE_TO_ONE = GradedFunction(
     args_of=lambda c: tuple(c[n] for n in HH_ARGS),
     draw=family_case, edge_cases=(family_edge_case,),
     reference=lambda c: {"o": _s2o_ref(c)},
-    dims=DIMS, argument_notes=NOTES,
+    dims=DIMS, argument_notes=NOTES, passed_note="also for T = B = 1",
     mistakes=tuple(Mistake(m, text, lambda c, m=m: {"o": output(c, states(c, m)[-1])})
                    for m, text in STATE_MISTAKES.items()) + (
         _from_states("first-state", "the output is read from the first state; family (c) reads the whole sequence "

@@ -121,5 +121,6 @@ SEQUENCE_NLL = GradedFunction(
                "sign).",
     argument_notes={"O": "the backward pass reads the logits again, and they are no longer the model's.",
                     "Y": "the targets are read again (by the backward pass, by the next epoch)."},
+    passed_note="also for logits of size ±1000 and for T = B = 1",
     withheld=("softmax_cross_entropy", "softmax"),
 )

@@ -47,8 +47,8 @@ def moderate_mistakes(c) -> list:
         Mistake("max-wrong-axis", "the maximum is taken along the wrong axis: the shift must be the same for "
                 "every entry of a row, O.max(axis=-1, keepdims=True).",
                 lambda c: {"P": _shifted(c["O"], c["O"].max(0, keepdims=True))}),
-        Mistake("divided-by-max", "The rows of P do not sum to 1: the exponentials are divided by their largest "
-                "entry; divide them by their sum over the last axis, E.sum(axis=-1, keepdims=True).",
+        Mistake("divided-by-max", "the exponentials are divided by their largest entry, so the rows of P do not "
+                "sum to 1: divide them by their sum over the last axis, E.sum(axis=-1, keepdims=True).",
                 lambda c: {"P": np.exp(c["O"] - c["O"].max(-1, keepdims=True))}),
     ] + (axis_1 if c["O"].ndim == 3 else [])
 
@@ -103,5 +103,6 @@ SOFTMAX = GradedFunction(
                "taken over the last axis of each row (axis=-1, keepdims=True).",
     argument_notes={"O": "the logits are read again after the softmax (by the loss, by the backward pass), and "
                          "they are no longer the model's."},
+    passed_note="also for a (B, K) array and for logits of size ±1000",
     withheld=("softmax",),
 )
