@@ -28,9 +28,8 @@ def __getattr__(name: str):
         raise AttributeError(name)
     if importlib.util.find_spec(f"{__name__}.{name}") is not None:
         return importlib.import_module(f"{__name__}.{name}")
-    core = importlib.import_module(f"{__name__}._core")
     if name in ("Check", "Verdict", "GRAD_TOL", "VALUE_TOL", "BUG_MATCH_TOL", "judge", "require"):
-        return getattr(core, name)
+        return getattr(importlib.import_module(f"{__name__}.engine"), name)
     registry = importlib.import_module(f"{__name__}.registry")
     for package in registry.MODULES.values():  # the old package of each assignment, while it is there
         if importlib.util.find_spec(f"{__name__}.{package}") is not None:
