@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from .basics import BUG_MATCH_TOL, Verdict
 from .blame import close, composes, count_text, miss_text, oracle_record
-from .basics import BUG_MATCH_TOL
 from .compare import judge, match_mistake, within_tolerance
-from .basics import Verdict
 from .probes import conclusion, probe_text
 from .run import Context, Outcome, case_text, mistakes_of, outcome, sizes_text, tolerance, truth_of
 from .spec import GradedFunction
 
 
-def judge_case(spec: GradedFunction, case: dict, o: Outcome, truth: dict, select=None, variants=None,
-               with_cache: bool = True) -> Verdict:
+def judge_case(spec: GradedFunction, case: dict, o: Outcome, truth: dict, select=None, variants=None) -> Verdict:
     """The message of one case: every compared output against the truth, with the spec's mistakes (``variants``:
-    those left after the run's other cases, for ``mistakes_on="every case"``)."""
+    those left after the run's other cases, for ``mistakes_on="every case"``); the cache is :func:`diagnosis`'s."""
     names = [n for n in o.wrong if n in o.outputs]
     if spec.kind == "values":
         compared = "the reference on the same inputs"
@@ -31,13 +29,6 @@ def judge_case(spec: GradedFunction, case: dict, o: Outcome, truth: dict, select
                     direction=spec.direction, hints=spec.hints, select=select or selected(spec, truth), context=context,
                     inputs="fresh inputs" if not (case.get("probe") or case.get("edge")) else "the fixed case",
                     unit=spec.unit)
-    if o.cache and with_cache:
-        head, sep, tail = verdict.message.partition("\n(Checked on")
-        if verdict.passed:
-            return Verdict(False, o.cache)
-        cache, _, cause = o.cache.partition(" Likely cause: ")
-        same = cause and f"Likely cause: {cause}" in head
-        return Verdict(False, head + "\n" + (cache + " Likely cause: the same as above." if same else o.cache) + sep + tail)
     return verdict
 
 
@@ -128,7 +119,7 @@ def diagnosis(spec: GradedFunction, cases, truths, outcomes, select, *, probes: 
         return []
     o, case = outcomes[shown], cases[shown]
     variants = run_mistakes(spec, cases, outcomes, shown)
-    alias = (" The returned arrays are the very arrays it was given (an alias of an argument): return new "
+    after = (" The returned arrays are the very arrays it was given (an alias of an argument): return new "
              "arrays.") if o.aliased else ""
     if o.error is not None:
         if miss and "a correct loop would not pass" in o.error:
@@ -137,31 +128,31 @@ def diagnosis(spec: GradedFunction, cases, truths, outcomes, select, *, probes: 
         if case.get("edge") and outcomes[0].ok(select):
             head += f" It is right on the drawn case ({sizes_text(cases[0])}): the error comes with these sizes."
     else:
-        verdict = judge_case(spec, case, o, truths[shown], select, variants=variants, with_cache=False)
+        verdict = judge_case(spec, case, o, truths[shown], select, variants=variants)
         head, sep, tail = verdict.message.partition("\n(Checked on")
         if verdict.passed:  # only the cache is wrong
             head, sep, tail = "", "", ""
     if o.cache:  # after what the outputs say
         cache, _, cause = o.cache.partition(" Likely cause: ")
         same = cause and f"Likely cause: {cause}" in head
-        alias += ("\n" if head else "") + (cache + " Likely cause: the same as above." if same else o.cache)
+        after += ("\n" if head else "") + (cache + " Likely cause: the same as above." if same else o.cache)
     if "Likely cause:" in head or miss:
-        return [head + alias + sep + tail]
+        return [head + after + sep + tail]
     if spec.explain is not None:
         cause = spec.explain(cases, [x.outputs for x in outcomes])
         if isinstance(cause, str) and cause:
-            return [head + " Likely cause: " + cause + alias + sep + tail]
+            return [head + " Likely cause: " + cause + after + sep + tail]
     if probes and spec.probes:
         only = _probe_only(spec, cases, outcomes, shown, select)
         if only:
-            return [only + alias + sep + tail]
+            return [only + after + sep + tail]
     wrong_values = any(t in head for t in (" is wrong: ", "NaN or infinity", " differ;", " has shape "))
     if probes and spec.probes and wrong_values \
             and not _mistake_matched(spec, cases[0], truths[0], outcomes[0], run_mistakes(spec, cases, outcomes, 0)):
         named = {"full": outcomes[0]}
         named.update({c["probe_name"]: outcomes[i] for i, c in enumerate(cases) if "probe_name" in c})
         head += probe_text(spec.probes, spec.rules, named, spec.none_right)
-    return [head + alias + sep + tail]
+    return [head + after + sep + tail]
 
 
 def kept_problem(spec: GradedFunction, records) -> str:
