@@ -228,7 +228,7 @@ def test_feedback_loads_nothing_remote_and_hides_the_tests(graded_course, studen
     assert remote == [], remote
     assert "@import url(http" not in html
     assert "window.MathJax" in html  # math is rendered by the copy inside the page
-    for secret in ("BEGIN HIDDEN TESTS", "run_check(", "rnnkit.grading"):
+    for secret in ("BEGIN HIDDEN TESTS", "run_check(", "rnnkit.grading.kernel"):
         assert secret not in html, f"{student}: feedback shows hidden-test source ({secret})"
 
 
