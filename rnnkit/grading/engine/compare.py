@@ -300,8 +300,8 @@ def exact_message(func: str, name: str, value, exp, time_axis: int | None, unit:
     differ = value != exp
     if not differ.any():
         return ""
-    if value.ndim == 0:
-        return f"{func}: {name} is {value}; expected {exp}."
+    if value.ndim == 0:  # a count: the feedback never gives the answer away
+        return f"{func}: {name} is {value}, which is wrong."
     idx = tuple(int(i) for i in _unravel_index(int(_argmax(differ)), differ.shape)) if differ.ndim else ()
     where = f"index {list(idx)}"
     if time_axis is not None and len(idx) > time_axis:
