@@ -125,6 +125,7 @@ CLIP_BY_VALUE = GradedFunction(
                   text="the mistake is in treating arrays together: clipping by value works entry by entry, each "
                        "array on its own."),
     ),
+    passed_note="also for entries exactly at ±limit and a 3-d array",
     none_right="the mistake is in every entry alike, above, below and inside the range: each entry becomes "
                "min(max(g, −limit), limit), array by array (np.clip(g, −limit, limit)).",
     withheld=("clip_by_value",))
@@ -252,4 +253,5 @@ CLIP_BY_GLOBAL_NORM = GradedFunction(
                        "norm, and the norm returned is the global norm before clipping."),
     ),
     none_right="the mistake is in the value of the global norm √(Σ g²), which every part uses: " + NORM_HINT,
+    passed_note="above and below the threshold, also for a 3-d array and for a single array",
     withheld=("clip_by_global_norm", "global_norm"))

@@ -154,5 +154,6 @@ JACOBIAN_TO_LAST = GradedFunction(
     none_right="the mistake is in the product itself, wrong even with h = 0 and Ws = 0.5 I (where J = "
                "0.5^(T−t) I): one factor per step k = t+1 … T, each diag(1 − h⁽ᵏ⁾²) Ws, multiplied with @.",
     dims={"J": "B H H"}, withheld=("rnn_step_backward", "rnn_backward"),
+    passed_note="for t = 0, one t inside and t = T, also for T = B = 1 and over 12 steps",
     argument_notes={"Hs": "the next call (the chapter's plot asks for every t) would be built from changed states.",
                     "Ws": "the next call would multiply a changed Ws."})

@@ -147,8 +147,8 @@ def _starts(c, dX):
 
 
 def _read_back(cases, outputs) -> str:
-    """'On the case T=…, read back from dX, your loop cuts the gradient into chunks …' for the first case whose
-    chunk borders are not k apart ('' if every dX has them right or none is explained by any borders)."""
+    """'read back from dX on the case T=…, k=…, your loop cuts the gradient into chunks …' for the first case
+    whose chunk borders are not k apart ('' if every dX has them right or no chunk borders explain it)."""
     for c, got in zip(cases, outputs):
         T, k = c["sizes"]["T"], c["k"]
         starts, want = _starts(c, (got or {}).get("dX")), list(range(0, T, k))
@@ -263,6 +263,7 @@ TBPTT_BACKWARD = GradedFunction(
     none_right="the mistake is in the gradient of one step, wrong on every probe case: δ⁽ᵗ⁾ = dh ⊙ (1 − h⁽ᵗ⁾²), "
                "dX[t] = δ⁽ᵗ⁾ @ Wx, dWx += δᵀ @ x⁽ᵗ⁾, dWs += δᵀ @ h⁽ᵗ⁻¹⁾, db += Σ_batch δ.",
     dims={"dX": "T B D", "dWx": "H D", "dWs": "H H", "db": "H"}, time_axes={"dX": 0},
+    passed_note="also for T mod k = 0, 1 and 2, k = 1 and k > T",
     large=LargeCase(_large, GRADIENTS, GRADIENTS, lambda s: s["T"] * s["B"] * s["D"] + s["H"] * (s["D"] + s["H"] + 1)),
     withheld=("rnn_step_forward", "rnn_forward", "rnn_step_backward", "rnn_backward", "tbptt_loss_and_grads"),
     argument_notes={"dHs": "the upstream gradients belong to the loss; a second backward pass over them (another k, "
