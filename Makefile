@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check
 INSTALL := $(PIP) install --progress-bar off
 
-.PHONY: book test test-fast bench clean venv sandbox-tools browser-tools
+.PHONY: book test test-fast test-exhaustive bench clean venv sandbox-tools browser-tools
 
 $(VENV)/.created:
 	@$(PYTHON) -c "import ensurepip, venv" 2>/dev/null || { \
@@ -57,14 +57,31 @@ book: $(VENV)/.book
 	RNNKIT_PROGRESS=0 $(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going
 	@echo "Book: _build/html/index.html"
 
-## Run the whole test suite: tests/library, tests/grading, then tests/course (book build with forced
-## execution, notebooks, nbgrader runs, every chapter under three OpenBLAS kernels x 1/2 threads).
+# The tests run on every core with pytest-xdist: TEST_JOBS workers ("auto": one per core; TEST_JOBS=1
+# runs them in one process). `--dist loadfile` keeps a module on one worker, so a built book or a graded
+# course (module-scoped fixtures) is made once; tests/conftest.py hands the bug table out test by test.
+TEST_JOBS ?= auto
+PARALLEL  := -n $(TEST_JOBS) --dist loadfile
+# Run apart from every other sandbox: the attack suite checks that no
+# sandbox process outlives its batch, machine-wide. Its companions start no sandbox: the book build, the library.
+ALONE     := tests/course/test_grading_adversarial.py tests/course/test_book.py tests/library
+
+## The README's test command: every test except the exhaustive tier (see test-exhaustive): tests/library,
+## tests/grading (the bug table on 3 seeds), tests/course (book build with forced execution, browser
+## checks, real nbgrader runs, the attack suite). Two pytest runs, each on every core.
 test: $(VENV)/.test sandbox-tools browser-tools
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest $(PARALLEL) -m "not exhaustive" $(foreach p,$(ALONE),--ignore=$(p)) $(PYTEST_ARGS)
+	$(PY) -m pytest $(PARALLEL) -m "not exhaustive" $(ALONE) $(PYTEST_ARGS)
+
+## What `make test` leaves out (CI runs both): the bug table on seeds 3-9, then every chapter under
+## 6 OpenBLAS configurations (tests/course/test_portability.py, alone: it schedules both cores itself).
+test-exhaustive: $(VENV)/.test sandbox-tools
+	$(PY) -m pytest $(PARALLEL) -m exhaustive --ignore=tests/course/test_portability.py $(PYTEST_ARGS)
+	$(PY) -m pytest -m exhaustive tests/course/test_portability.py $(PYTEST_ARGS)
 
 ## The fast tier while editing: tests/library and tests/grading (no book build, no nbgrader runs).
 test-fast: $(VENV)/.test sandbox-tools
-	RNNKIT_TABLE_SEEDS=1 $(PY) -m pytest -m "not slow" tests/library tests/grading $(PYTEST_ARGS)
+	RNNKIT_TABLE_SEEDS=1 $(PY) -m pytest $(PARALLEL) -m "not slow" tests/library tests/grading $(PYTEST_ARGS)
 
 ## The notebooks nbgrader reads (source/<name>/<name>.ipynb, ignored by git), built from solutions/*.md.
 .PHONY: source release
