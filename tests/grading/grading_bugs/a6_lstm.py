@@ -18,8 +18,9 @@ import textwrap
 
 import numpy as np
 
-from rnnkit import grading as G
-from rnnkit.grading import Verdict
+from rnnkit.grading.engine import Verdict
+
+from . import by_id
 
 
 def _notebook(*cells: str) -> dict:
@@ -39,13 +40,15 @@ def _passes_naming(grader, phrase: str):
     return graded
 
 
-def _part(part):
-    return functools.partial(G.grade_lstm_backward, part=part)
+LSF, LSB, LF = by_id("test_lstm_step_forward"), by_id("test_lstm_step_backward"), by_id("test_lstm_forward")
+LBP, LBI = by_id("test_lstm_backward_parameters"), by_id("test_lstm_backward_inputs")
 
 
-LSF, LSB, LF = G.grade_lstm_step_forward, G.grade_lstm_step_backward, G.grade_lstm_forward
-LBP, LBI = _part("parameters"), _part("inputs")
-LBA = G.grade_lstm_backward
+def LBA(fn, *, rng=None):
+    """Both cells of lstm_backward (parameters, then inputs, on one generator): the first failing verdict, else
+    the first."""
+    verdicts = [grader(fn, rng=rng) for grader in (LBP, LBI)]
+    return next((v for v in verdicts if not v.passed), verdicts[0])
 
 
 # ---------------------------------------------------------------------------
@@ -609,7 +612,7 @@ b_buggy_step_and_no_c_carry = _backward([(BCALL, BCALL.replace("dc_next, caches[
                                         step_edits=[("dc_prev = dc_total * f", "dc_prev = dc * f")])
 
 
-def _inline_backward(sigma_o=True, dc_times_f_twice=False, dh_accumulates=False, db_mean=False):
+def _inline_backward(sigma_o=True, dc_times_f_twice=False, dh_accumulates=False, db_mean=False, sigma_o_plus=False):
     def lstm_backward(dHs, caches):
         T, B, H = dHs.shape
         W = caches[0][-1]
@@ -621,7 +624,7 @@ def _inline_backward(sigma_o=True, dc_times_f_twice=False, dh_accumulates=False,
             tc = np.tanh(c)
             dh_t = dHs[t] + dh
             dct = dc + dh_t * o * (1 - tc * tc)
-            da_o = dh_t * tc * (o * (1 - o) if sigma_o else 1.0)
+            da_o = dh_t * tc * (o * (1 + o) if sigma_o_plus else o * (1 - o) if sigma_o else 1.0)
             da = np.concatenate([dct * g * i * (1 - i), dct * c_prev * f * (1 - f), da_o, dct * i * (1 - g * g)],
                                 axis=1)
             dW += da.T @ np.concatenate([h_prev, x], axis=1)
@@ -638,6 +641,74 @@ b_inline_no_sigma_o = _inline_backward(sigma_o=False)
 b_inline_cell_carry_f_twice = _inline_backward(dc_times_f_twice=True)
 b_inline_dh_accumulates = _inline_backward(dh_accumulates=True)
 b_inline_db_mean = _inline_backward(db_mean=True)
+b_inline_sigma_o_one_plus = _inline_backward(sigma_o_plus=True)
+
+
+# ---------------------------------------------------------------------------
+# issue #19: the returned cache, writes into arguments, both carries, h0, rebuilt derivatives, edge-case crashes
+# ---------------------------------------------------------------------------
+
+CACHE_LINE = "    return h, c, (x, h_prev, c_prev, i, f, o, g, c, W)\n"
+sf_cache_pre_activations = _sf(_step_forward_with(cache=(
+    CACHE_LINE, "    return h, c, (x, h_prev, c_prev, a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:], c, W)\n")))
+sf_cache_tanh_c = _sf(_step_forward_with(cache=(
+    "    h = o * np.tanh(c)\n" + CACHE_LINE,
+    "    tanh_c = np.tanh(c)\n    h = o * tanh_c\n    return h, c, (x, h_prev, c_prev, i, f, o, g, tanh_c, W)\n")))
+
+
+def sf_squeezes_batch(x, h_prev, c_prev, W, b):
+    """Squeezes the pre-activations: fine for B > 1, (4H,) for a batch of one."""
+    H = h_prev.shape[1]
+    a = np.squeeze(np.concatenate([h_prev, x], axis=1) @ W.T + b)
+    i, f, o = (_sigmoid(a[:, k * H:(k + 1) * H]) for k in range(3))
+    g = np.tanh(a[:, 3 * H:])
+    c = f * c_prev + i * g
+    h = o * np.tanh(c)
+    return h, c, (x, h_prev, c_prev, i, f, o, g, c, W)
+
+
+SIGMA_I_TO_G_BLOCK = STEP_BACKWARD_OK[STEP_BACKWARD_OK.index("da = np.concatenate(["):STEP_BACKWARD_OK.index("], axis=1)") + 10]
+DC_TOTAL = "    dc_total = dc + dh * o * (1.0 - tanh_c ** 2)\n"
+#: CS231n style: the incoming dc is added to in place, then used as the total (right gradients).
+sb_dc_plus_equals = _sb((DC_TOTAL, "    dc += dh * o * (1.0 - tanh_c ** 2)\n    dc_total = dc\n"))
+b_step_dc_plus_equals = _backward(step_edits=[(DC_TOTAL, "    dc += dh * o * (1.0 - tanh_c ** 2)\n    dc_total = dc\n")])
+#: The derivatives from the pre-activations computed again from the cache (which holds no b).
+sb_rebuilt_derivatives = _sb((SIGMA_I_TO_G_BLOCK, """a = np.concatenate([h_prev, x], axis=1) @ W.T   # the pre-activations again
+    dsig = lambda v: sigmoid(v) * (1.0 - sigmoid(v))
+    da = np.concatenate([
+        dc_total * g * dsig(a[:, :H]),
+        dc_total * c_prev * dsig(a[:, H:2 * H]),
+        dh * tanh_c * dsig(a[:, 2 * H:3 * H]),
+        dc_total * i * (1.0 - np.tanh(a[:, 3 * H:]) ** 2),
+    ], axis=1)"""))
+sb_rebuilt_tanh_prime_g = _sb((TANH_G, "dc_total * i * (1.0 - np.tanh((np.concatenate([h_prev, x], axis=1) @ W.T)"
+                                      "[:, 3 * H:]) ** 2)"))
+b_no_carries = _backward([(BCALL, BCALL.replace("dHs[t] + dh_next, dc_next, caches[t])",
+                                                "dHs[t], np.zeros((B, H)), caches[t])"))])
+f_ignores_h0 = _forward([("    h, c = h0, c0\n", "    h, c = np.zeros((B, H)), c0\n")])
+
+sb_sigma_prime_o_one_plus = _sb((SIGMA_O, "dh * tanh_c * o * (1.0 + o)"))
+sb_di_with_c = _sb(("dc_total * g * i * (1.0 - i)", "dc_total * c * i * (1.0 - i)"))
+f_ignores_c0 = _forward([("    h, c = h0, c0\n", "    h, c = h0, np.zeros((B, H))\n")])
+b_carries_swapped = _backward([(BCALL, BCALL.replace("dHs[t] + dh_next, dc_next, caches[t])",
+                                                     "dHs[t] + dc_next, dh_next, caches[t])"))])
+
+
+def lstm_b_no_carries(dHs, caches):
+    return lstm_bptt(dHs, caches, h_carry=False, c_carry=False)
+
+
+def f_inline_ignores_h0(X, h0, c0, W, b):
+    T, B, D = X.shape
+    H = h0.shape[1]
+    h, c, Hs = np.zeros((B, H)), c0, []
+    for t in range(T):
+        a = np.concatenate([h, X[t]], axis=1) @ W.T + b
+        i, f, o = (1 / (1 + np.exp(-a[:, k * H:(k + 1) * H])) for k in range(3))
+        c = f * c + i * np.tanh(a[:, 3 * H:])
+        h = o * np.tanh(c)
+        Hs.append(h)
+    return np.stack(Hs), None
 
 
 CASES += [
@@ -645,13 +716,13 @@ CASES += [
     (LSF, "weights split, einsum, own stable sigmoid", sf_ok_einsum_split, None),
     (LSF, "output gate with tanh", sf_o_tanh, "the value of the output gate o is wrong below saturation"),
     (LSF, "forget gate from the rows of i", sf_f_from_i_rows, "the forget term f ⊙ c_prev"),
-    (LSF, "forget gate from the rows of i (cache)", sf_f_from_i_rows, "the gate f is wrong"),
+    (LSF, "forget gate from the rows of i (cache)", sf_f_from_i_rows, "cache[4] (f) is not f"),
     (LSF, "bias of the first gate tiled", sf_bias_first_block, "the bias is added wrongly"),
     (LSF, "h from tanh(c_prev)", sf_h_from_c_prev, "c is right, so the mistake is in h = o ⊙ tanh(c)"),
-    (LSF, "g from the rows of f", sf_g_from_f_rows, "In your cache, the gate g is wrong"),
+    (LSF, "g from the rows of f", sf_g_from_f_rows, "cache[6] (g) is not g"),
     (LSF, "sigmoid with the wrong sign", sf_sigmoid_sign, "the gates i, f and o are wrong and g right"),
     (LSF, "pre-activations clipped at ±10", sf_clipped_preactivations,
-     "right on the full cases, but h and c are wrong with the input gate i saturated"),
+     "right on the drawn case, but h, c are wrong on the probe case the input gate i saturated"),
     # lstm_step_backward
     (LSB, "loop over the batch rows", sb_ok_row_loop, None),
     (LSB, "σ′ missing for f only", sb_no_sigma_prime_f, "σ′ of the forget gate f is missing"),
@@ -672,23 +743,23 @@ CASES += [
     (LF, "step called with keyword arguments", f_ok_keywords, None),
     (LF, "while loop", f_ok_while, None),
     (LF, "inline, input projections first", f_ok_inline_projections, None),
-    (_passes_naming(LF, "the errors come from lstm_step_forward"), "right loop, buggy step (o with tanh)",
+    (_passes_naming(LF, "The errors come from your lstm_step_forward"), "right loop, buggy step (o with tanh)",
      f_buggy_step_o_tanh, None),
-    (_passes_naming(LF, "the errors come from lstm_step_forward"), "right loop with keywords, buggy step",
+    (_passes_naming(LF, "The errors come from your lstm_step_forward"), "right loop with keywords, buggy step",
      f_buggy_step_keywords, None),
-    (_passes_naming(LF, "raises NotImplementedError"), "right loop, step not implemented yet",
+    (_passes_naming(LF, "raised NotImplementedError"), "right loop, step not implemented yet",
      f_step_not_implemented, None),
     (LF, "h not carried (step called with h0)", f_h_not_carried, "the hidden state is not carried"),
     (LF, "c not carried (step called with c0)", f_c_not_carried, "the cell state is not carried"),
     (LF, "h and c swapped in the call", f_h_c_swapped, "h_prev and c_prev are swapped"),
     (LF, "stores c in Hs", f_stores_c, "Hs holds the cell states"),
     (LF, "stores the state before the step", f_stores_before_step, "Hs is shifted by one step"),
-    (LF, "last step skipped", f_skips_last_step, "a correct loop calls it once per step"),
+    (LF, "last step skipped", f_skips_last_step, "; a correct loop calls it"),
     (LF, "X[t - 1] read at step t", f_input_off_by_one, "x is X["),
     (LF, "buggy step and c not carried", f_buggy_step_and_c_not_carried, "the cell state is not carried"),
     (LF, "inline, bias added twice", f_inline_bias_twice, "the bias is added wrongly"),
     (LF, "right only when the oracle stands in for a right step", f_only_with_a_stand_in,
-     "the loop gives different results depending on the step function it is handed"),
+     "so the wrong outputs of your own run are lstm_forward's"),
     (LF, "right only when the oracle stands in for a wrong step", f_only_with_a_stand_in_buggy_step,
      "cannot be credited to lstm_step_forward's mistake"),
     (LF, "inline, output gate with tanh", f_inline_o_tanh, "the value of the output gate o is wrong below saturation"),
@@ -698,31 +769,54 @@ CASES += [
     (LBP, "enumerate in reverse, dh built in place", b_ok_enumerate_reversed, None),
     (LBI, "inline, einsum at the end", b_ok_inline_einsum, None),
     (LBP, "inline, einsum at the end (parameters)", b_ok_inline_einsum, None),
-    (_passes_naming(LBP, "the errors come from lstm_step_backward"), "right loop, step with dc_prev = dc * f",
+    (_passes_naming(LBP, "The errors come from your lstm_step_backward"), "right loop, step with dc_prev = dc * f",
      b_buggy_step_dc_prev, None),
-    (_passes_naming(LBI, "the errors come from lstm_step_backward"), "right loop, step with dc_prev = dc * f (inputs)",
+    (_passes_naming(LBI, "The errors come from your lstm_step_backward"), "right loop, step with dc_prev = dc * f (inputs)",
      b_buggy_step_dc_prev, None),
-    (_passes_naming(LBP, "the errors come from lstm_step_backward"), "right loop, step without σ′ of f",
+    (_passes_naming(LBP, "The errors come from your lstm_step_backward"), "right loop, step without σ′ of f",
      b_buggy_step_sigma_f, None),
-    (_passes_naming(LBP, "the errors come from lstm_step_backward"),
+    (_passes_naming(LBP, "The errors come from your lstm_step_backward"),
      "right loop with keywords and scalar start, buggy step", b_buggy_step_keywords_scalar_dc, None),
     (LBP, "dh_next not added (step call)", b_no_h_carry, "dh is dHs["),
-    (LBI, "dc_next not passed (step call)", b_no_c_carry,
-     "dc is zeros where the dc_prev returned by the call for t+1 belongs: the cell-state carry is missing"),
+    (LBI, "dc_next not passed (step call)", b_no_c_carry, "dc is zeros where the dc_prev returned by the call for t="),
     (LBP, "loop forwards in time", b_forward_order, "the loop walks forwards in time"),
     (LBP, "dW overwritten (step call)", b_dw_overwritten, "only the contribution of t=1"),
     (LBI, "dX stored in reverse", b_dx_reversed, "dX is in reverse time order"),
     (LBI, "returns the dh that entered step 1", b_returns_dh_input, "dh0 is the gradient that entered step t=1"),
-    (LBP, "loop stops before t=1", b_skips_first_step, "a correct loop calls it once per step"),
+    (LBP, "loop stops before t=1", b_skips_first_step, "; a correct loop calls it"),
     (LBI, "buggy step and dc_next not passed", b_buggy_step_and_no_c_carry, "the cell-state carry is missing"),
     (LBP, "inline, σ′ missing for o", b_inline_no_sigma_o, "σ′ of the output gate o is missing"),
     (LBI, "right only when the oracle stands in for a right step", b_only_with_a_stand_in,
-     "the loop gives different results depending on the step function it is handed"),
+     "so the wrong outputs of your own run are lstm_backward's"),
     (LBP, "right loop, step overwrites c of its cache", b_step_overwrites_cache, None),
-    (LSB, "overwrites c of its cache", sb_overwrites_cache, "modified its argument(s) cache in place"),
-    (LBI, "loop adds dh_next into dHs in place", b_loop_writes_dHs, "modified its argument(s) dHs in place"),
+    (_passes_naming(LSB, "modified its argument(s) cache in place"), "overwrites c of its cache", sb_overwrites_cache,
+     None),
+    (_passes_naming(LBI, "modified its argument(s) dHs in place"), "loop adds dh_next into dHs in place",
+     b_loop_writes_dHs, None),
     (LBI, "inline, cell carry multiplied by f twice", b_inline_cell_carry_f_twice,
      "the gradient carried along the cell path is wrong"),
     (LBI, "inline, dh_next accumulated", b_inline_dh_accumulates, "the gradient carried through h is wrong"),
     (LBP, "inline, db as a batch mean", b_inline_db_mean, "right for a batch of one, wrong for B > 1"),
+    # issue #19
+    (LSF, "cache holds the pre-activations", sf_cache_pre_activations, "the cache holds the gates' pre-activations"),
+    (LSF, "cache holds tanh(c)", sf_cache_tanh_c, "the cache holds tanh(c) where the new cell state c belongs"),
+    (LSF, "squeezes the batch axis (crashes for B = 1 only)", sf_squeezes_batch, "B=1, D=3, H=2"),
+    (_passes_naming(LSB, "modified its argument(s) dc in place"), "dc += ... in place (CS231n style)",
+     sb_dc_plus_equals, None),
+    (LBP, "right loop, step writes dc += ... in place", b_step_dc_plus_equals, None),
+    (LSB, "derivatives from pre-activations rebuilt without b", sb_rebuilt_derivatives,
+     "computed from a pre-activation rebuilt from the cache without b"),
+    (LSB, "tanh' of g from the pre-activation rebuilt without b", sb_rebuilt_tanh_prime_g,
+     "right when b = 0 and wrong otherwise"),
+    (LBP, "both carries missing (inline)", lstm_b_no_carries, "both carries are missing"),
+    (LBI, "both carries missing (step call)", b_no_carries, "both carries are missing"),
+    (LF, "h0 ignored (step call)", f_ignores_h0, "h0 is ignored"),
+    (LF, "h0 ignored (inline)", f_inline_ignores_h0, "h0 is ignored"),
+    (LSB, "σ′(o) written o(1 + o)", sb_sigma_prime_o_one_plus,
+     "the derivative of the output gate o is wrong: it must be σ′ = o(1 − o)"),
+    (LBP, "inline, σ′(o) written o(1 + o)", b_inline_sigma_o_one_plus,
+     "the derivative of the output gate o is wrong: it must be σ′ = o(1 − o)"),
+    (LSB, "di with c where g belongs", sb_di_with_c, "the mistake is in di = dc_total ⊙ g"),
+    (LF, "c0 ignored (step call)", f_ignores_c0, "c0 is ignored"),
+    (LBI, "dh_next and dc_next swapped in the call", b_carries_swapped, "dh_next and dc_next are mixed up"),
 ]
