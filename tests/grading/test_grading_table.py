@@ -17,7 +17,8 @@ from rnnkit.grading.engine import Verdict
 from grading_bugs import CASES, without_large_cases  # one module per assignment in tests/grading/grading_bugs/, in course order
 
 #: Every case on ten generator seeds: a diagnosis that works only for some sizes shows up.
-#: `make test-fast` sets RNNKIT_TABLE_SEEDS=1 to keep the edit loop short; `make test` and CI run all ten.
+#: `make test-fast` sets RNNKIT_TABLE_SEEDS=1 to keep the edit loop short; `make test` runs seeds 0-2 (tests/conftest.py
+#: marks seeds 3-9 `exhaustive`); `make test-exhaustive` and CI (.ci/run) run all ten.
 SEEDS = list(range(int(os.environ.get("RNNKIT_TABLE_SEEDS", "10"))))
 
 
