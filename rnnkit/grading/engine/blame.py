@@ -48,9 +48,8 @@ def _variants(args: tuple) -> list:
 
 def oracle_call(step: StepHelper, args: tuple, case: dict):
     """The call of the sequence function with the oracle, and what the judge needs to read a miss."""
-    entries = []
-    for call_args, result in step.calls(case):
-        entries += [(variant, result) for variant in _variants(tuple(call_args))]
+    calls = step.calls(case)
+    entries = [(variant, result) for call_args, result in calls for variant in _variants(tuple(call_args))]
     tags, labels, values = {}, [], []
     for label, value in step.labels(case):
         tag = leaf_tag(value).tobytes()
@@ -58,7 +57,6 @@ def oracle_call(step: StepHelper, args: tuple, case: dict):
             tags[tag] = len(values)
             labels.append(label)
             values.append(value)
-    calls = step.calls(case)
     names = step.call_names(case) if step.call_names is not None else [f"call {k + 1}" for k in range(len(calls))]
     expected = [(where, [tags.get(leaf_tag(v).tobytes(), -1) for v in _leaves(tuple(a), [])])
                 for where, (a, _) in zip(names, calls)]
