@@ -112,15 +112,15 @@ def _where(record: dict) -> str:
     if not isinstance(where, dict):
         return ""
     line, text, function = where.get("line"), where.get("text"), where.get("function")
-    if not isinstance(line, int) or isinstance(line, bool) or not 0 < line < 10**7:
+    if not isinstance(line, (int, np.integer)) or isinstance(line, bool) or not 0 < line < 10**7:
         return ""
     function = function[:60] if isinstance(function, str) and function.isprintable() else "your code"
     text = " ".join(text.split())[:160] if isinstance(text, str) else ""
-    return f" (line {line} of {function}" + (f": {text}" if text and text.isprintable() else "") + ")"
+    return f" (line {int(line)} of {function}" + (f": {text}" if text and text.isprintable() else "") + ")"
 
 
 def _error_message(spec: GradedFunction, record: dict, case: dict) -> str:
-    func, error = spec.function, record["error"]
+    func, error = spec.function, str(record["error"])
     if error.startswith("not a function"):
         return f"{func} is {error}; run the cell that defines it."
     if error.startswith("NotImplementedError"):
