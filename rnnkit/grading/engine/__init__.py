@@ -21,7 +21,8 @@ from .basics import (BUG_MATCH_TOL, ERROR_FLOOR, FD_EPS, FLOAT32_ERROR_FLOOR, FL
                      require, run_check, wrap)
 from ..kernel import RecordingGenerator, Transition, special
 from .checks import Check, LargeCase
-from .compare import (as_float_array, holds_float32_values, judge, judged_error, numerical_gradients, scaled_rel_error, shape_text,
+from .compare import (as_float_array, holds_float32_values, judge, judged_error, numerical_gradients, scaled_rel_error,
+                      shape_text,
                       within_tolerance)
 from .run import Context, Outcome, build, case_text, cases_of
 from .spec import GradedFunction, Mistake, Probe, ProbeRule, StepHelper
@@ -29,11 +30,11 @@ from .verdicts import judge_records
 
 __all__ = ["BUG_MATCH_TOL", "ERROR_FLOOR", "FD_EPS", "FLOAT32_ERROR_FLOOR", "FLOAT32_GRAD_TOL", "FLOAT32_VALUE_TOL",
            "GRAD_TOL", "LARGE_CASE_BUDGET", "VALUE_TOL", "WRAP", "Check", "Context", "Failure", "GradedFunction",
-           "LargeCase", "Mistake", "Outcome", "Probe", "Problem", "ProbeRule", "RecordingGenerator", "StepHelper", "Transition",
-           "Verdict", "as_float_array",
-           "case_text", "cases_of", "check_of", "checks_in", "distinct_sizes", "fresh_rng", "holds_float32_values", "judge",
-           "judge_records", "judged_error", "numerical_gradients", "require", "run_check", "scaled_rel_error",
-           "shape_text", "special", "withheld_by", "within_tolerance", "wrap"]
+           "LargeCase", "Mistake", "Outcome", "Probe", "Problem", "ProbeRule", "RecordingGenerator", "StepHelper",
+           "Transition", "Verdict", "as_float_array", "case_text", "cases_of", "check_of", "checks_in",
+           "distinct_sizes", "fresh_rng", "holds_float32_values", "judge", "judge_records", "judged_error",
+           "numerical_gradients", "require", "run_check", "scaled_rel_error", "shape_text", "special", "withheld_by",
+           "within_tolerance", "wrap"]
 
 
 def check_of(spec: GradedFunction, find=None) -> Check:

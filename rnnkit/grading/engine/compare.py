@@ -223,8 +223,9 @@ def judge(func: str, names: Sequence[str], got: Sequence, expected: Mapping[str,
                                 shape_text(_asarray(exp).shape, dims.get(name), sizes))
             if msg and isinstance(value, _ndarray) and value.dtype.kind in "iu":
                 diagnosis = match_mistake(name, value.astype(_float64), exp, variants)
+                hint = f" Hint: {hints[name]}" if name in hints else ""
                 msg += (" Likely cause: the same as above." if diagnosis and diagnosis in named else
-                        f" Likely cause: {diagnosis}" if diagnosis else (f" Hint: {hints[name]}" if name in hints else ""))
+                        f" Likely cause: {diagnosis}" if diagnosis else hint)
                 named.update([diagnosis] if diagnosis else [])
             if msg:
                 problems.append(msg)

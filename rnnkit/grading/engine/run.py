@@ -209,7 +209,8 @@ def outcome(spec: GradedFunction, records, i: int, case: dict, truth: dict) -> O
             outputs = f"{spec.function}: {f}"
         if isinstance(outputs, str):
             return Outcome(f"{outputs.rstrip('.')} (on {case_text(case)}).", None, all_wrong)
-    owner = [name for name, v in zip(spec.returns, values) for _ in range(_count_arrays(v, 0 if len(values) == 1 else 1))]
+    depth = 0 if len(values) == 1 else 1
+    owner = [name for name, v in zip(spec.returns, values) for _ in range(_count_arrays(v, depth))]
     aliased = {owner[j] for j in rec.get("aliased", []) if isinstance(j, int) and 0 <= j < len(owner)}
     aliased -= {"cache"} | set(spec.aliases_allowed)   # a cache holds the arguments themselves
     if spec.read is None:
@@ -231,7 +232,8 @@ def outcome(spec: GradedFunction, records, i: int, case: dict, truth: dict) -> O
             continue
         wrong[name] = bool(dtype_problem(value, spec.function, name)) or arr.shape != exp.shape \
             or not within_tolerance(arr, exp, tolerance(spec, name))
-    cache = _cache_problem(spec, outputs.get("cache"), truth["cache"], case, outputs, wrong) if spec.cache and "cache" in truth else ""
+    cache = (_cache_problem(spec, outputs.get("cache"), truth["cache"], case, outputs, wrong)
+             if spec.cache and "cache" in truth else "")
     return Outcome(None, outputs, wrong, cache, bool(aliased))
 
 

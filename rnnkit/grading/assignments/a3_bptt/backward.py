@@ -136,7 +136,8 @@ def _large(rng):
     of 64 steps (sizes and measured times in book/grading-reference.md)."""
     s = {"T": 64, "B": 16, "D": 64, "H": 128}
     X, h0 = rng.standard_normal((s["T"], s["B"], s["D"])), 0.5 * rng.standard_normal((s["B"], s["H"]))
-    Wx, Ws = rng.standard_normal((s["H"], s["D"])) / np.sqrt(s["D"]), 0.8 * rng.standard_normal((s["H"], s["H"])) / np.sqrt(s["H"])
+    Wx = rng.standard_normal((s["H"], s["D"])) / np.sqrt(s["D"])
+    Ws = 0.8 * rng.standard_normal((s["H"], s["H"])) / np.sqrt(s["H"])
     b, dHs = 0.2 * rng.standard_normal(s["H"]), rng.standard_normal((s["T"], s["B"], s["H"]))
     Hs, cache = rnnkit.rnn_forward(X, h0, Wx, Ws, b)
     return (dHs, (X, h0, Hs, Wx, Ws)), dict(zip(GRADS, rnnkit.rnn_backward(dHs, cache))), s
@@ -155,8 +156,10 @@ _ALONE = {"dX": "dX[t] = δ⁽ᵗ⁾ @ Wx",
           "dWx": "dWx = Σₜ δ⁽ᵗ⁾ᵀ @ x⁽ᵗ⁾", "dWs": "dWs = Σₜ δ⁽ᵗ⁾ᵀ @ h⁽ᵗ⁻¹⁾ (h0 at t=1)", "db": "db = Σₜ Σ_batch δ⁽ᵗ⁾"}
 _FIRST_LOCAL = tuple(f"first_only:{o}" for o in ("dX", "dWx", "dWs", "db"))  # dh0 is itself a carried gradient
 PROBES = (
-    Probe("first_only", make=lambda c: at_step_only(c, "dHs", 0), what="dHs nonzero at t=1 only (nothing to carry back)",
-          meaning="the gradients of a single step (with h0 and dh0) are right", if_fails="wrong even for a single step"),
+    Probe("first_only", make=lambda c: at_step_only(c, "dHs", 0),
+          what="dHs nonzero at t=1 only (nothing to carry back)",
+          meaning="the gradients of a single step (with h0 and dh0) are right",
+          if_fails="wrong even for a single step"),
     Probe("last_only", make=lambda c: at_step_only(c, "dHs", -1),
           what="dHs nonzero at t=T only (earlier steps get only the carried gradient)",
           meaning="the carried gradient is right", if_fails="the carried gradient is wrong"),

@@ -63,7 +63,9 @@ def resized(case: dict, **arrays) -> dict:
     """A copy of ``case`` with some arrays replaced, its sizes recomputed."""
     new = {**case, **arrays}
     T, B, D = new["X"].shape
-    new["sizes"] = {"T": T, "B": B, "D": D, "H": new["Wx"].shape[0], **({"K": new["Wy"].shape[0]} if "Wy" in new else {})}
+    new["sizes"] = {"T": T, "B": B, "D": D, "H": new["Wx"].shape[0]}
+    if "Wy" in new:
+        new["sizes"]["K"] = new["Wy"].shape[0]
     return new
 
 

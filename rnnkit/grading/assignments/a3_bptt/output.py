@@ -67,7 +67,8 @@ OUTPUT_BACKWARD = GradedFunction(
                      text="with dO nonzero at t=2 only, dHs is wrong: dHs[t] comes from dO[t] alone, "
                           "dHs[t] = dO[t] @ Wy (each state feeds only its own step's output; carrying gradients "
                           "back in time is rnn_backward's job)."),
-           ProbeRule(wrong=("T1:dHs",), text="dHs is wrong even for a single step: dHs[t] = dO[t] @ Wy (Wy is (K, H))."),
+           ProbeRule(wrong=("T1:dHs",),
+                     text="dHs is wrong even for a single step: dHs[t] = dO[t] @ Wy (Wy is (K, H))."),
            ProbeRule(right=("T1",), any_wrong=("full:dWy", "full:dc"),
                      text="right for one step (T = 1): the sum over time is wrong. Wy and c are used at every step: "
                           "dWy = Σₜ dO[t]ᵀ @ Hs[t] and dc = Σₜ Σ_batch dO[t], sums (not means) over every step."),

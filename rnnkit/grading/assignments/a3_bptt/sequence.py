@@ -78,7 +78,8 @@ FORWARD_STEP = StepHelper(
     signature="(X[t], h_prev, Wx, Ws, b)", leaf_names=("x", "h_prev", "Wx", "Ws", "b"))
 
 FORWARD = GradedFunction(
-    grade_id="test_rnn_forward", function="rnn_forward", arguments=("X", "h0", "Wx", "Ws", "b"), returns=("Hs", "cache"),
+    grade_id="test_rnn_forward", function="rnn_forward", arguments=("X", "h0", "Wx", "Ws", "b"),
+    returns=("Hs", "cache"),
     args_of=lambda c: (c["X"], c["h0"], c["Wx"], c["Ws"], c["b"]), draw=draw,
     reference=lambda c: {"Hs": states(c), "cache": seq_cache(c)}, cache=("X", "h0", "Hs", "Wx", "Ws"),
     edge_cases=(edge(),), mistakes=_forward_mistakes, probe_base=probe_base(), dims=DIMS, time_axes={"Hs": 0},

@@ -131,7 +131,8 @@ def _step_large(rng):
     """One step, but 2 · 512² weight entries (540,672 entries in all): central differences cannot finish."""
     s = {"B": 16, "D": 512, "H": 512}
     x, h_prev = rng.standard_normal((s["B"], s["D"])), 0.5 * rng.standard_normal((s["B"], s["H"]))
-    Wx, Ws = rng.standard_normal((s["H"], s["D"])) / np.sqrt(s["D"]), 0.8 * rng.standard_normal((s["H"], s["H"])) / np.sqrt(s["H"])
+    Wx = rng.standard_normal((s["H"], s["D"])) / np.sqrt(s["D"])
+    Ws = 0.8 * rng.standard_normal((s["H"], s["H"])) / np.sqrt(s["H"])
     b, dh = 0.2 * rng.standard_normal(s["H"]), rng.standard_normal((s["B"], s["H"]))
     h, cache = rnnkit.rnn_step_forward(x, h_prev, Wx, Ws, b)
     return (dh, (x, h_prev, h, Wx, Ws)), dict(zip(GRADS, rnnkit.rnn_step_backward(dh, cache))), s
