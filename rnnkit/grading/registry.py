@@ -1,10 +1,11 @@
-"""Which checks grade which assignment: one module of :mod:`rnnkit.grading` per assignment."""
+"""Which checks grade which assignment: one specification module of :mod:`rnnkit.grading.assignments` per
+assignment."""
 from __future__ import annotations
 
 import importlib
 from types import ModuleType
 
-#: assignment id -> module of rnnkit.grading that holds its ``CHECKS`` and sandbox allowances.
+#: assignment id -> module of rnnkit.grading.assignments that holds its ``CHECKS`` and sandbox allowances.
 MODULES = {
     "a1-recurrence": "a1_recurrence",
     "a2-forward-loss": "a2_forward_loss",
@@ -22,12 +23,7 @@ def module_for(assignment: str) -> ModuleType:
         name = MODULES[assignment]
     except KeyError:
         raise KeyError(f"no checks for assignment {assignment!r}; known: {', '.join(MODULES)}") from None
-    try:  # a ported assignment: its specification module (rnnkit/grading/assignments/)
-        return importlib.import_module(f"rnnkit.grading.assignments.{name}")
-    except ModuleNotFoundError as exc:
-        if exc.name not in (f"rnnkit.grading.assignments.{name}", "rnnkit.grading.assignments"):
-            raise
-    return importlib.import_module(f"rnnkit.grading.{name}")
+    return importlib.import_module(f"rnnkit.grading.assignments.{name}")
 
 
 def checks_for(assignment: str) -> dict:
