@@ -66,18 +66,22 @@ PARALLEL  := -n $(TEST_JOBS) --dist loadfile
 # sandbox process outlives its batch, machine-wide. Its companions start no sandbox: the book build, the library.
 ALONE     := tests/course/test_grading_adversarial.py tests/course/test_book.py tests/library
 
+# Both pytest runs of a target run even if the first fails; the target fails if either failed. Exit 5 ("no
+# tests collected") fails it only if both collected nothing: PYTEST_ARGS="-k ..." may select from one run only.
+BOTH_PASSED = r2=$$?; [ $$r1$$r2 = 55 ] && exit 5; for s in $$r1 $$r2; do [ $$s = 0 ] || [ $$s = 5 ] || exit $$s; done
+
 ## The README's test command: every test except the exhaustive tier (see test-exhaustive): tests/library,
 ## tests/grading (the bug table on 3 seeds), tests/course (book build with forced execution, browser
 ## checks, real nbgrader runs, the attack suite). Two pytest runs, each on every core.
 test: $(VENV)/.test sandbox-tools browser-tools
-	$(PY) -m pytest $(PARALLEL) -m "not exhaustive" $(foreach p,$(ALONE),--ignore=$(p)) $(PYTEST_ARGS)
-	$(PY) -m pytest $(PARALLEL) -m "not exhaustive" $(ALONE) $(PYTEST_ARGS)
+	$(PY) -m pytest $(PARALLEL) -m "not exhaustive" $(foreach p,$(ALONE),--ignore=$(p)) $(PYTEST_ARGS); r1=$$?; \
+	$(PY) -m pytest $(PARALLEL) -m "not exhaustive" $(ALONE) $(PYTEST_ARGS); $(BOTH_PASSED)
 
 ## What `make test` leaves out (CI runs both): the bug table on seeds 3-9, then every chapter under
 ## 6 OpenBLAS configurations (tests/course/test_portability.py, alone: it schedules both cores itself).
 test-exhaustive: $(VENV)/.test sandbox-tools
-	$(PY) -m pytest $(PARALLEL) -m exhaustive --ignore=tests/course/test_portability.py $(PYTEST_ARGS)
-	$(PY) -m pytest -m exhaustive tests/course/test_portability.py $(PYTEST_ARGS)
+	$(PY) -m pytest $(PARALLEL) -m exhaustive --ignore=tests/course/test_portability.py $(PYTEST_ARGS); r1=$$?; \
+	$(PY) -m pytest -m exhaustive tests/course/test_portability.py $(PYTEST_ARGS); $(BOTH_PASSED)
 
 ## The fast tier while editing: tests/library and tests/grading (no book build, no nbgrader runs).
 test-fast: $(VENV)/.test sandbox-tools
