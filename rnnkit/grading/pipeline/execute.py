@@ -34,7 +34,8 @@ from traitlets import Float, Integer, Unicode
 
 from ..kernel import RESULTS_MIME
 from .. import learner_package, registry, sandbox
-from .notebook import course_directory, is_hidden_test, is_visible_test, nbgrader_meta, pipeline_state
+from .notebook import course_directory, is_hidden_test, is_visible_test, pipeline_state
+from .records import draw_cases
 
 
 # ---------------------------------------------------------------------------
@@ -240,9 +241,21 @@ class SandboxedExecute(Execute):
     def preprocess(self, nb, resources, km=None):
         state = pipeline_state(resources)
         info = resources["nbgrader"]
-        checks = registry.checks_for(info["assignment"])
-        course = course_directory(self.config)
-        self._course_root = Path(course.root).resolve()
+        assignment = info["assignment"]
+        cases = {}
+        for gid, (data, context, seed) in draw_cases(nb, assignment).items():
+            cases[gid] = data
+            state["cases"][gid] = (context, seed)
+        self.run_sandboxed(nb, resources, state, f"{info['student']}/{assignment}/{info['notebook']}",
+                           Path(course_directory(self.config).root).resolve(), cases,
+                           lambda lib: learner_package.build_learner_package(registry.module_for(assignment), lib))
+        return nb, resources
+
+    def run_sandboxed(self, nb, resources, state, name: str, course_root: Path, cases: dict[str, bytes],
+                      build_lib) -> None:
+        """Run ``nb`` in a fresh sandbox on the drawn ``cases`` (grade_id -> encoded calls); ``build_lib(path)``
+        writes the learner package there. The outputs land in ``nb``, the events in ``state``."""
+        self._course_root = course_root
         sandbox.tools()  # refuse clearly, before any learner code runs, if the sandbox is missing
         sandbox.interpreter()  # and if the sandbox's Python cannot be assembled (a missing distribution)
         base = Path(tempfile.mkdtemp(prefix="rkg-", dir="/tmp"))
@@ -251,24 +264,16 @@ class SandboxedExecute(Execute):
             (base / "cases").mkdir()
             (base / "ipc").mkdir()
             (base / "kernel").mkdir(mode=0o700)
-            learner_package.build_learner_package(registry.module_for(info["assignment"]), base / "lib")
-            for cell in nb.cells:
-                if is_hidden_test(cell):
-                    gid = nbgrader_meta(cell)["grade_id"]
-                    if gid not in checks:
-                        raise KeyError(f"hidden test cell {gid!r} has no check in rnnkit.grading "
-                                       f"({info['assignment']})")
-                    data, context, seed = checks[gid].cases()
-                    (base / "cases" / f"{gid}.npz").write_bytes(data)
-                    state["cases"][gid] = (context, seed)
+            build_lib(base / "lib")
+            for gid, data in cases.items():
+                (base / "cases" / f"{gid}.npz").write_bytes(data)
             for p in (base, base / "cases", base / "lib"):
                 os.chmod(p, 0o755)
             for p in (base / "lib").rglob("*"):
                 os.chmod(p, 0o755 if p.is_dir() else 0o644)
-            self._run(nb, resources, state, f"{info['student']}/{info['assignment']}/{info['notebook']}")
+            self._run(nb, resources, state, name)
         finally:
             shutil.rmtree(base, ignore_errors=True)
-        return nb, resources
 
     def _plan(self, nb) -> list[int]:
         plan = []
