@@ -40,11 +40,16 @@ def conclusion(probes: Sequence[Probe], rules: Sequence, outcomes: Mapping) -> s
 
 
 def probe_text(probes: Sequence[Probe], rules: Sequence, outcomes: Mapping, none_right: str = "") -> str:
-    """' Probe cases (fixed inputs with one part switched off): right with …; wrong with …. So …'"""
+    """' Probe cases (fixed inputs with one part switched off): right with …; wrong with …. So …' (with a rule
+    that holds, only the probes it names are listed)."""
     judged = [p for p in probes if p.name in outcomes]
     if not judged:
         return ""
     obs = observations(outcomes)
+    rule = next((r for r in as_rules(rules, probes) if r.holds(obs)), None)
+    if rule is not None:  # list the probes the conclusion rests on (all of them if it names none)
+        used = {key.split(":")[0] for key in rule.wrong + rule.right + rule.any_wrong}
+        judged = [p for p in judged if p.name in used] or judged
     right = [p for p in judged if not obs[p.name]]
     wrong = [p for p in judged if obs[p.name]]
 
@@ -60,9 +65,8 @@ def probe_text(probes: Sequence[Probe], rules: Sequence, outcomes: Mapping, none
     if wrong:
         parts.append("wrong with " + "; ".join((p.what or p.name) + wrong_outputs(p) for p in wrong))
     text = " Probe cases (fixed inputs with one part switched off): " + "; ".join(parts) + "."
-    for rule in as_rules(rules, probes):
-        if rule.holds(obs):
-            return text + " So " + rule.text
+    if rule is not None:
+        return text + " So " + rule.text
     if not obs.get("full"):
         facts = [p.if_fails for p in wrong if p.if_fails]
         return text + (" So " + "; ".join(facts) + "." if facts else
