@@ -14,7 +14,7 @@ from .cases import (CACHE, DIMS, SATURATE, SEQUENCE_GRADS, STEP_GRADS, backward_
                     no_recurrence, numerical_backward, one_step, reference_backward, shifted_gate, short_typical_case,
                     smallest_case, step_caches, typical_case)
 from .gate_blocks import gate_explain
-from .mistakes import NO_CELL_CARRY, backward_variants, step_backward
+from .mistakes import NO_CELL_CARRY, backward_variants, step_backward, with_block_facts
 from .step_backward import ARGUMENT_NOTES, B1_MEANING, DB_SUM, PROBES as STEP_PROBES
 
 
@@ -131,13 +131,18 @@ LOOP_BUGS = {
 }
 
 
-def backward_mistakes(c) -> list:
-    """The loop's own mistakes, then each step mistake inside a correct loop."""
-    out = [Mistake(name, text, lambda case, o=opts: sequence_backward(case, **o))
-           for name, (text, opts) in LOOP_BUGS.items()]
+def backward_mistakes(judged: tuple):
+    """The loop's own mistakes, then each step mistake inside a correct loop; for a cell that grades dW and db,
+    each with the gate-block fact of its outputs."""
     skip = ("no-cell-carry", "dx-dh-swapped")  # the first is the loop's; the second cannot run (D ≠ H)
-    return out + [Mistake(name, text, lambda case, o=opts: sequence_backward(case, **o))
-                  for name, text, opts in backward_variants(c["sizes"]["H"]) if name not in skip]
+
+    def mistakes(c) -> list:
+        variants = [(name, text, opts) for name, (text, opts) in LOOP_BUGS.items()]
+        variants += [v for v in backward_variants() if v[0] not in skip]
+        if "dW" in judged:
+            return with_block_facts(c, variants, sequence_backward, sequence_backward(c))
+        return [Mistake(name, text, lambda case, o=opts: sequence_backward(case, **o)) for name, text, opts in variants]
+    return mistakes
 
 
 PROBES = (
@@ -203,7 +208,7 @@ def _spec(part: str, judged: tuple) -> GradedFunction:
         numerical=numerical_backward,
         kind="gradients",
         edge_cases=(smallest_case, typical_case),
-        mistakes=backward_mistakes,
+        mistakes=backward_mistakes(judged),
         explain=gate_explain(reference_backward, sequence=True) if "dW" in judged else None,
         probes=PROBES,
         probe_base=short_typical_case,

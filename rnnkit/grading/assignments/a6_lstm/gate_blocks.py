@@ -113,6 +113,30 @@ def gate_story(k: int, sat: dict, pin: "_Blocks") -> tuple:
                         f"saturates); the mistake is in {GATE_UPSTREAM[g]}, the gradient of {g}'s value before it.")
 
 
+def blocks_fact(got: dict, exp: dict) -> str:
+    """'Gate blocks of dW and db (rows in the order i, f, o, g): both are wrong in the block of f (forget gate,
+    rows 4..7); right in i, o and g.' for arrays ``got`` next to ``exp`` ('' when no block is wrong)."""
+    wrong = {}
+    for n in ("dW", "db"):
+        err = scaled_rel_error(np.asarray(got[n], dtype=np.float64), exp[n])
+        H = exp["db"].shape[0] // 4
+        wrong[n] = [k for k in range(4) if err[k * H:(k + 1) * H].max() > GRAD_TOL]
+    if not wrong["dW"] and not wrong["db"]:
+        return ""
+
+    def label(ks):
+        names = [f"{GATES[k]} ({GATE_NAMES[GATES[k]].rsplit(' ', 1)[0]}, {rows(k, H)})" for k in ks]
+        blocks = "block" + ("s" if len(ks) > 1 else "")
+        return f"the {blocks} of " + (names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1])
+    if wrong["dW"] == wrong["db"]:
+        text = f"both are wrong in {label(wrong['dW'])}"
+    else:
+        text = "; ".join(f"{n} is " + (f"wrong in {label(wrong[n])}" if wrong[n] else "right") for n in ("dW", "db"))
+    right = [GATES[k] for k in range(4) if k not in wrong["dW"] + wrong["db"]]
+    tail = ("; right in " + (right[0] if len(right) == 1 else ", ".join(right[:-1]) + " and " + right[-1])) if right else ""
+    return f"Gate blocks of dW and db (rows in the order i, f, o, g): {text}{tail}."
+
+
 def _right(out, truth: dict) -> bool:
     """Every output the learner returned on a case equals the truth (the b = 0 probe's test)."""
     try:

@@ -13,7 +13,8 @@ import numpy as np
 
 from rnnkit.grading.engine import Mistake
 
-from .cases import CACHE, GATE_NAMES, GATES, rows, sigmoid, step_caches
+from .cases import CACHE, GATE_NAMES, GATES, sigmoid, step_caches
+from .gate_blocks import blocks_fact
 
 GATE_ORDER = ("the gate order is wrong: the row blocks of W (and of dW, db) are i, f, o, g — "
               "W[:H] input gate, W[H:2H] forget gate, W[2H:3H] output gate, W[3H:] candidate g.")
@@ -207,43 +208,52 @@ STEP_BACKWARD_BUGS = {
 }
 
 
-def _block_fact(k: int, H: int) -> str:
-    others = [GATES[j] for j in range(4) if j != k]
-    return (f"both dW and db are wrong in the block of {GATES[k]} ({GATE_NAMES[GATES[k]].rsplit(' ', 1)[0]}, "
-            f"{rows(k, H)}), right in {', '.join(others[:2])} and {others[2]}")
-
-
-def per_gate_variants(H: int) -> list:
+def per_gate_variants() -> list:
     """``[(name, text, options of step_backward)]``: one gate's derivative missing, written wrongly, or taken
-    from another gate (``H`` names the rows of the gate's block)."""
+    from another gate."""
     out = []
-    for k, gate in enumerate("ifo"):
+    for gate in "ifo":
         name = GATE_NAMES[gate]
-        out.append((f"no-sigma-prime-{gate}", f"σ′ of the {name} is missing: δ{gate} = d{gate} ⊙ {gate}(1 − {gate}) "
-                    f"({_block_fact(k, H)}).", {"deriv": {gate: _one}}))
+        out.append((f"no-sigma-prime-{gate}", f"σ′ of the {name} is missing: δ{gate} = d{gate} ⊙ {gate}(1 − {gate}).",
+                    {"deriv": {gate: _one}}))
         out.append((f"sigma-prime-one-minus-{gate}", f"the derivative of the {name} vanishes where {gate} saturates, "
-                    f"as it should, but has the wrong value in between: σ′ = {gate}(1 − {gate}), not 1 − {gate} "
-                    f"({_block_fact(k, H)}).", {"deriv": {gate: lambda v, s=gate: 1 - v[s]}}))
+                    f"as it should, but has the wrong value in between: σ′ = {gate}(1 − {gate}), not 1 − {gate}.",
+                    {"deriv": {gate: lambda v, s=gate: 1 - v[s]}}))
         for other in "ifo".replace(gate, ""):
             out.append((f"sigma-prime-{gate}-of-{other}", f"the block of {gate} vanishes when the "
                         f"{GATE_NAMES[other]} saturates, not when the {name} does: σ′ of {gate} is computed from "
                         f"{other}; δ{gate} = d{gate} ⊙ {gate}(1 − {gate}).",
                         {"deriv": {gate: lambda v, s=other: _sigma_prime(v[s])}}))
     out.append(("tanh-prime-one-minus-g", "the derivative of the candidate g vanishes where g saturates, as it "
-                f"should, but has the wrong value in between: tanh′ = 1 − g², not 1 − g ({_block_fact(3, H)}).",
+                "should, but has the wrong value in between: tanh′ = 1 − g², not 1 − g.",
                 {"deriv": {"g": lambda v: 1 - v["g"]}}))
     return out
 
 
-def backward_variants(H: int) -> list:
+def backward_variants() -> list:
     """``[(name, text, options of step_backward)]``: every step mistake, the gate orders included."""
     out = [(name, text, opts) for name, (text, opts) in STEP_BACKWARD_BUGS.items()]
-    out += per_gate_variants(H)
+    out += per_gate_variants()
     return out + [(perm_name(p), perm_text(p), {"perm": p}) for p in GATE_PERMS]
 
 
+def with_block_facts(case: dict, variants: list, run, reference: dict) -> list:
+    """Mistakes from ``[(name, text, options)]`` whose text ends with the gate-block fact of their outputs on
+    ``case`` (which blocks of dW and db the mistake makes wrong); ``run(case, **options)`` computes them."""
+    out = []
+    for name, text, opts in variants:
+        got = run(case, **opts)
+        fact = blocks_fact(got, reference)
+        out.append(Mistake(name, text + (" " + fact if fact else ""),
+                           lambda c, got=got, o=opts: got if c is case else run(c, **o)))
+    return out
+
+
+def _first_step_backward(c, **opts):
+    return step_backward(c["dHs"][0], c["dc"], step_caches({**c, "X": c["X"][:1]})[0], **opts)
+
+
 def step_backward_mistakes(case: dict) -> list:
-    """The named mistakes of lstm_step_backward on ``case`` (its first step)."""
-    def outputs(opts):
-        return lambda c: step_backward(c["dHs"][0], c["dc"], step_caches({**c, "X": c["X"][:1]})[0], **opts)
-    return [Mistake(name, text, outputs(opts)) for name, text, opts in backward_variants(case["sizes"]["H"])]
+    """The named mistakes of lstm_step_backward on ``case`` (its first step), with their gate-block facts."""
+    reference = _first_step_backward(case)
+    return with_block_facts(case, backward_variants(), _first_step_backward, reference)
