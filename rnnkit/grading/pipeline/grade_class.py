@@ -30,7 +30,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
-from .phases import hooks, rejected, run_job
+from .phases import drawn, hooks, prepare_and_run, rejected, run_job
 from .records import learner_lib_files, read_json, write_json
 
 __all__ = ["grade_class", "main"]
@@ -122,7 +122,7 @@ class Workers:
                 self.pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"))
             else:
                 self.cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
-                                            dashboard_address=None, silence_logs=logging.ERROR)
+                                            dashboard_address=None, silence_logs=logging.CRITICAL)
                 self.client = Client(self.cluster)
         self.collector = threading.Thread(target=self._collect, daemon=True)
         self.collector.start()
@@ -140,6 +140,20 @@ class Workers:
             else:
                 future = self.pool.submit(run_job, job, lib)
             self.futures[future] = (record, f"{job['student']}/{job['assignment']}/{job['notebook']}")
+        self.progress.add_total()
+
+    def prepare(self, request: dict, record: Path) -> None:
+        """Send a request to a local worker that draws the cases and runs the job (:func:`prepare_and_run`)."""
+        a = request["assignment"]
+        lib = self.lib.get(a) or self.lib.setdefault(a, learner_lib_files(a))
+        with self.lock:
+            self.pending[record] = threading.Event()
+            if self.client is not None:
+                future = self.client.submit(prepare_and_run, request, lib, pure=False, retries=1,
+                                            key=f"rnnkit-phase1-{request['nonce']}")
+            else:
+                future = self.pool.submit(prepare_and_run, request, lib)
+            self.futures[future] = (record, f"{request['student']}/{a}/{request['notebook']}")
         self.progress.add_total()
 
     def wait(self, record: Path) -> None:
@@ -160,7 +174,14 @@ class Workers:
                 seen.add(future)
                 record, name = self.futures[future]
                 try:
-                    write_json(record, future.result())
+                    result = future.result()
+                    if result.get("kind") != "record":  # prepare_and_run: issued here, context kept here
+                        issued = result["issued"]
+                        write_json(record.with_name(record.name.replace(".record.", ".issued.")), issued)
+                        key = tuple(issued[k] for k in ("student", "assignment", "notebook", "nonce"))
+                        drawn[key] = result["contexts"]
+                        result = result["record"]
+                    write_json(record, result)
                 except BaseException as exc:  # a worker's failure: phase 2 runs this submission itself
                     self.failures.append(f"{name}: {type(exc).__name__}: {str(exc)[:300]}")
                 finally:
@@ -202,6 +223,7 @@ def grade_class(assignment: str, *, jobs: int = 2, scheduler: str | None = None,
     if phase != "all" and records is None:
         raise ValueError(f"phase {phase!r} needs a records folder (--records)")
     rejected.clear()
+    drawn.clear()
     with tempfile.TemporaryDirectory(prefix="rnnkit-records-") as tmp:
         root = Path(records) if records else Path(tmp)
         if phase in ("issue", "judge"):
@@ -214,11 +236,13 @@ def grade_class(assignment: str, *, jobs: int = 2, scheduler: str | None = None,
                 for job in sorted((root / assignment).glob(f"{student or '*'}/*.job.json")):
                     workers.send(job)
             else:
-                hooks.update(issued=workers.send, wait=workers.wait)
+                # local workers are the grader's own processes: they draw the cases too; remote ones get jobs
+                hooks.update(wait=workers.wait, **({"issued": workers.send} if scheduler else
+                                                   {"prepare": workers.prepare}))
                 status = autograde_pass(assignment, student, None, root, log_level="WARN")
                 status = max(status, autograde_pass(assignment, student, LOAD, root))
         finally:
-            hooks.update(issued=None, wait=None)
+            hooks.update(issued=None, wait=None, prepare=None)
             workers.close()
             progress.close()
     for text in workers.failures:

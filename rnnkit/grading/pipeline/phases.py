@@ -7,8 +7,9 @@
   job in the sandbox and returns its record. It needs bubblewrap, this package and the job; no course,
   gradebook, solution or reference — the job carries the learner package the sandbox imports.
 * :class:`LoadRecord` (phase 2, in the instructor's process): in place of ``SandboxedExecute``, puts the
-  record's outputs into the notebook after :func:`~.records.check_record` accepted it and the cases were
-  drawn again from their seeds (the judge needs their context, which never leaves this process). A
+  record's outputs into the notebook after :func:`~.records.check_record` accepted it, with the context of
+  its cases (the judge's, which never leaves this process): kept from phase 1 when it ran in this process,
+  else drawn again from the issued seeds. A
   missing or rejected record is logged and that submission is run here, in the sandbox, as
   ``nbgrader autograde`` would run it: the result is the same, only later.
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import secrets
 import socket
 import tempfile
 from pathlib import Path
@@ -35,7 +37,7 @@ from .notebook import course_directory, pipeline_state
 from .records import (apply_record, check_record, draw_cases, issued_of, make_job, make_record, notebook_digest,
                       paths, read_json, write_json)
 
-__all__ = ["IssueJob", "LoadRecord", "run_job", "SETTINGS", "hooks", "rejected"]
+__all__ = ["IssueJob", "LoadRecord", "run_job", "prepare_and_run", "SETTINGS", "drawn", "hooks", "rejected"]
 
 #: The settings of :class:`~.execute.SandboxedExecute` a job carries to its worker.
 SETTINGS = ("timeout", "notebook_timeout", "start_attempts", "start_retry_delay", "max_restarts",
@@ -43,10 +45,16 @@ SETTINGS = ("timeout", "notebook_timeout", "start_attempts", "start_retry_delay"
 
 #: Set by :mod:`.grade_class` for one grading run: ``issued(job_path)`` is called when a job is written
 #: (to send it at once), ``wait(record_path)`` before a record is read (until its worker answered).
-hooks: dict[str, Callable[[Path], None] | None] = {"issued": None, "wait": None}
+#: With ``prepare(request, record_path)`` set, the jobs go to trusted local workers that also draw the cases
+#: (:func:`prepare_and_run`), instead of being drawn and written here.
+hooks: dict[str, Callable | None] = {"issued": None, "wait": None, "prepare": None}
 
 #: Submissions whose record was rejected or missing in this process, with the reason (run here instead).
 rejected: list[str] = []
+
+#: The cases drawn by :class:`IssueJob` in this process, by (student, assignment, notebook, nonce): when both
+#: phases run in one process, phase 2 takes their context from here instead of drawing them again.
+drawn: dict[tuple, dict[str, tuple[object, int]]] = {}
 
 
 class IssueJob(NbGraderPreprocessor):
@@ -61,9 +69,19 @@ class IssueJob(NbGraderPreprocessor):
         runner = SandboxedExecute(config=self.config)
         settings = {name: getattr(runner, name) for name in SETTINGS}
         root = str(Path(course_directory(self.config).root).resolve())
-        job = make_job(nb, info, draw_cases(nb, info["assignment"]), settings, root)
         where = paths(Path(self.records_dir), info["assignment"], info["student"], info["notebook"])
-        where["record"].unlink(missing_ok=True)
+        for old in where.values():
+            old.unlink(missing_ok=True)
+        if hooks["prepare"] is not None:  # trusted local workers draw the cases too (prepare_and_run)
+            hooks["prepare"]({**{k: info[k] for k in ("student", "assignment", "notebook")},
+                              "nb_sha256": notebook_digest(nb), "nonce": secrets.token_hex(16),
+                              "notebook_json": nbformat.writes(nb), "settings": settings, "course_root": root},
+                             where["record"])
+            return nb, resources
+        cases = draw_cases(nb, info["assignment"])
+        job = make_job(nb, info, cases, settings, root)
+        key = (info["student"], info["assignment"], info["notebook"], job["nonce"])
+        drawn[key] = {gid: (context, seed) for gid, (_, context, seed) in cases.items()}
         write_json(where["issued"], issued_of(job))
         write_json(where["job"], job)
         if hooks["issued"] is not None:
@@ -102,6 +120,19 @@ def run_job(job: dict, lib: dict[str, str]) -> dict:
     return make_record(job, nb, state["events"], socket.gethostname())
 
 
+def prepare_and_run(request: dict, lib: dict[str, str]) -> dict:
+    """Phase 1 whole, in a worker process the instructor started on the grading machine (trusted like the
+    grader: it has the references): draw the cases of the request's notebook, run its job, and return the
+    record, what was issued, and the judge's context of the cases (which stays on this machine)."""
+    nb = nbformat.reads(request["notebook_json"], as_version=4)
+    if notebook_digest(nb) != request["nb_sha256"]:
+        raise ValueError("the request's notebook does not match its digest")
+    cases = draw_cases(nb, request["assignment"])
+    job = {**make_job(nb, request, cases, request["settings"], request["course_root"]), "nonce": request["nonce"]}
+    return {"issued": issued_of(job), "record": run_job(job, lib),
+            "contexts": {gid: (context, seed) for gid, (_, context, seed) in cases.items()}}
+
+
 class LoadRecord(SandboxedExecute):
     """Phase 2: the outputs of this notebook's record, checked; a missing or rejected record is run here."""
 
@@ -119,7 +150,12 @@ class LoadRecord(SandboxedExecute):
         problem = ("no record came back for it" if record is None
                    else check_record(record, issued, info, notebook_digest(nb)))
         if problem is None:
-            problem = self._cases_again(issued, info["assignment"], state)
+            key = (info["student"], info["assignment"], info["notebook"], issued["nonce"])
+            kept = drawn.pop(key, None)
+            if kept is not None and {gid: seed for gid, (_, seed) in kept.items()} == issued["seeds"]:
+                state["cases"].update(kept)
+            else:
+                problem = self._cases_again(issued, info["assignment"], state)
         if problem is not None:
             self.log.warning("%s: the grading record was rejected (%s); it is run here", name, problem)
             rejected.append(f"{name}: {problem}")
