@@ -19,7 +19,8 @@ function of the old packages and ``by_id(grade_id)`` of the ported ones name the
 read from the outermost ``Check.grade`` call the grader makes (a ``by_id`` grader's ``grade_id`` otherwise).
 
 ``compare`` prints, per assignment, the regressions (a valid row that no longer passes, a buggy row that passes
-or whose message lacks the expected text, a row that now writes to stderr or raises, a row that disappeared),
+or whose message lacks the expected text -- the text the row expected BEFORE, so that a weakened expectation shows
+--, a row that now writes to stderr or raises, a row that disappeared),
 then every changed message (before and after, shortened), then counts. Exit status 1 if any regression.
 """
 from __future__ import annotations
@@ -280,6 +281,21 @@ def edits(before: str, after: str) -> list:
     return out
 
 
+def holds_before(before: dict, after: dict) -> bool:
+    """The after row keeps the verdict the table expected BEFORE (a changed expectation does not excuse it)."""
+    if before["expected"] is None:
+        return after["passed"] is True
+    return after["passed"] is False and before["expected"] in after["message"]
+
+
+def why_not_before(before: dict, after: dict) -> str:
+    if before["expected"] is None:
+        return "the valid implementation fails"
+    if after["passed"]:
+        return "the buggy implementation passes"
+    return f"the expected text {before['expected']!r} (before) is missing"
+
+
 def why_not_ok(row: dict) -> str:
     """Why the table test fails on a recorded row."""
     if row["passed"] is None:
@@ -323,6 +339,10 @@ def compare(before_path: Path, after_path: Path, assignments: list) -> int:
                 continue
             if b["ok"] and not a["ok"]:
                 regressions.append(f"{name}: {why_not_ok(a)}\n        after: {short(a['message'], 400)}")
+            elif b["ok"] and not holds_before(b, a):  # judged by the row's expectation BEFORE the change
+                regressions.append(f"{name}: {why_not_before(b, a)} (the table now expects "
+                                   f"{'a pass' if a['expected'] is None else repr(a['expected'])})\n"
+                                   f"        after: {short(a['message'], 400)}")
             if b["message"] != a["message"] or b["passed"] != a["passed"]:
                 # one entry per row and change of wording; the seeds (whose numbers differ) listed together
                 changed[(key[1], key[2], masked(b["message"]), masked(a["message"]))].append(
