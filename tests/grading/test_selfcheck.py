@@ -12,7 +12,7 @@ import pytest
 
 from rnnkit.grading import registry
 from rnnkit.grading.engine import wrap
-from rnnkit.selfcheck import self_check
+from rnnkit.selfcheck import CheckFailed, self_check
 
 
 def rnn_step_forward_without_bias(x, h_prev, Wx, Ws, b):
@@ -39,11 +39,11 @@ def test_the_grading_seed_of_a_failure_replays_its_message(grading_rng, capsys):
     assert not graded.passed
     message, seed_line = graded.message.rsplit("\n", 1)
     seed = int(re.fullmatch(r"\(Grading seed (\d+)\.\)", seed_line).group(1))
-    with pytest.raises(AssertionError, match="fails its self-check"):
+    with pytest.raises(CheckFailed, match="fails the check of test_rnn_step_forward"):
         self_check("test_rnn_step_forward", rnn_step_forward_without_bias, seed=seed)
     printed, printed_seed = _printed_verdict(capsys)
     assert printed_seed == seed
-    assert printed == "FAILED - " + wrap(message)
+    assert printed == "WRONG - " + wrap(message)
     assert "(Checked on fresh inputs: T=" in printed  # the sizes, which differ from one seed to the next
 
 
@@ -51,18 +51,18 @@ def test_two_seeds_give_two_messages(capsys):
     """The replay above is not vacuous: the message depends on the seed (sizes and errors)."""
     messages = []
     for seed in (11, 12):
-        with pytest.raises(AssertionError):
+        with pytest.raises(CheckFailed):
             self_check("test_rnn_step_forward", rnn_step_forward_without_bias, seed=seed)
         messages.append(_printed_verdict(capsys)[0])
     assert messages[0] != messages[1]
 
 
 def test_a_self_check_prints_the_seed_that_repeats_it(capsys):
-    with pytest.raises(AssertionError):
+    with pytest.raises(CheckFailed):
         self_check("test_rnn_step_forward", rnn_step_forward_without_bias)
     first, seed = _printed_verdict(capsys)
-    with pytest.raises(AssertionError):
+    with pytest.raises(CheckFailed):
         self_check("test_rnn_step_forward", rnn_step_forward_without_bias, seed=seed)
     assert _printed_verdict(capsys) == (first, seed)
     assert self_check("test_rnn_step_forward", rnn_step_forward, seed=seed) is True
-    assert capsys.readouterr().out.startswith("PASSED - ")
+    assert capsys.readouterr().out.startswith("right - ")
