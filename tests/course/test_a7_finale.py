@@ -95,7 +95,7 @@ def test_training_shows_progress_and_reaches_the_stated_loss(executed):
     assert held_out < MAX_HELD_OUT_BITS, f"held-out loss {held_out} bits per character after 1200 steps"
     # the run states its time and the machine (the numbers are the run's own; only their presence is checked)
     assert re.search(r"will take about \d+ s here", out) and re.search(r"1200 steps .* in \d+ s on .*, \d+ cores, "
-                                                                        r"BLAS threads: 1\b", out), out
+                                                                        r"OMP_NUM_THREADS=1\b", out), out
 
 
 def test_samples_at_three_temperatures_hold_real_words(executed):
@@ -108,13 +108,14 @@ def test_samples_at_three_temperatures_hold_real_words(executed):
 
 def test_the_train_longer_cell_is_open_ungraded_and_continues(executed):
     released = nbformat.read(ROOT / "exercises" / NAME / f"{NAME}.ipynb", as_version=4)
-    last = [c for c in released.cells if c.cell_type == "code"][-1]
+    last = _cell(released, "train-longer")
+    assert last.cell_type == "code"
     nbg = last.metadata.get("nbgrader", {})
     assert not (nbg.get("locked") or nbg.get("grade") or nbg.get("solution")), nbg
     assert last.metadata.get("editable", True) and last.metadata.get("deletable", True)
     assert "skip-grading" in last.metadata.get("tags", []), "grading must not run the learner's extra training"
     assert "train(" in last.source
-    out = _stdout([c for c in executed.cells if c.cell_type == "code"][-1])
+    out = _stdout(_cell(executed, "train-longer"))
     assert re.search(r"after 1800 steps: [0-9.]+ bits", out), out
     assert sorted(_samples(out)) == [0.5, 1.0, 1.5]
 
@@ -122,6 +123,27 @@ def test_the_train_longer_cell_is_open_ungraded_and_continues(executed):
 def test_the_setup_cell_sets_one_blas_thread_before_numpy(executed):
     setup = _cell(executed, "setup").source
     assert 0 <= setup.find('os.environ.setdefault("OMP_NUM_THREADS", "1")') < setup.find("import numpy"), setup
+
+
+def test_the_setup_cell_leaves_one_blas_thread(tmp_path):
+    # OpenBLAS reads OMP_NUM_THREADS once, when numpy is first imported: if a cell before the setup cell imports
+    # numpy (e.g. `import rnnkit`), only threadpoolctl (the lab extra has it) can still limit the threads
+    released = nbformat.read(ROOT / "exercises" / NAME / f"{NAME}.ipynb", as_version=4)
+    setup = released.cells.index(_cell(released, "setup"))
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [c for c in released.cells[:setup] if c.cell_type == "code"]
+    nb.cells.append(nbformat.v4.new_code_cell("import sys; print('numpy imported:', 'numpy' in sys.modules)"))
+    nb.cells.append(released.cells[setup])
+    nb.cells.append(nbformat.v4.new_code_cell(
+        "try:\n    from threadpoolctl import threadpool_info\n"
+        "    print('BLAS threads:', sorted({i['num_threads'] for i in threadpool_info() if i['user_api'] == 'blas'}))\n"
+        "except ImportError:\n    print('BLAS threads: no threadpoolctl')"))
+    nb = _execute(nb, tmp_path)
+    before, after = _stdout(nb.cells[-3]).strip(), _stdout(nb.cells[-1]).strip()
+    if after == "BLAS threads: no threadpoolctl":
+        assert before == "numpy imported: False", f"{before} before the setup cell, and no threadpoolctl to fix it"
+    else:
+        assert after == "BLAS threads: [1]", after
 
 
 @pytest.mark.parametrize("widgets", [True, False], ids=["with-ipywidgets", "without-ipywidgets"])
