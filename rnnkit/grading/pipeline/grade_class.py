@@ -7,8 +7,9 @@ Run from the course directory, like ``nbgrader autograde``::
     python -m rnnkit.grading.pipeline.grade_class a3-bptt --student alice   # nbgrader's --student glob
 
 nbgrader's converter runs twice in this process. First with :class:`~.phases.IssueJob` in place of the
-sandbox: every submission is vetted and rebuilt as ``nbgrader autograde`` does, its cases are drawn and
-its job is sent at once to a worker (:func:`~.phases.run_job`). Then with :class:`~.phases.LoadRecord`:
+sandbox: every submission is vetted and rebuilt as ``nbgrader autograde`` does and sent at once to a
+worker: to a remote one as a job with its cases drawn here (:func:`~.phases.run_job`); to a local one —
+the grader's own process — as a request whose cases it draws itself (:func:`~.phases.prepare_and_run`). Then with :class:`~.phases.LoadRecord`:
 each submission is rebuilt again, its record checked and judged, and nbgrader saves the grades — one
 writer to the gradebook — while the workers run the later submissions. The scores are those of
 ``nbgrader autograde <assignment>`` (the same steps on the same records); a record that is missing or
