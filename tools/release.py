@@ -18,12 +18,21 @@ A release is made in a temporary copy of the course (``nbgrader_config.py`` and 
 ``source/``), so no ``gradebook.db`` or other nbgrader state is left in the repository.
 ``nbgrader generate_assignment`` replaces solution regions with ``raise NotImplementedError()``,
 deletes hidden-test regions and adds the checksums (the sources need none).
+
+Every notebook gets one cell the MyST sources do not hold, right after the introduction: the
+*install cell* (:func:`install_cell`), which installs ``rnnkit[lab]`` from the course's repository
+when ``import rnnkit`` fails (Colab, a bare Binder) and does nothing where rnnkit is installed. The
+repository's address is read from ONE setting, ``repository.url`` in ``_config.yml``
+(:func:`repository_url`), the same one the book's launch buttons and its install command use; with
+it empty the cell says how to install rnnkit instead. Set it, then run this script again.
 """
 from __future__ import annotations
 
 import argparse
 import filecmp
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -32,10 +41,11 @@ from pathlib import Path
 
 import jupytext
 import nbformat
+import yaml
 
 from rnnkit.grading.registry import MODULES
 
-__all__ = ["ASSIGNMENTS", "ROOT", "answer_source", "available_assignments", "cell_id", "graded_points", "read_notebook", "write_sources",
+__all__ = ["ASSIGNMENTS", "ROOT", "INSTALL_ID", "answer_source", "install_cell", "repository_url", "available_assignments", "cell_id", "graded_points", "read_notebook", "write_sources",
            "nbgrader_env", "run_nbgrader", "prepare_course", "generate_release", "main"]
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,17 +68,70 @@ def available_assignments(root: Path = ROOT) -> list[str]:
     return [a for a in ASSIGNMENTS if answer_source(root, a).is_file()]
 
 
-def read_notebook(path: Path) -> nbformat.NotebookNode:
+#: grade_id of the install cell :func:`read_notebook` puts after each notebook's introduction.
+INSTALL_ID = "install"
+
+
+def repository_url(root: Path = ROOT) -> str:
+    """``repository.url`` of ``root/_config.yml``: the course repository's address ('' until a deployment sets it).
+
+    The one place the address is written: the book's launch buttons and install command
+    (book/_ext/course_repository.py) and every released notebook's install cell read it.
+    """
+    config = yaml.safe_load((Path(root) / "_config.yml").read_text(encoding="utf-8")) or {}
+    url = str(((config.get("repository") or {}).get("url")) or "").strip()
+    if url and (any(ch in url for ch in "<>\"' \n") or not re.match(r"^[a-z][a-z0-9+.-]*://", url)):
+        raise ValueError(f"repository.url in {Path(root) / '_config.yml'} must be an address you could "
+                         f"`git clone` (e.g. https://github.com/your-org/rnn-course), not {url!r}")
+    return url
+
+
+def install_cell(url: str) -> nbformat.NotebookNode:
+    """The install cell: ``rnnkit[lab]`` from ``git+url`` when rnnkit cannot be imported, otherwise nothing.
+
+    A locked, ungraded code cell tagged ``skip-grading`` (grading never runs it: the sandbox has its
+    own rnnkit). It imports neither rnnkit nor numpy (a7's set-up cell sets the BLAS threads before numpy
+    is imported). Without ``url`` it cannot install; it then stops with the set-up to follow.
+    """
+    if url:
+        spec = json.dumps(f"rnnkit[lab] @ git+{url}")
+        body = ("    import subprocess, sys\n"
+                "    print(\"Installing rnnkit from the course repository (a minute) ...\")\n"
+                f"    subprocess.check_call([sys.executable, \"-m\", \"pip\", \"install\", \"--quiet\", {spec}])\n"
+                "    importlib.invalidate_caches()\n")
+    else:
+        body = ("    raise ModuleNotFoundError(\n"
+                "        \"rnnkit is not installed in this Python. Install it as the course's Exercises page says \"\n"
+                "        \"(pip install \\\"rnnkit[lab] @ git+$COURSE_REPO\\\", COURSE_REPO being the address of the \"\n"
+                "        \"course's git repository: ask your instructor), then restart the kernel.\")\n")
+    # find_spec, not `import rnnkit`: importing would import numpy before the set-up cell sets the BLAS threads.
+    source = ("# Set-up (Colab, Binder or any Python without the course's library): installs rnnkit if it is\n"
+              "# missing; where rnnkit is installed (your own set-up, JupyterHub) this cell does nothing.\n"
+              "import importlib.util\nif importlib.util.find_spec(\"rnnkit\") is None:\n" + body)
+    cell = nbformat.v4.new_code_cell(source.rstrip("\n"))
+    cell.id = INSTALL_ID
+    cell.metadata = {"nbgrader": {"grade": False, "grade_id": INSTALL_ID, "locked": True, "schema_version": 3,
+                                  "solution": False, "task": False},
+                     "deletable": False, "editable": False, "tags": ["skip-grading"]}
+    return cell
+
+
+def read_notebook(path: Path, url: str | None = None) -> nbformat.NotebookNode:
     """The notebook nbgrader reads, built from the MyST source at ``path``.
 
     Each cell's id is its nbgrader ``grade_id`` (``cell-<index>`` for a cell without one), so that
     the same text always gives the same notebook, byte for byte. jupytext's record of the text
-    format is dropped: it would otherwise be copied into every released notebook.
+    format is dropped: it would otherwise be copied into every released notebook. The install cell
+    (:func:`install_cell`, for ``url``; default: :func:`repository_url` of the course ``path`` is in)
+    follows the first cell, the introduction.
     """
     nb = jupytext.read(path, fmt="md:myst")
     nb.metadata.pop("jupytext", None)
     for index, cell in enumerate(nb.cells):
         cell.id = cell.metadata.get("nbgrader", {}).get("grade_id") or f"cell-{index}"
+    if url is None:
+        url = repository_url(Path(path).resolve().parents[2])
+    nb.cells.insert(1, install_cell(url))
     return nb
 
 
