@@ -161,3 +161,19 @@ def test_check_all_finds_the_notebook_and_counts_points(capsys):
     out = capsys.readouterr().out
     assert "test_rnn_backward_parameters  0 / 3" in out and "test_rnn_forward              2 / 2" in out
     assert "Advice, not a grade" in out
+
+
+def test_a_feedback_s_grading_seed_replays_in_check(capsys):
+    """The "Grading seed N" of a failed hidden cell, given to check(..., seed=N), prints that very diagnosis."""
+    import numpy as np
+
+    ns = namespace("a3-bptt", {"rnn_backward": NO_CARRY})
+    graded = registry.find_check("test_rnn_backward_inputs").grade(ns["rnn_backward"], rng=np.random.default_rng(7))
+    message, seed_line = graded.message.rsplit("\n", 1)
+    seed = int(re.fullmatch(r"\(Grading seed (\d+)\.\)", seed_line).group(1))
+    with pytest.raises(CheckFailed):
+        check("rnn_backward", ns["rnn_backward"], seed=seed, namespace=ns)
+    flat = " ".join(capsys.readouterr().out.split())
+    assert " ".join(message.split()) in flat
+    other = registry.find_check("test_rnn_backward_inputs").grade(ns["rnn_backward"], seed=seed + 1).message
+    assert " ".join(other.rsplit("\n", 1)[0].split()) not in flat  # the seed matters: the test can fail
