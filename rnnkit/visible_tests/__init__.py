@@ -12,6 +12,10 @@ import importlib
 from types import ModuleType
 from typing import Callable
 
+import numpy as np
+
+from ..gradcheck import numerical_gradient
+
 #: assignment -> its module here (the same names as rnnkit.grading.registry.MODULES, checked by a test).
 MODULES = {
     "a1-recurrence": "a1_recurrence",
@@ -23,7 +27,7 @@ MODULES = {
     "a7-char-lm": "a7_char_lm",
 }
 
-__all__ = ["MODULES", "module_of", "tests_of", "visible"]
+__all__ = ["MODULES", "gradient_problems", "module_of", "tests_of", "visible"]
 
 
 def visible(function: str, what: str) -> Callable:
@@ -45,3 +49,22 @@ def tests_of(assignment: str) -> dict:
     """notebook function name -> its visible test, in notebook order."""
     module = module_of(assignment)
     return {t.function: t for t in vars(module).values() if callable(t) and hasattr(t, "what")}
+
+
+def gradient_problems(loss: Callable[[], float], names, grads, inputs) -> list:
+    """The problems of a learner's gradients ``grads`` of ``loss()`` with respect to ``inputs`` (named
+    ``names``): a shape unlike its input's, or a relative error above 1e-6 against central differences.
+
+    On these small float64 examples central differences agree with a correct gradient to ~1e-9 relative;
+    the classic mistakes are off by 1e-2 or more, so 1e-6 separates them with a wide margin both ways.
+    """
+    problems = []
+    for name, grad, inp in zip(names, grads, inputs):
+        if np.shape(grad) != inp.shape:
+            problems.append(f"{name} has shape {np.shape(grad)}, expected {inp.shape}")
+            continue
+        num = numerical_gradient(loss, inp)
+        err = np.max(np.abs(grad - num)) / max(np.max(np.abs(num)), 1e-8)
+        if not err < 1e-6:
+            problems.append(f"{name} differs from central differences (relative error {err:.1e})")
+    return problems

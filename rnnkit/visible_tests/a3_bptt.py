@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnkit import numerical_gradient
-
-from . import visible
+from . import gradient_problems, visible
 
 ASSIGNMENT = "a3-bptt"
 
@@ -42,7 +40,6 @@ def rnn_step_forward_tests(rnn_step_forward):
 
 @visible("rnn_step_backward", 'shapes, then your gradients against central differences of your own forward step.')
 def rnn_step_backward_tests(rnn_step_forward, rnn_step_backward):
-    problems = []
     rng = np.random.default_rng(1)
     B, D, H = 2, 3, 4
     x, h_prev = rng.standard_normal((B, D)), rng.standard_normal((B, H))
@@ -52,21 +49,11 @@ def rnn_step_backward_tests(rnn_step_forward, rnn_step_backward):
     grads = rnn_step_backward(dh, cache)
     names = ["dx", "dh_prev", "dWx", "dWs", "db"]
     inputs = [x, h_prev, Wx, Ws, b]
-    for name, g, inp in zip(names, grads, inputs):
-        if np.shape(g) != inp.shape:
-            problems.append(f"{name} has shape {np.shape(g)}, expected {inp.shape}")
 
     def loss():
         return np.sum(rnn_step_forward(x, h_prev, Wx, Ws, b)[0] * dh)
 
-    for name, g, inp in zip(names, grads, inputs):
-        if np.shape(g) != inp.shape:
-            continue
-        num = numerical_gradient(loss, inp)
-        err = np.max(np.abs(g - num)) / max(np.max(np.abs(num)), 1e-8)
-        if not err < 1e-6:
-            problems.append(f"{name} differs from central differences (relative error {err:.1e})")
-    return problems
+    return gradient_problems(loss, names, grads, inputs)
 
 
 @visible("rnn_forward", 'shape, the first step, and the recurrence between two steps.')
@@ -89,7 +76,6 @@ def rnn_forward_tests(rnn_forward):
 
 @visible("rnn_backward", 'shapes, then every gradient against central differences of your own rnn_forward.')
 def rnn_backward_tests(rnn_forward, rnn_backward):
-    problems = []
     rng = np.random.default_rng(3)
     T, B, D, H = 3, 2, 3, 4
     X, h0 = rng.standard_normal((T, B, D)), rng.standard_normal((B, H))
@@ -99,26 +85,15 @@ def rnn_backward_tests(rnn_forward, rnn_backward):
     grads = rnn_backward(dHs, cache)
     names = ["dX", "dh0", "dWx", "dWs", "db"]
     inputs = [X, h0, Wx, Ws, b]
-    for name, g, inp in zip(names, grads, inputs):
-        if np.shape(g) != inp.shape:
-            problems.append(f"{name} has shape {np.shape(g)}, expected {inp.shape}")
 
     def loss():
         return np.sum(rnn_forward(X, h0, Wx, Ws, b)[0] * dHs)
 
-    for name, g, inp in zip(names, grads, inputs):
-        if np.shape(g) != inp.shape:
-            continue
-        num = numerical_gradient(loss, inp)
-        err = np.max(np.abs(g - num)) / max(np.max(np.abs(num)), 1e-8)
-        if not err < 1e-6:
-            problems.append(f"{name} differs from central differences (relative error {err:.1e})")
-    return problems
+    return gradient_problems(loss, names, grads, inputs)
 
 
 @visible("output_backward", 'shapes, then the gradients against central differences.')
 def output_backward_tests(output_backward):
-    problems = []
     rng = np.random.default_rng(4)
     T, B, H, K = 3, 2, 4, 5
     Hs, Wy, c = rng.standard_normal((T, B, H)), rng.standard_normal((K, H)), rng.standard_normal(K)
@@ -126,18 +101,8 @@ def output_backward_tests(output_backward):
     grads = output_backward(dO, Hs, Wy)
     names = ["dHs", "dWy", "dc"]
     inputs = [Hs, Wy, c]
-    for name, g, inp in zip(names, grads, inputs):
-        if np.shape(g) != inp.shape:
-            problems.append(f"{name} has shape {np.shape(g)}, expected {inp.shape}")
 
     def loss():
         return np.sum((Hs @ Wy.T + c) * dO)
 
-    for name, g, inp in zip(names, grads, inputs):
-        if np.shape(g) != inp.shape:
-            continue
-        num = numerical_gradient(loss, inp)
-        err = np.max(np.abs(g - num)) / max(np.max(np.abs(num)), 1e-8)
-        if not err < 1e-6:
-            problems.append(f"{name} differs from central differences (relative error {err:.1e})")
-    return problems
+    return gradient_problems(loss, names, grads, inputs)

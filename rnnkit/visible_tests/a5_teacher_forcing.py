@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnkit import numerical_gradient
-
-from . import visible
+from . import gradient_problems, visible
 
 ASSIGNMENT = "a5-teacher-forcing"
 
@@ -69,16 +67,7 @@ def output_rnn_backward_tests(output_rnn_forward, output_rnn_backward):
     def loss():
         return np.sum(output_rnn_forward(X, feedback, Wx, Wo, b, Wy, c)[0] * dO)
 
-    problems = []
-    for name, g, inp in zip(names, grads, inputs):
-        if np.shape(g) != inp.shape:
-            problems.append(f"{name} has shape {np.shape(g)}, expected {inp.shape}")
-            continue
-        num = numerical_gradient(loss, inp)
-        err = np.max(np.abs(g - num)) / max(np.max(np.abs(num)), 1e-8)
-        if not err < 1e-6:
-            problems.append(f"{name} differs from central differences (relative error {err:.1e})")
-    return problems
+    return gradient_problems(loss, names, grads, inputs)
 
 
 @visible("generate_closed_loop", 'shape, and a model whose feedback decides everything (no input, strong Wo).')

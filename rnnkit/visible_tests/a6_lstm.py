@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnkit import numerical_gradient, sigmoid
+from rnnkit import sigmoid
 
-from . import visible
+from . import gradient_problems, visible
 
 ASSIGNMENT = "a6-lstm"
 
@@ -40,7 +40,6 @@ def lstm_step_forward_tests(lstm_step_forward):
 
 @visible("lstm_step_backward", 'shapes, then every gradient against central differences of your own forward step.')
 def lstm_step_backward_tests(lstm_step_forward, lstm_step_backward):
-    problems = []
     rng = np.random.default_rng(1)
     B, D, H = 2, 3, 4
     x, h_prev, c_prev = rng.standard_normal((B, D)), rng.standard_normal((B, H)), rng.standard_normal((B, H))
@@ -54,15 +53,7 @@ def lstm_step_backward_tests(lstm_step_forward, lstm_step_backward):
         h, c, _ = lstm_step_forward(x, h_prev, c_prev, W, b)
         return np.sum(h * dh) + np.sum(c * dc)
 
-    for name, g_, inp in zip(names, grads, inputs):
-        if np.shape(g_) != inp.shape:
-            problems.append(f"{name} has shape {np.shape(g_)}, expected {inp.shape}")
-            continue
-        num = numerical_gradient(loss, inp)
-        err = np.max(np.abs(g_ - num)) / max(np.max(np.abs(num)), 1e-8)
-        if not err < 1e-6:
-            problems.append(f"{name} differs from central differences (relative error {err:.1e})")
-    return problems
+    return gradient_problems(loss, names, grads, inputs)
 
 
 @visible("lstm_forward", 'shape, and the first two steps against your step function.')
@@ -87,7 +78,6 @@ def lstm_forward_tests(lstm_step_forward, lstm_forward):
 
 @visible("lstm_backward", 'shapes, then every gradient against central differences of your own lstm_forward.')
 def lstm_backward_tests(lstm_forward, lstm_backward):
-    problems = []
     rng = np.random.default_rng(3)
     T, B, D, H = 3, 2, 3, 4
     X, h0, c0 = rng.standard_normal((T, B, D)), rng.standard_normal((B, H)), rng.standard_normal((B, H))
@@ -100,12 +90,4 @@ def lstm_backward_tests(lstm_forward, lstm_backward):
     def loss():
         return np.sum(lstm_forward(X, h0, c0, W, b)[0] * dHs)
 
-    for name, g_, inp in zip(names, grads, inputs):
-        if np.shape(g_) != inp.shape:
-            problems.append(f"{name} has shape {np.shape(g_)}, expected {inp.shape}")
-            continue
-        num = numerical_gradient(loss, inp)
-        err = np.max(np.abs(g_ - num)) / max(np.max(np.abs(num)), 1e-8)
-        if not err < 1e-6:
-            problems.append(f"{name} differs from central differences (relative error {err:.1e})")
-    return problems
+    return gradient_problems(loss, names, grads, inputs)
