@@ -66,6 +66,15 @@ BUGS = {
             "    return Hs, (X, h0, Hs, Wx, Ws)\n", "state-not-carried",
             ("test_rnn_forward",)),
     ),
+    "a6-lstm": (
+        Bug("no-sigma-prime", "lstm_step_backward", "def lstm_step_backward(dh, dc, cache):\n"
+            "    x, h_prev, c_prev, i, f, o, g, c, W = cache\n    H = h_prev.shape[1]\n"
+            "    tanh_c = np.tanh(c)\n    dc_total = dc + dh * o * (1.0 - tanh_c ** 2)\n"
+            "    da = np.concatenate([dc_total * g, dc_total * c_prev, dh * tanh_c, dc_total * i * (1.0 - g ** 2)],"
+            " axis=1)\n    z = np.concatenate([h_prev, x], axis=1)\n    dz = da @ W\n"
+            "    return dz[:, H:], dz[:, :H], dc_total * f, da.T @ z, da.sum(axis=0)\n", "no-sigma-prime",
+            ("test_lstm_step_backward",)),
+    ),
 }
 
 
