@@ -14,7 +14,10 @@ earlier ``timestamp.txt`` by path. :class:`SafeCollect` (``c.ExchangeFactory.col
   a file swapped for a link during the copy is refused, not followed), into a fresh folder that then
   replaces ``submitted/<student>/<assignment>``; what was dropped is written to
   :data:`~.submission_records.COLLECT_NOTES` there, which autograde puts at the top of the feedback;
-- run as root, gives ``submitted/`` back to the course directory's owner.
+- run as root, gives ``submitted/`` back to the course directory's owner;
+- refuses to start while a grading pass of the same course runs (:func:`grading_processes`): it would
+  change ``submitted/`` under that pass, whose post-check would then fail every later notebook with
+  "the course tree changed during grading".
 
 nbgrader's rules on which submission to take (the newest, or the newest before the due date with
 ``--before-duedate``; ``--update``) and its owner check (a warning) are kept.
@@ -43,7 +46,7 @@ if sys.platform != "win32":
 else:  # pragma: no cover
     pwd = None
 
-__all__ = ["SafeCollect"]
+__all__ = ["SafeCollect", "grading_processes"]
 
 
 class SafeCollect(ExchangeCollect):
@@ -53,6 +56,12 @@ class SafeCollect(ExchangeCollect):
     limits = SubmissionLimits()
 
     def init_src(self):
+        busy = grading_processes(self.coursedir.root)
+        if busy:
+            running = "; ".join(f"process {pid}: {printable(cmd, 160)}" for pid, cmd in busy)
+            self.fail(f"Not collecting: a grading pass of this course is running ({running}). A collect now "
+                      f"would change submitted/ under it and fail its post-check for every later notebook "
+                      f"(\"the course tree changed during grading\"). Run the collect again when it has ended.")
         if self.coursedir.course_id == "":
             self.fail("No course id specified. Re-run with --course flag.")
         self.course_path = os.path.join(self.root, self.coursedir.course_id)
@@ -152,6 +161,37 @@ class SafeCollect(ExchangeCollect):
                 student_dir.rmdir()   # only if nothing was collected into it
             except OSError:
                 pass
+
+
+def grading_processes(course_root: str | os.PathLike) -> list[tuple[int, str]]:
+    """The running grading passes of the course at ``course_root``: ``(pid, command line)`` pairs.
+
+    A grading pass is an ``nbgrader autograde`` or a ``python -m rnnkit.grading.pipeline.grade_class``
+    whose working directory is ``course_root`` (nbgrader finds the course there). Read from ``/proc``:
+    processes of other users are seen only by root, which is enough, since collecting and grading one
+    course run as its owner (or root). An autograde started from the formgrader's web page runs inside
+    the Jupyter server and is not seen. Empty where there is no ``/proc``.
+    """
+    root = os.path.realpath(course_root)
+    found = []
+    try:
+        pids = [int(n) for n in os.listdir("/proc") if n.isdigit()]
+    except OSError:
+        return []
+    for pid in pids:
+        if pid == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                args = [a.decode("utf-8", "replace") for a in f.read().split(b"\0") if a]
+            cwd = os.readlink(f"/proc/{pid}/cwd")
+        except OSError:   # gone, or another user's
+            continue
+        grading = ("autograde" in args and any(os.path.basename(a).startswith("nbgrader") for a in args)) \
+            or "rnnkit.grading.pipeline.grade_class" in args
+        if grading and cwd == root:
+            found.append((pid, " ".join(args)))
+    return found
 
 
 def _read_record(folder: Path, name: str) -> bytes | None:
