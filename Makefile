@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check
 INSTALL := $(PIP) install --progress-bar off
 
-.PHONY: book test test-fast test-exhaustive bench clean venv sandbox-tools browser-tools
+.PHONY: book test test-fast test-exhaustive rehearsal bench clean venv sandbox-tools browser-tools
 
 $(VENV)/.created:
 	@$(PYTHON) -c "import ensurepip, venv" 2>/dev/null || { \
@@ -88,6 +88,11 @@ test-exhaustive: $(VENV)/.test sandbox-tools
 ## The fast tier while editing: tests/library and tests/grading (no book build, no nbgrader runs).
 test-fast: $(VENV)/.test sandbox-tools
 	RNNKIT_TABLE_SEEDS=1 $(PY) -m pytest $(PARALLEL) -m "not slow" tests/library tests/grading $(PYTEST_ARGS)
+
+## A rehearsal before the term (book/instructor-guide.md): grade a synthetic class of assignment A (default
+## a3-bptt; N students, default 40) in the course directory COURSE (default: this one) and check every score.
+rehearsal: $(VENV)/.test sandbox-tools
+	cd $(or $(COURSE),.) && $(abspath $(PY)) -m rnnkit.grading.pipeline.rehearsal $(or $(A),a3-bptt) --students $(or $(N),40)
 
 ## The notebooks nbgrader reads (source/<name>/<name>.ipynb, ignored by git), built from solutions/*.md.
 .PHONY: source release
