@@ -147,7 +147,8 @@ def signature(message: str, function: str) -> str:
         out.append(f"raised {raised.group(1)}")
     for form, label in (("is not implemented yet", "not implemented (the stub left)"),
                         ("kernel stopped", "the kernel stopped (crash or limit)"),
-                        ("ran longer than", "timed out"), ("is not defined", "not defined"), ("is not a function", "not a function"),
+                        ("ran longer than", "timed out"), ("is not defined", "not defined"),
+                        ("is not a function", "not a function"),
                         ("no outputs were recorded", "no outputs recorded"),
                         ("not graded, because", "not graded (killed, timed out or refused)"),
                         ("the test cell stopped with", "test cell stopped"), ("must return", "returns the wrong form"),
@@ -175,8 +176,11 @@ def where(message: str) -> tuple[list[str], list[str]]:
 
 
 def summarise(assignment: str, rows: list[Row], catalogue: dict | None = None) -> list[FunctionReport]:
-    """One :class:`FunctionReport` per hidden test cell of ``assignment``, in the assignment's order."""
+    """One :class:`FunctionReport` per hidden test cell of ``assignment``, in the order the rows first name them
+    (the notebook's, for rows read from a course), then the cells no row names."""
     checks = registry.checks_for(assignment)
+    order = list(dict.fromkeys([r.grade_id for r in rows if r.grade_id in checks] + list(checks)))
+    checks = {gid: checks[gid] for gid in order}
     catalogue = mistake_catalogue(assignment) if catalogue is None else catalogue
     reports = {gid: FunctionReport(gid, check.function) for gid, check in checks.items()}
     for row in rows:
