@@ -171,3 +171,27 @@ def test_a_hidden_cell_outside_the_sandbox_runs_the_self_check_once_it_is_import
     assert first.startswith("refused: hidden tests run when the notebook is graded") and "rnnkit.selfcheck" in first
     assert "softmax" in rest and "self_check('test_softmax', ..., seed=" in rest, run.stdout  # the self-check ran
 
+
+
+def _budgeted(fn, seconds):
+    [record] = kernel.run_calls(fn, kernel.decode_calls(kernel.encode_calls([kernel.with_budget((), seconds)])))
+    return record
+
+
+def test_a_budget_counts_cpu_time_so_a_busy_machine_does_not_cost_a_correct_call():
+    """The large case's budget is CPU time of the kernel's process: a call that waits (as a correct one does
+    when other sandboxes hold the cores) is not stopped, while a call that computes past the budget is."""
+    import time
+
+    def waits():
+        time.sleep(0.6)  # 0.6 s of wall time, almost no CPU time: a wall-time budget of 0.3 s would stop it
+        return np.zeros(2)
+
+    def computes():
+        x = 0.0
+        while True:  # arithmetic without end: stopped after 0.3 s of CPU time
+            x += 1.0
+
+    assert _budgeted(waits, 0.3)["error"] is None
+    error = _budgeted(computes, 0.3)["error"]
+    assert error is not None and error.startswith(kernel.BUDGET_ERROR) and "CPU time" in error, error

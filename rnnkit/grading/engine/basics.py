@@ -54,7 +54,7 @@ FLOAT32_VALUE_TOL = 1e-4
 FLOAT32_GRAD_TOL = 1e-3
 
 
-#: Wall-time budget (seconds) of the large case of a backward check (:class:`~rnnkit.grading.engine.LargeCase`).
+#: CPU-time budget (seconds of the kernel process's CPU time, so the machine's load does not decide a score) of the large case of a backward check (:class:`~rnnkit.grading.engine.LargeCase`).
 #: Backward passes must be analytic: each large case is sized so that an honest backward pass written with
 #: plain Python loops over time *and* batch rows finishes in well under a second (measured on a 2-core
 #: machine at load averages 6 to 11: at most 0.52 s; vectorised code takes milliseconds), while central

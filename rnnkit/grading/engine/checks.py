@@ -18,7 +18,7 @@ class LargeCase:
 
     A backward pass computed by central differences of the learner's own forward pass is right on every
     small case; on this one it needs two forward passes per input entry and cannot finish. The call runs
-    within :data:`LARGE_CASE_BUDGET` seconds of wall time (:func:`rnnkit.grading.kernel.with_budget`), and the
+    within :data:`LARGE_CASE_BUDGET` seconds of CPU time (:func:`rnnkit.grading.kernel.with_budget`), and the
     case is sized so that the cell's own time limit, enforced outside the kernel, stops it too.
 
     ``build(rng) -> (args, expected, sizes)``: the learner's arguments, the exact outputs (``{name: array}``,
@@ -50,7 +50,7 @@ class LargeCase:
         error = record.get("error")
         if error is not None and error.startswith(BUDGET_ERROR):
             return Verdict(False, f"{func} is right on the small cases but did not finish {where} within "
-                                  f"{self.budget:g} s. {why}")
+                                  f"{self.budget:g} s of CPU time. {why}")
         if time_only:
             return Verdict(True, f"{func} finished {where} in time.")
         if error is not None:

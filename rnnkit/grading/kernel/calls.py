@@ -50,8 +50,13 @@ BUDGET_ERROR = "TimeBudgetExceeded"
 
 
 def _time_budget(seconds):
-    """Context: interrupt the code inside after ``seconds`` of wall time (SIGALRM; only where the call runs
-    in the main thread of a POSIX process, as in a kernel or pytest; elsewhere a no-op)."""
+    """Context: interrupt the code inside after ``seconds`` of CPU time of this process (SIGPROF; only where the
+    call runs in the main thread of a POSIX process, as in a kernel or pytest; elsewhere a no-op).
+
+    CPU time, not wall time: a call that needs minutes of arithmetic (central differences of a forward pass)
+    runs out of it on any machine, while a correct call is not cut short because other sandboxes share the
+    cores (a class graded in parallel) — its score does not depend on the machine's load. The cell's own
+    wall-clock limit, enforced outside the kernel, still bounds a call that sleeps or waits."""
     import contextlib
     import signal
     import threading
@@ -63,14 +68,14 @@ def _time_budget(seconds):
             return
 
         def expire(signum, frame):
-            raise TimeBudgetExceeded(f"the call did not finish within its budget of {seconds:g} s")
-        previous = signal.signal(signal.SIGALRM, expire)
-        signal.setitimer(signal.ITIMER_REAL, float(seconds))
+            raise TimeBudgetExceeded(f"the call did not finish within its budget of {seconds:g} s of CPU time")
+        previous = signal.signal(signal.SIGPROF, expire)
+        signal.setitimer(signal.ITIMER_PROF, float(seconds))
         try:
             yield
         finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, previous)
+            signal.setitimer(signal.ITIMER_PROF, 0)
+            signal.signal(signal.SIGPROF, previous)
     return ctx()
 
 

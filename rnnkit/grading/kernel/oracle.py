@@ -57,7 +57,7 @@ def with_recorder(args: tuple, helper: str) -> dict:
 
 
 def with_budget(args: tuple, seconds: float) -> dict:
-    """A plain call of the learner's function that must finish within ``seconds`` of wall time: when the
+    """A plain call of the learner's function that must finish within ``seconds`` of CPU time: when the
     time is up, the call is interrupted (:class:`rnnkit.grading.kernel.TimeBudgetExceeded` is raised inside it)
     and recorded as that error. Used for the large case of a backward check, which an analytic backward
     pass finishes in milliseconds and numerical differentiation cannot finish at all. Advisory on the
