@@ -51,7 +51,9 @@ def found(name):
         return importlib.util.find_spec(name) is not None
     except ImportError:
         return False
-r = {n: found(n) for n in ("torch", "nbgrader", "iniconfig", "rnnkit.layers", "rnnkit.grading", "rnnkit.models")}
+r = {n: found(n) for n in ("torch", "nbgrader", "iniconfig", "rnnkit.layers", "rnnkit.grading.engine",
+                           "rnnkit.grading.assignments", "rnnkit.grading.pipeline", "rnnkit.models",
+                           "rnnkit.grading.kernel")}
 import numpy, ipykernel.kernelapp, rnnkit
 from rnnkit import numerical_gradient
 x = numpy.ones(2)
@@ -115,9 +117,12 @@ def wheel_venv(tmp_path_factory) -> Path:
 def _check(proc: subprocess.CompletedProcess) -> dict:
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
     out = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert {n: out[n] for n in ("torch", "nbgrader", "iniconfig", "rnnkit.layers", "rnnkit.grading",
-                                "rnnkit.models")} == dict.fromkeys(("torch", "nbgrader", "iniconfig", "rnnkit.layers",
-                                                                    "rnnkit.grading", "rnnkit.models"), False), out
+    # Of rnnkit.grading only the kernel side ships (it records what the learner's functions return and
+    # decides nothing): never the engine, the assignments' references or the pipeline.
+    absent = ("torch", "nbgrader", "iniconfig", "rnnkit.layers", "rnnkit.grading.engine", "rnnkit.grading.assignments",
+              "rnnkit.grading.pipeline", "rnnkit.models")
+    assert {n: out[n] for n in absent} == dict.fromkeys(absent, False), out
+    assert out["rnnkit.grading.kernel"] is True, out
     assert out["gradient"] == pytest.approx([2.0, 2.0]) and out["rnnkit"] == "/grading/lib/rnnkit/__init__.py"
     assert not [e for e in out["site"] if e.endswith(".pth") or e.startswith(("__editable__", "rnnkit"))], out["site"]
     assert {"numpy", "ipykernel"} <= set(out["site"])

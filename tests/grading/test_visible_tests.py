@@ -72,7 +72,7 @@ CHECK_CELL = re.compile(r"(# [^\n]*\n)+from rnnkit\.selfcheck import check\nchec
 def test_visible_cells_are_one_call(name):
     cells = _source(name)["cells"]
     visible = {cell_id(c)[len("visible_"):]: "".join(c["source"]) for c in cells
-               if cell_id(c).startswith("visible_")}
+               if (cell_id(c) or "").startswith("visible_")}
     assert set(visible) == set(visible_tests.tests_of(name))
     for function, src in visible.items():
         match = CHECK_CELL.fullmatch(src)
