@@ -59,7 +59,8 @@ class RebuildFromTemplate(NbGraderPreprocessor):
                 gid = nbgrader_meta(tcell)["grade_id"]
                 cell.source = self._learner_source(tcell, gid, by_id, submitted, used, rebuild_state)
             cells.append(cell)
-        cells = self._with_learner_cells(cells, submitted, used, {nbgrader_meta(c).get("grade_id") for c in template.cells})
+        template_ids = {nbgrader_meta(c).get("grade_id") for c in template.cells} - {None}  # a7's train-longer has none
+        cells = self._with_learner_cells(cells, submitted, used, template_ids)
         nb = copy.deepcopy(template)
         nb.cells = cells
         if state["notes"]:
@@ -84,8 +85,10 @@ class RebuildFromTemplate(NbGraderPreprocessor):
             if gid in template_ids:
                 anchor = gid
                 continue
-            if c.get("cell_type") != "code" or id(c) in used:
-                continue
+            meta = c.get("metadata")
+            tags = meta.get("tags") if isinstance(meta, dict) else None
+            if c.get("cell_type") != "code" or id(c) in used or (isinstance(tags, list) and "skip-grading" in tags):
+                continue  # a cell grading never runs (a7's extra training): the template's copy stands
             src = c.get("source", "")
             extra = nbformat.v4.new_code_cell("".join(src) if isinstance(src, list) else str(src))
             anchors.setdefault(anchor, []).append(extra)
