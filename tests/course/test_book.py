@@ -300,8 +300,10 @@ def test_no_page_scrolls_sideways_on_a_phone(built_book):
     off: wide equations, tables and code scroll inside their own box (book/_static/phone.css).
     Tolerance: none; scrollWidth is an integer of CSS pixels and must not exceed the viewport's."""
     phone_check = _browser_tools()
+    # the root index.html only redirects to book/intro.html (measured there): waiting for it to stay loaded
+    # races the redirect
     pages = [str(p.relative_to(built_book).with_suffix("")) for p in _pages(built_book)
-             if p.stem not in ("genindex", "search", "py-modindex")]
+             if p.stem not in ("genindex", "search", "py-modindex") and p.relative_to(built_book) != Path("index.html")]
     assert len(pages) >= len(EXPECTED_PAGES), pages
     results = phone_check.measure(built_book, pages)
     problems = []
